@@ -1,0 +1,148 @@
+//! Errors a user can act on: what went wrong, of which kind, and where in the cell.
+
+use std::fmt;
+
+/// A place in a cell: 1-based line and column (in characters), and a length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub line: usize,
+    pub column: usize,
+    pub len: usize,
+}
+
+/// The closed set of error kinds; each is the `ename` a frontend shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The cell does not follow the cell language.
+    ParseError,
+    /// The statement is part of the language but this version cannot run it yet.
+    NotSupported,
+    /// A `{{NAME}}`, an evidence or a shown name that nothing defined.
+    UnknownName,
+    /// A value of the wrong kind where a scalar (or another kind) was needed.
+    TypeError,
+    /// The command could not be started at all.
+    CommandFailed,
+    CommandTimeout,
+    /// A command that needs the user's consent did not get it.
+    ConsentRequired,
+    Interrupted,
+}
+
+impl ErrorKind {
+    pub fn ename(self) -> &'static str {
+        match self {
+            ErrorKind::ParseError => "ParseError",
+            ErrorKind::NotSupported => "NotSupported",
+            ErrorKind::UnknownName => "UnknownName",
+            ErrorKind::TypeError => "TypeError",
+            ErrorKind::CommandFailed => "CommandFailed",
+            ErrorKind::CommandTimeout => "CommandTimeout",
+            ErrorKind::ConsentRequired => "ConsentRequired",
+            ErrorKind::Interrupted => "Interrupted",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CellError {
+    pub kind: ErrorKind,
+    pub message: String,
+    pub span: Option<Span>,
+    /// The text of the cell line the span points into, for the traceback's caret.
+    source_line: Option<String>,
+}
+
+impl CellError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>, span: Span) -> Self {
+        CellError {
+            kind,
+            message: message.into(),
+            span: Some(span),
+            source_line: None,
+        }
+    }
+
+    pub fn parse(message: impl Into<String>, span: Span) -> Self {
+        CellError::new(ErrorKind::ParseError, message, span)
+    }
+
+    /// Attaches the cell's text, so that the traceback can show the line.
+    pub fn in_cell(mut self, cell: &str) -> Self {
+        if let Some(span) = self.span {
+            self.source_line = cell.lines().nth(span.line - 1).map(str::to_owned);
+        }
+        self
+    }
+
+    pub fn ename(&self) -> &'static str {
+        self.kind.ename()
+    }
+
+    /// The message with its position, as one line.
+    pub fn evalue(&self) -> String {
+        match self.span {
+            Some(span) => format!(
+                "{} (line {}, column {})",
+                self.message, span.line, span.column
+            ),
+            None => self.message.clone(),
+        }
+    }
+
+    /// The error as a frontend prints it: kind and message, position, the line and a caret.
+    pub fn traceback(&self) -> Vec<String> {
+        let mut lines = vec![format!(
+            "\x1b[0;31m{}\x1b[0m: {}",
+            self.ename(),
+            self.message
+        )];
+        let (Some(span), Some(source)) = (self.span, &self.source_line) else {
+            return lines;
+        };
+        let number = span.line.to_string();
+        let gutter = " ".repeat(number.len());
+        let pad: String = source
+            .chars()
+            .take(span.column - 1)
+            .map(|c| if c == '\t' { '\t' } else { ' ' })
+            .collect();
+        lines.push(format!(
+            "{gutter}--> line {}, column {}",
+            span.line, span.column
+        ));
+        lines.push(format!("{gutter} |"));
+        lines.push(format!("{number} | {source}"));
+        lines.push(format!(
+            "{gutter} | {pad}\x1b[0;31m{}\x1b[0m",
+            "^".repeat(span.len.max(1))
+        ));
+        lines
+    }
+}
+
+impl fmt::Display for CellError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.ename(), self.evalue())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traceback_points_at_the_span() {
+        let cell = "run ls\nfinding bogus \"x\"";
+        let span = Span {
+            line: 2,
+            column: 9,
+            len: 5,
+        };
+        let err = CellError::parse("unknown severity", span).in_cell(cell);
+        assert_eq!(err.evalue(), "unknown severity (line 2, column 9)");
+        let tb = err.traceback();
+        assert_eq!(tb[3], "2 | finding bogus \"x\"");
+        assert_eq!(tb[4], "  |         \x1b[0;31m^^^^^\x1b[0m");
+    }
+}

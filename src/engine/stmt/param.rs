@@ -1,0 +1,43 @@
+//! `param NAME = VALUE`
+
+use crate::engine::error::CellError;
+use crate::engine::session::Value;
+use crate::engine::syntax::{is_name, Token, Tokens};
+
+#[derive(Debug, Clone)]
+pub struct Param {
+    pub name: String,
+    pub default: Value,
+}
+
+pub fn parse(tokens: &mut Tokens) -> Result<Param, CellError> {
+    let (name, span) = tokens.word("the parameter's name")?;
+    if !is_name(&name) {
+        return Err(CellError::parse(
+            format!("`{name}` is not a name: use letters, digits and _"),
+            span,
+        ));
+    }
+    tokens.punct('=')?;
+    let before = tokens.pos;
+    let default = match tokens.next()? {
+        Some((Token::Quoted(template), span)) => {
+            let text = template.literal().ok_or_else(|| {
+                CellError::parse("a parameter's default cannot refer to `{{...}}`", span)
+            })?;
+            tokens.finish()?;
+            Value::Text(text)
+        }
+        Some(_) => {
+            tokens.pos = before;
+            let (start, end) = tokens.rest();
+            let text: String = tokens.line.text[start..end].iter().collect();
+            match text.parse::<f64>() {
+                Ok(n) if n.is_finite() => Value::Number(n),
+                _ => Value::Text(text),
+            }
+        }
+        None => return Err(tokens.missing("the parameter's default value")),
+    };
+    Ok(Param { name, default })
+}

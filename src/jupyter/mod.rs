@@ -1,0 +1,24 @@
+//! The Jupyter messaging protocol (5.3) and the kernel server.
+//!
+//! This layer knows sockets, signatures and message JSON, and nothing of playbooks: a language
+//! plugs in through [`Interpreter`]. Layout:
+//! - [`connection`]: the connection file;
+//! - [`wire`]: framing, signing and verifying messages;
+//! - [`server`]: the sockets, the request routing and the per-request bookkeeping;
+//! - [`iopub`]: the one publisher, which batches stream output;
+//! - [`stdin`]: input requests to the frontend;
+//! - [`history`]: the inputs of this kernel process, for history requests;
+//! - [`kernelspec`]: writing the kernelspec where Jupyter finds it.
+
+mod connection;
+mod history;
+mod interpreter;
+mod iopub;
+pub mod kernelspec;
+mod server;
+mod stdin;
+mod wire;
+
+pub use connection::ConnectionInfo;
+pub use interpreter::{Completeness, Completion, ErrorReport, Interpreter, Outputs};
+pub use server::serve;

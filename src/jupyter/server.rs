@@ -1,0 +1,483 @@
+//! The kernel server: binds the five sockets and routes each request to its handler.
+//!
+//! Tasks: one reads shell requests into a queue, one serves control (so that an interrupt or a
+//! kernel_info gets through while a cell runs), one owns IOPub, one echoes heartbeats, one turns
+//! signals into interrupts. The shell queue is handled on the caller's task, one request at a
+//! time, because the interpreter is not shared.
+
+use super::history::History;
+use super::interpreter::{Completeness, ErrorReport, Interpreter, Outputs};
+use super::iopub::Iopub;
+use super::stdin::Stdin;
+use super::wire::{Codec, Request, PROTOCOL_VERSION};
+use super::ConnectionInfo;
+use serde_json::{json, Map, Value};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use zeromq::{RepSocket, RouterSocket, Socket, SocketRecv, SocketSend, XPubSocket, ZmqMessage};
+
+/// How long a running cell gets to wind down once shutdown was asked for.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
+async fn bind<S: Socket>(socket: &mut S, info: &ConnectionInfo, port: u16) -> Result<(), String> {
+    let endpoint = info.endpoint(port);
+    socket
+        .bind(&endpoint)
+        .await
+        .map(drop)
+        .map_err(|e| format!("cannot bind to {endpoint}: {e}"))
+}
+
+/// Serves the Jupyter protocol on the connection's sockets until a shutdown_request or SIGTERM.
+pub async fn serve(info: &ConnectionInfo, interpreter: &mut dyn Interpreter) -> Result<(), String> {
+    let codec = Codec::new(&info.key);
+    let mut shell = RouterSocket::new();
+    let mut control = RouterSocket::new();
+    let mut stdin = RouterSocket::new();
+    let mut iopub = XPubSocket::new();
+    let mut heartbeat = RepSocket::new();
+    bind(&mut shell, info, info.shell_port).await?;
+    bind(&mut control, info, info.control_port).await?;
+    bind(&mut stdin, info, info.stdin_port).await?;
+    bind(&mut iopub, info, info.iopub_port).await?;
+    bind(&mut heartbeat, info, info.hb_port).await?;
+
+    let iopub = Iopub::spawn(iopub, codec.clone());
+    let shutdown = CancellationToken::new();
+    let core = Core {
+        codec: codec.clone(),
+        iopub: iopub.clone(),
+        kernel_info: Arc::new(kernel_info_content(interpreter.kernel_info())),
+        interrupts: Interrupts::default(),
+        shutdown: shutdown.clone(),
+    };
+    tokio::spawn(echo_heartbeats(heartbeat));
+    tokio::spawn(handle_signals(core.clone()));
+    tokio::spawn(serve_control(core.clone(), control));
+
+    let (replies, incoming) = shell.split();
+    let (queue_tx, queue) = mpsc::unbounded_channel();
+    tokio::spawn(read_requests(incoming, codec.clone(), queue_tx));
+
+    let mut shell = Shell {
+        core,
+        replies,
+        stdin: Stdin::new(stdin, codec),
+        history: History::default(),
+        execution_count: 0,
+        queue,
+        deferred: VecDeque::new(),
+    };
+    let serving = shell.serve(interpreter);
+    tokio::pin!(serving);
+    tokio::select! {
+        _ = &mut serving => {}
+        _ = async { shutdown.cancelled().await; tokio::time::sleep(SHUTDOWN_GRACE).await } => {
+            log::warn!("the running cell did not stop within {SHUTDOWN_GRACE:?} of shutdown");
+        }
+    }
+    iopub.flush().await;
+    Ok(())
+}
+
+fn kernel_info_content(language: Value) -> Value {
+    let mut content = match language {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    };
+    content.insert("status".into(), json!("ok"));
+    content.insert("protocol_version".into(), json!(PROTOCOL_VERSION));
+    content.insert("debugger".into(), json!(false));
+    Value::Object(content)
+}
+
+/// The interrupt of whatever runs now: each execution gets a fresh token, and an interrupt
+/// cancels the current one.
+#[derive(Clone, Default)]
+struct Interrupts(Arc<Mutex<CancellationToken>>);
+
+impl Interrupts {
+    fn fresh(&self) -> CancellationToken {
+        let token = CancellationToken::new();
+        *self.0.lock().unwrap() = token.clone();
+        token
+    }
+
+    fn interrupt(&self) {
+        self.0.lock().unwrap().cancel();
+    }
+}
+
+/// What shell and control share: how to answer, publish, interrupt and stop.
+#[derive(Clone)]
+struct Core {
+    codec: Codec,
+    iopub: Iopub,
+    kernel_info: Arc<Value>,
+    interrupts: Interrupts,
+    shutdown: CancellationToken,
+}
+
+impl Core {
+    fn reply(&self, request: &Request, content: &Value) -> ZmqMessage {
+        let msg_type = reply_type(&request.msg_type);
+        self.codec
+            .encode(&request.identities, &msg_type, &request.header, content)
+    }
+
+    /// The answers that are the same on shell and control. `None` for a request of another kind.
+    fn answer_common(&self, request: &Request) -> Option<Value> {
+        match request.msg_type.as_str() {
+            "kernel_info_request" => Some((*self.kernel_info).clone()),
+            "interrupt_request" => {
+                self.interrupts.interrupt();
+                Some(json!({ "status": "ok" }))
+            }
+            "shutdown_request" => {
+                let restart = request.content["restart"].as_bool().unwrap_or(false);
+                // The reply goes out before the shutdown takes effect: `serve` waits for the
+                // running cell, then flushes IOPub, then returns.
+                self.interrupts.interrupt();
+                self.shutdown.cancel();
+                Some(json!({ "status": "ok", "restart": restart }))
+            }
+            _ => None,
+        }
+    }
+}
+
+fn reply_type(request_type: &str) -> String {
+    match request_type.strip_suffix("_request") {
+        Some(stem) => format!("{stem}_reply"),
+        None => format!("{request_type}_reply"),
+    }
+}
+
+fn unknown(request: &Request) -> Value {
+    log::warn!(
+        "unknown message type {:?}: answered with an error",
+        request.msg_type
+    );
+    json!({
+        "status": "error",
+        "ename": "UnknownMessageType",
+        "evalue": format!("this kernel does not handle {:?}", request.msg_type),
+        "traceback": [],
+    })
+}
+
+async fn serve_control(core: Core, mut socket: RouterSocket) {
+    loop {
+        let message = match socket.recv().await {
+            Ok(message) => message,
+            Err(e) => {
+                log::debug!("control: {e}");
+                continue;
+            }
+        };
+        let request = match core.codec.decode(message) {
+            Ok(request) => request,
+            Err(e) => {
+                log::warn!("control: dropped a malformed message: {e}");
+                continue;
+            }
+        };
+        let parent = Arc::new(request.header.clone());
+        core.iopub.status(&parent, "busy");
+        let content = core
+            .answer_common(&request)
+            .unwrap_or_else(|| unknown(&request));
+        core.iopub.flush().await;
+        if let Err(e) = socket.send(core.reply(&request, &content)).await {
+            log::warn!("control: could not reply to {}: {e}", request.msg_type);
+        }
+        core.iopub.status(&parent, "idle");
+    }
+}
+
+async fn read_requests(
+    mut socket: zeromq::RouterRecvHalf,
+    codec: Codec,
+    queue: mpsc::UnboundedSender<Request>,
+) {
+    loop {
+        match socket.recv().await {
+            Ok(message) => match codec.decode(message) {
+                Ok(request) => {
+                    if queue.send(request).is_err() {
+                        return;
+                    }
+                }
+                Err(e) => log::warn!("shell: dropped a malformed message: {e}"),
+            },
+            Err(e) => log::debug!("shell: {e}"),
+        }
+    }
+}
+
+async fn echo_heartbeats(mut socket: RepSocket) {
+    loop {
+        match socket.recv().await {
+            Ok(ping) => {
+                if let Err(e) = socket.send(ping).await {
+                    log::debug!("heartbeat: {e}");
+                }
+            }
+            Err(e) => log::debug!("heartbeat: {e}"),
+        }
+    }
+}
+
+/// SIGINT interrupts the running cell, as a frontend without interrupt messages expects; SIGTERM
+/// stops the kernel cleanly, so that no command it started is left behind.
+async fn handle_signals(core: Core) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        log::warn!("cannot listen for signals: SIGINT will not interrupt");
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = int.recv() => core.interrupts.interrupt(),
+            _ = term.recv() => {
+                core.interrupts.interrupt();
+                core.shutdown.cancel();
+            }
+        }
+    }
+}
+
+struct Shell {
+    core: Core,
+    replies: zeromq::RouterSendHalf,
+    stdin: Stdin,
+    history: History,
+    execution_count: u64,
+    queue: mpsc::UnboundedReceiver<Request>,
+    /// Requests taken off the queue while aborting executions after an error, to serve next.
+    deferred: VecDeque<Request>,
+}
+
+impl Shell {
+    async fn serve(&mut self, interpreter: &mut dyn Interpreter) {
+        let shutdown = self.core.shutdown.clone();
+        loop {
+            let request = match self.deferred.pop_front() {
+                Some(request) => request,
+                None => tokio::select! {
+                    request = self.queue.recv() => match request {
+                        Some(request) => request,
+                        None => return,
+                    },
+                    _ = shutdown.cancelled() => return,
+                },
+            };
+            self.handle(request, interpreter).await;
+            if shutdown.is_cancelled() {
+                return;
+            }
+        }
+    }
+
+    async fn handle(&mut self, request: Request, interpreter: &mut dyn Interpreter) {
+        let parent = Arc::new(request.header.clone());
+        self.core.iopub.status(&parent, "busy");
+        let mut abort_queue = false;
+        let content = match request.msg_type.as_str() {
+            "execute_request" => {
+                let (content, failed) = self.execute(&request, &parent, interpreter).await;
+                abort_queue = failed && request.content["stop_on_error"].as_bool().unwrap_or(true);
+                Some(content)
+            }
+            "complete_request" => Some(complete(&request.content, interpreter)),
+            "inspect_request" => Some(inspect(&request.content, interpreter)),
+            "is_complete_request" => Some(is_complete(&request.content, interpreter)),
+            "history_request" => Some(json!({
+                "status": "ok",
+                "history": self.history.answer(&request.content),
+            })),
+            "comm_info_request" => Some(json!({ "status": "ok", "comms": {} })),
+            "comm_open" => {
+                // No comm targets exist here: the frontend is told at once that the comm is closed.
+                let comm_id = request.content["comm_id"].clone();
+                let content = json!({ "comm_id": comm_id, "data": {} });
+                self.core.iopub.publish(&parent, "comm_close", content);
+                None
+            }
+            "comm_msg" | "comm_close" => None,
+            _ => Some(
+                self.core
+                    .answer_common(&request)
+                    .unwrap_or_else(|| unknown(&request)),
+            ),
+        };
+        if let Some(content) = content {
+            self.send_reply(&request, &content).await;
+        }
+        self.core.iopub.status(&parent, "idle");
+        if abort_queue {
+            self.abort_queued().await;
+        }
+    }
+
+    async fn send_reply(&mut self, request: &Request, content: &Value) {
+        // Outputs batched on IOPub must reach the frontend before the reply that ends them.
+        self.core.iopub.flush().await;
+        if let Err(e) = self.replies.send(self.core.reply(request, content)).await {
+            log::warn!("shell: could not reply to {}: {e}", request.msg_type);
+        }
+    }
+
+    /// After a failed execution with stop_on_error, the executions already queued are answered
+    /// "aborted" instead of run: they were written expecting the failed one to succeed.
+    async fn abort_queued(&mut self) {
+        while let Ok(request) = self.queue.try_recv() {
+            if request.msg_type != "execute_request" {
+                self.deferred.push_back(request);
+                continue;
+            }
+            let parent = Arc::new(request.header.clone());
+            self.core.iopub.status(&parent, "busy");
+            let content = json!({ "status": "aborted", "execution_count": self.execution_count });
+            self.send_reply(&request, &content).await;
+            self.core.iopub.status(&parent, "idle");
+        }
+    }
+
+    /// Runs one execute_request; the reply's content, and whether the execution failed.
+    async fn execute(
+        &mut self,
+        request: &Request,
+        parent: &Arc<Value>,
+        interpreter: &mut dyn Interpreter,
+    ) -> (Value, bool) {
+        let content = &request.content;
+        let code = content["code"].as_str().unwrap_or_default();
+        let silent = content["silent"].as_bool().unwrap_or(false);
+        let store_history = !silent && content["store_history"].as_bool().unwrap_or(true);
+        let allow_stdin = content["allow_stdin"].as_bool().unwrap_or(false);
+        if store_history {
+            self.execution_count += 1;
+        }
+        let count = self.execution_count;
+        if !silent {
+            let input = json!({ "code": code, "execution_count": count });
+            self.core.iopub.publish(parent, "execute_input", input);
+        }
+        let stdin = allow_stdin.then(|| (self.stdin.clone(), request.identities.clone()));
+        let outputs = Outputs::new(
+            self.core.iopub.clone(),
+            parent.clone(),
+            silent,
+            count,
+            stdin,
+            self.core.interrupts.fresh(),
+        );
+        let result = interpreter.execute(code, &outputs).await;
+        let results = outputs.into_results();
+        if store_history {
+            self.history.record(count, code, results);
+        }
+        match result {
+            Ok(()) => {
+                let expressions = user_expressions(&content["user_expressions"], interpreter);
+                let reply = json!({
+                    "status": "ok",
+                    "execution_count": count,
+                    "user_expressions": expressions,
+                    "payload": [],
+                });
+                (reply, false)
+            }
+            Err(error) => {
+                let reply = json!({
+                    "status": "error",
+                    "execution_count": count,
+                    "ename": error.ename,
+                    "evalue": error.evalue,
+                    "traceback": error.traceback,
+                    "user_expressions": {},
+                    "payload": [],
+                });
+                (reply, true)
+            }
+        }
+    }
+}
+
+fn user_expressions(expressions: &Value, interpreter: &mut dyn Interpreter) -> Value {
+    let Some(expressions) = expressions.as_object() else {
+        return json!({});
+    };
+    let mut answers = Map::new();
+    for (name, expression) in expressions {
+        let expression = expression.as_str().unwrap_or_default();
+        let answer = match interpreter.evaluate(expression) {
+            Ok(data) => json!({ "status": "ok", "data": data, "metadata": {} }),
+            Err(ErrorReport {
+                ename,
+                evalue,
+                traceback,
+            }) => json!({
+                "status": "error", "ename": ename, "evalue": evalue, "traceback": traceback,
+            }),
+        };
+        answers.insert(name.clone(), answer);
+    }
+    Value::Object(answers)
+}
+
+fn code_and_cursor(content: &Value) -> (&str, usize) {
+    let code = content["code"].as_str().unwrap_or_default();
+    let cursor = content["cursor_pos"]
+        .as_u64()
+        .map(|c| c as usize)
+        .unwrap_or_else(|| code.chars().count());
+    (code, cursor)
+}
+
+fn complete(content: &Value, interpreter: &mut dyn Interpreter) -> Value {
+    let (code, cursor) = code_and_cursor(content);
+    let completion = interpreter.complete(code, cursor);
+    json!({
+        "status": "ok",
+        "matches": completion.matches,
+        "cursor_start": completion.start,
+        "cursor_end": completion.end,
+        "metadata": {},
+    })
+}
+
+fn inspect(content: &Value, interpreter: &mut dyn Interpreter) -> Value {
+    let (code, cursor) = code_and_cursor(content);
+    match interpreter.inspect(code, cursor) {
+        Some(data) => json!({ "status": "ok", "found": true, "data": data, "metadata": {} }),
+        None => json!({ "status": "ok", "found": false, "data": {}, "metadata": {} }),
+    }
+}
+
+fn is_complete(content: &Value, interpreter: &mut dyn Interpreter) -> Value {
+    let code = content["code"].as_str().unwrap_or_default();
+    match interpreter.is_complete(code) {
+        Completeness::Complete => json!({ "status": "complete" }),
+        Completeness::Incomplete { indent } => json!({ "status": "incomplete", "indent": indent }),
+        Completeness::Invalid => json!({ "status": "invalid" }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reply_type;
+
+    #[test]
+    fn reply_types() {
+        assert_eq!(reply_type("execute_request"), "execute_reply");
+        assert_eq!(reply_type("weird"), "weird_reply");
+    }
+}

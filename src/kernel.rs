@@ -1,0 +1,112 @@
+//! The playbook kernel: the engine served over the Jupyter protocol. The only module that knows
+//! both sides; it translates, and decides nothing.
+
+use crate::engine::error::CellError;
+use crate::engine::sink::OutputSink;
+use crate::engine::{self, Engine};
+use crate::jupyter::{self, Completeness, Completion, ErrorReport, Outputs};
+use crate::ops::command::Stream;
+use crate::render::Bundle;
+use serde_json::{json, Value};
+
+#[derive(Default)]
+pub struct PlaybookKernel {
+    engine: Engine,
+}
+
+fn report(error: &CellError) -> ErrorReport {
+    ErrorReport {
+        ename: error.ename().to_owned(),
+        evalue: error.evalue(),
+        traceback: error.traceback(),
+    }
+}
+
+#[async_trait::async_trait(?Send)]
+impl jupyter::Interpreter for PlaybookKernel {
+    fn kernel_info(&self) -> Value {
+        let version = env!("CARGO_PKG_VERSION");
+        json!({
+            "implementation": "playbook",
+            "implementation_version": version,
+            "language_info": {
+                "name": "playbook",
+                "version": version,
+                "mimetype": "text/x-playbook",
+                "file_extension": ".playbook",
+                "codemirror_mode": "shell",
+                "pygments_lexer": "bash",
+            },
+            "banner": format!("playbook {version}: operational playbooks as notebooks. Statements: param, source, window, query, run, probe, check, finding, findings, replay. Shift+Tab on a statement shows its help."),
+            "help_links": [
+                { "text": "playbook README", "url": "https://github.com/playbook-kernel/playbook#readme" }
+            ],
+        })
+    }
+
+    async fn execute(&mut self, code: &str, out: &Outputs) -> Result<(), ErrorReport> {
+        self.engine
+            .execute(code, &IopubSink(out), out.interrupted())
+            .await
+            .map_err(|e| report(&e))
+    }
+
+    fn evaluate(&mut self, expression: &str) -> Result<Value, ErrorReport> {
+        self.engine
+            .evaluate(expression)
+            .map(Bundle::into_json)
+            .map_err(|e| report(&e))
+    }
+
+    fn complete(&mut self, code: &str, cursor: usize) -> Completion {
+        let (matches, start, end) = self.engine.complete(code, cursor);
+        Completion {
+            matches,
+            start,
+            end,
+        }
+    }
+
+    fn inspect(&mut self, code: &str, cursor: usize) -> Option<Value> {
+        self.engine.inspect(code, cursor).map(Bundle::into_json)
+    }
+
+    fn is_complete(&mut self, code: &str) -> Completeness {
+        match self.engine.is_complete(code) {
+            engine::Completeness::Complete => Completeness::Complete,
+            engine::Completeness::Incomplete => Completeness::Incomplete {
+                indent: String::new(),
+            },
+            engine::Completeness::Invalid => Completeness::Invalid,
+        }
+    }
+}
+
+/// The engine's outputs, published on IOPub as the request's outputs.
+struct IopubSink<'a>(&'a Outputs);
+
+#[async_trait::async_trait(?Send)]
+impl OutputSink for IopubSink<'_> {
+    fn stream(&self, stream: Stream, text: String) {
+        match stream {
+            Stream::Stdout => self.0.stdout(text),
+            Stream::Stderr => self.0.stderr(text),
+        }
+    }
+
+    fn display(&self, bundle: Bundle) {
+        self.0.display(bundle.into_json());
+    }
+
+    fn result(&self, bundle: Bundle) {
+        self.0.execute_result(bundle.into_json());
+    }
+
+    fn error(&self, error: &CellError) {
+        self.0.error(&report(error));
+    }
+
+    async fn ask(&self, prompt: &str) -> Option<String> {
+        self.0.input(prompt, false).await
+    }
+}

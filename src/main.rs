@@ -1,0 +1,152 @@
+//! `playbook`: a Jupyter kernel for operational playbooks.
+//!
+//! Start here. `kernel` serves a notebook frontend through [`jupyter::serve`], with
+//! [`kernel::PlaybookKernel`] as its language; that drives the [`engine`], which parses cells
+//! and runs their steps through the [`ops`] traits and shows results through [`render`].
+
+mod engine;
+mod jupyter;
+mod kernel;
+mod ops;
+mod render;
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "playbook",
+    version,
+    about = "A Jupyter kernel for operational playbooks: run commands, check conditions, record findings",
+    long_about = None,
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the Jupyter protocol (what the kernelspec's argv runs)
+    Kernel {
+        /// The connection file written by the frontend
+        #[arg(long, short = 'f', value_name = "FILE")]
+        connection_file: PathBuf,
+    },
+    /// Write the kernelspec, with this binary's absolute path, where Jupyter finds it
+    Install(InstallTarget),
+}
+
+#[derive(Args)]
+#[group(multiple = false)]
+struct InstallTarget {
+    /// Into the user's Jupyter data directory (the default)
+    #[arg(long)]
+    user: bool,
+    /// Into the active Python environment (virtualenv or conda)
+    #[arg(long)]
+    sys_prefix: bool,
+    /// Into PREFIX/share/jupyter
+    #[arg(long, value_name = "PREFIX")]
+    prefix: Option<PathBuf>,
+}
+
+const LOGOS: &[(&str, &[u8])] = &[
+    (
+        "logo-32x32.png",
+        include_bytes!("../kernelspec/logo-32x32.png"),
+    ),
+    (
+        "logo-64x64.png",
+        include_bytes!("../kernelspec/logo-64x64.png"),
+    ),
+    ("logo-svg.svg", include_bytes!("../kernelspec/logo-svg.svg")),
+];
+
+fn main() -> ExitCode {
+    StderrLog::init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Kernel { connection_file } => serve_kernel(&connection_file),
+        Command::Install(target) => install(target),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("playbook: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn serve_kernel(connection_file: &std::path::Path) -> Result<(), String> {
+    let info = jupyter::ConnectionInfo::read(connection_file)?;
+    // One thread is enough: every step awaits I/O, and a kernel that sits idle most of the day
+    // should hold as little memory as it can.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let mut kernel = kernel::PlaybookKernel::default();
+    runtime.block_on(jupyter::serve(&info, &mut kernel))
+}
+
+fn install(target: InstallTarget) -> Result<(), String> {
+    use jupyter::kernelspec::{KernelSpec, Location};
+    let location = match (target.prefix, target.sys_prefix) {
+        (Some(prefix), _) => Location::Prefix(prefix),
+        (None, true) => Location::SysPrefix,
+        (None, false) => Location::User,
+    };
+    let exe = std::env::current_exe()
+        .and_then(|p| p.canonicalize())
+        .map_err(|e| format!("cannot find this binary's own path: {e}"))?;
+    let spec = KernelSpec {
+        name: "playbook",
+        display_name: "Playbook",
+        language: "playbook",
+        argv: vec![
+            exe.display().to_string(),
+            "kernel".into(),
+            "--connection-file".into(),
+            "{connection_file}".into(),
+        ],
+        logos: LOGOS,
+    };
+    let dir = spec.install(&location)?;
+    println!("installed the playbook kernelspec in {}", dir.display());
+    Ok(())
+}
+
+/// Log lines on stderr, where Jupyter shows a kernel's log; `PLAYBOOK_LOG=debug` says more.
+struct StderrLog;
+
+impl StderrLog {
+    fn init() {
+        let level = match std::env::var("PLAYBOOK_LOG").as_deref() {
+            Ok("debug") => log::LevelFilter::Debug,
+            Ok("info") => log::LevelFilter::Info,
+            Ok("error") => log::LevelFilter::Error,
+            _ => log::LevelFilter::Warn,
+        };
+        static LOGGER: StderrLog = StderrLog;
+        if log::set_logger(&LOGGER).is_ok() {
+            log::set_max_level(level);
+        }
+    }
+}
+
+impl log::Log for StderrLog {
+    fn enabled(&self, metadata: &log::Metadata) -> bool {
+        metadata.level() <= log::max_level() && metadata.target().starts_with("playbook")
+    }
+
+    fn log(&self, record: &log::Record) {
+        if self.enabled(record.metadata()) {
+            eprintln!("[playbook {}] {}", record.level(), record.args());
+        }
+    }
+
+    fn flush(&self) {}
+}

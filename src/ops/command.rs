@@ -1,0 +1,281 @@
+//! Running a shell command: `sh -c`, in a process group of its own, output streamed as it comes.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+use tokio::io::AsyncReadExt;
+use tokio_util::sync::CancellationToken;
+
+/// How long a command gets between SIGTERM and SIGKILL once it must stop.
+const GRACE: Duration = Duration::from_millis(300);
+/// How much of each stream the result keeps; the live output is never cut.
+const KEEP_BYTES: usize = 10 * 1024 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+#[derive(Debug, Clone)]
+pub struct CommandSpec {
+    pub command: String,
+    pub timeout: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Code(i32),
+    Signal(i32),
+}
+
+#[derive(Debug, Clone)]
+pub struct CommandResult {
+    pub command: String,
+    pub exit: Exit,
+    pub duration: Duration,
+    pub stdout: String,
+    pub stderr: String,
+    /// Whether output beyond what the result keeps was dropped from it.
+    pub truncated: bool,
+}
+
+impl CommandResult {
+    pub fn succeeded(&self) -> bool {
+        self.exit == Exit::Code(0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum CommandError {
+    /// The command could not be started (no `sh`, no process left...).
+    Spawn(String),
+    TimedOut(Duration),
+    Interrupted(Duration),
+}
+
+/// Runs commands. Recording, replay and dry-run wrap this trait; the engine sees only it.
+#[async_trait::async_trait(?Send)]
+pub trait CommandRunner {
+    /// Runs `spec`, handing each piece of output to `output` as it arrives, until the command
+    /// ends, times out or `interrupt` is cancelled. On timeout and interrupt the whole process
+    /// group is stopped before this returns.
+    async fn run(
+        &self,
+        spec: &CommandSpec,
+        output: &dyn Fn(Stream, String),
+        interrupt: &CancellationToken,
+    ) -> Result<CommandResult, CommandError>;
+}
+
+/// The real thing: `sh -c COMMAND`.
+pub struct Shell;
+
+#[async_trait::async_trait(?Send)]
+impl CommandRunner for Shell {
+    async fn run(
+        &self,
+        spec: &CommandSpec,
+        output: &dyn Fn(Stream, String),
+        interrupt: &CancellationToken,
+    ) -> Result<CommandResult, CommandError> {
+        let started = Instant::now();
+        let mut child = tokio::process::Command::new("sh")
+            .arg("-c")
+            .arg(&spec.command)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| CommandError::Spawn(format!("cannot start `sh -c`: {e}")))?;
+        let group = child.id().map(|id| id as libc::pid_t);
+        let mut stdout = child.stdout.take().expect("stdout is piped");
+        let mut stderr = child.stderr.take().expect("stderr is piped");
+        let mut out = Collected::new(Stream::Stdout);
+        let mut err = Collected::new(Stream::Stderr);
+        let (mut out_buf, mut err_buf) = (vec![0u8; 64 * 1024], vec![0u8; 64 * 1024]);
+        let (mut out_open, mut err_open) = (true, true);
+        let deadline = spec.timeout.map(|t| tokio::time::Instant::now() + t);
+        let timed_out = async {
+            match deadline {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::pin!(timed_out);
+        let mut status = None;
+        while out_open || err_open || status.is_none() {
+            tokio::select! {
+                read = stdout.read(&mut out_buf), if out_open => match read {
+                    Ok(0) | Err(_) => out_open = false,
+                    Ok(n) => out.push(&out_buf[..n], output),
+                },
+                read = stderr.read(&mut err_buf), if err_open => match read {
+                    Ok(0) | Err(_) => err_open = false,
+                    Ok(n) => err.push(&err_buf[..n], output),
+                },
+                exited = child.wait(), if status.is_none() => {
+                    status = Some(exited.map_err(|e| CommandError::Spawn(e.to_string()))?);
+                }
+                _ = interrupt.cancelled() => {
+                    stop_group(group, &mut child).await;
+                    return Err(CommandError::Interrupted(started.elapsed()));
+                }
+                _ = &mut timed_out => {
+                    stop_group(group, &mut child).await;
+                    return Err(CommandError::TimedOut(started.elapsed()));
+                }
+            }
+        }
+        out.finish(output);
+        err.finish(output);
+        let status = status.expect("the loop ends once the command exited");
+        use std::os::unix::process::ExitStatusExt;
+        let exit = match (status.code(), status.signal()) {
+            (Some(code), _) => Exit::Code(code),
+            (None, Some(signal)) => Exit::Signal(signal),
+            (None, None) => Exit::Code(-1),
+        };
+        Ok(CommandResult {
+            command: spec.command.clone(),
+            exit,
+            duration: started.elapsed(),
+            truncated: out.truncated || err.truncated,
+            stdout: out.kept,
+            stderr: err.kept,
+        })
+    }
+}
+
+/// SIGTERM to the whole group, then SIGKILL to what is left after a grace period.
+async fn stop_group(group: Option<libc::pid_t>, child: &mut tokio::process::Child) {
+    let Some(group) = group else { return };
+    // SAFETY: killpg only sends a signal; the group is the one this command was started in.
+    unsafe { libc::killpg(group, libc::SIGTERM) };
+    let _ = tokio::time::timeout(GRACE, child.wait()).await;
+    // Children of the command may outlive the shell; the group is stopped whole in any case.
+    unsafe { libc::killpg(group, libc::SIGKILL) };
+    let _ = child.wait().await;
+}
+
+/// One stream's output: decoded as UTF-8 across read boundaries (invalid bytes shown as U+FFFD,
+/// never an error), handed on, and kept up to [`KEEP_BYTES`].
+struct Collected {
+    stream: Stream,
+    partial: Vec<u8>,
+    kept: String,
+    truncated: bool,
+}
+
+impl Collected {
+    fn new(stream: Stream) -> Self {
+        Collected {
+            stream,
+            partial: Vec::new(),
+            kept: String::new(),
+            truncated: false,
+        }
+    }
+
+    fn push(&mut self, bytes: &[u8], output: &dyn Fn(Stream, String)) {
+        self.partial.extend_from_slice(bytes);
+        // A multi-byte character cut by the read waits for its remaining bytes.
+        let mut complete = self.partial.len();
+        if let Err(e) = std::str::from_utf8(&self.partial) {
+            if e.error_len().is_none() {
+                complete = e.valid_up_to();
+            }
+        }
+        let rest = self.partial.split_off(complete);
+        let text = String::from_utf8_lossy(&self.partial).into_owned();
+        self.partial = rest;
+        self.emit(text, output);
+    }
+
+    fn finish(&mut self, output: &dyn Fn(Stream, String)) {
+        if !self.partial.is_empty() {
+            let text = String::from_utf8_lossy(&self.partial).into_owned();
+            self.partial.clear();
+            self.emit(text, output);
+        }
+    }
+
+    fn emit(&mut self, text: String, output: &dyn Fn(Stream, String)) {
+        if text.is_empty() {
+            return;
+        }
+        let room = KEEP_BYTES.saturating_sub(self.kept.len());
+        if text.len() <= room {
+            self.kept.push_str(&text);
+        } else {
+            let cut = (0..=room)
+                .rev()
+                .find(|&i| text.is_char_boundary(i))
+                .unwrap_or(0);
+            self.kept.push_str(&text[..cut]);
+            self.truncated = true;
+        }
+        output(self.stream, text);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+
+    async fn run(
+        command: &str,
+        timeout: Option<Duration>,
+    ) -> (Result<CommandResult, CommandError>, String) {
+        let seen = RefCell::new(String::new());
+        let spec = CommandSpec {
+            command: command.into(),
+            timeout,
+        };
+        let result = Shell
+            .run(
+                &spec,
+                &|_, text| seen.borrow_mut().push_str(&text),
+                &CancellationToken::new(),
+            )
+            .await;
+        (result, seen.into_inner())
+    }
+
+    #[tokio::test]
+    async fn exit_codes_and_output() {
+        let (result, seen) = run("echo out; echo err >&2; exit 3", None).await;
+        let result = result.unwrap();
+        assert_eq!(result.exit, Exit::Code(3));
+        assert_eq!(result.stdout, "out\n");
+        assert_eq!(result.stderr, "err\n");
+        assert!(seen.contains("out\n") && seen.contains("err\n"));
+    }
+
+    #[tokio::test]
+    async fn invalid_utf8_is_shown_lossily() {
+        let (result, _) = run(r"printf '\377 ok \342\202\254\n'", None).await;
+        assert_eq!(result.unwrap().stdout, "\u{fffd} ok €\n");
+    }
+
+    #[tokio::test]
+    async fn timeout_stops_the_group() {
+        let (result, _) = run("sleep 5", Some(Duration::from_millis(100))).await;
+        match result {
+            Err(CommandError::TimedOut(after)) => assert!(after < Duration::from_secs(2)),
+            other => panic!("expected a timeout, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn split_characters_wait_for_their_bytes() {
+        let seen = RefCell::new(Vec::new());
+        let mut c = Collected::new(Stream::Stdout);
+        let euro = "€".as_bytes();
+        c.push(&euro[..1], &|_, t| seen.borrow_mut().push(t));
+        c.push(&euro[1..], &|_, t| seen.borrow_mut().push(t));
+        assert_eq!(seen.into_inner(), vec!["€".to_string()]);
+    }
+}
