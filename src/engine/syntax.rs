@@ -206,6 +206,27 @@ impl<'a> Tokens<'a> {
         (start, end)
     }
 
+    /// The rest of the line as whitespace-separated words, for syntax whose words hold `:` and
+    /// `=` (URLs, timestamps, headers).
+    pub fn raw_words(&mut self) -> Vec<(String, Span)> {
+        let (start, end) = self.rest();
+        let mut words = Vec::new();
+        let mut i = start;
+        while i < end {
+            if self.line.text[i].is_whitespace() {
+                i += 1;
+                continue;
+            }
+            let from = i;
+            while i < end && !self.line.text[i].is_whitespace() {
+                i += 1;
+            }
+            let word = self.line.text[from..i].iter().collect();
+            words.push((word, self.line.span(from, i)));
+        }
+        words
+    }
+
     pub fn at_end(&mut self) -> bool {
         self.skip_blanks();
         self.pos >= self.line.text.len() || self.line.text[self.pos] == '#'

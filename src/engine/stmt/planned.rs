@@ -67,88 +67,101 @@ fn source(tokens: &mut Tokens) -> Result<(), CellError> {
     tokens.word("the source's name")?;
     let (kind, span) = tokens.word("the source's kind: prometheus or file")?;
     match kind.as_str() {
-        "file" => {
-            tokens.rest();
-            Ok(())
+        "file" => return Ok(()),
+        "prometheus" => {}
+        _ => {
+            return Err(CellError::parse(
+                format!("unknown source kind `{kind}`: use prometheus or file"),
+                span,
+            ))
         }
-        "prometheus" => {
-            let (start, end) = tokens.rest();
-            let rest: String = tokens.line.text[start..end].iter().collect();
-            let mut words = rest.split_whitespace();
-            let url = words
-                .next()
-                .ok_or_else(|| tokens.missing("the server's URL"))?;
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(CellError::parse(
-                    format!("`{url}` is not an http:// or https:// URL"),
-                    tokens.line.span(start, start + url.chars().count()),
-                ));
-            }
-            while let Some(option) = words.next() {
-                let value = words.next();
-                let well_formed = match option {
-                    "header" => value.is_some_and(|v| v.contains('=')),
-                    "token" => value.is_some_and(is_secret_reference),
-                    "basic" => {
-                        value.is_some_and(is_secret_reference)
-                            && words.next().is_some_and(is_secret_reference)
-                    }
-                    _ => false,
-                };
-                if !well_formed {
-                    return Err(CellError::parse(
-                        format!("`{option}` here: a prometheus source takes header K=V, token env:VAR|file:PATH and basic env:USER env:PASS; secrets only by reference"),
-                        tokens.line.span(start, end),
-                    ));
-                }
-            }
-            Ok(())
-        }
-        _ => Err(CellError::parse(
-            format!("unknown source kind `{kind}`: use prometheus or file"),
-            span,
-        )),
     }
+    let words = tokens.raw_words();
+    let mut words = words.iter();
+    let (url, url_span) = words
+        .next()
+        .ok_or_else(|| tokens.missing("the server's URL"))?;
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(CellError::parse(
+            format!("`{url}` is not an http:// or https:// URL"),
+            *url_span,
+        ));
+    }
+    let value = |words: &mut std::slice::Iter<(String, Span)>| words.next().map(|(w, _)| w.clone());
+    while let Some((option, span)) = words.next() {
+        let well_formed = match option.as_str() {
+            "header" => value(&mut words).is_some_and(|v| v.contains('=')),
+            "token" => value(&mut words).is_some_and(|v| is_secret_reference(&v)),
+            "basic" => {
+                value(&mut words).is_some_and(|v| is_secret_reference(&v))
+                    && value(&mut words).is_some_and(|v| is_secret_reference(&v))
+            }
+            _ => false,
+        };
+        if !well_formed {
+            return Err(CellError::parse(
+                format!("`{option}` here: a prometheus source takes header K=V, token env:VAR|file:PATH and basic env:USER env:PASS; secrets only by reference"),
+                *span,
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn is_secret_reference(value: &str) -> bool {
     value.starts_with("env:") || value.starts_with("file:")
 }
 
-fn duration_word(tokens: &mut Tokens, what: &str) -> Result<(), CellError> {
-    let (word, span) = tokens.word(what)?;
-    duration::parse(&word).map(drop).ok_or_else(|| {
-        CellError::parse(
-            format!("`{word}` is not a duration; write e.g. 30s, 5m, 1h or 7d"),
-            span,
-        )
-    })
-}
-
 fn window(tokens: &mut Tokens) -> Result<(), CellError> {
-    let (first, _) = tokens.word("`last D` or `START .. END`")?;
-    if first == "last" {
-        duration_word(tokens, "a duration, e.g. 1h")?;
-        return tokens.finish();
-    }
-    let (dots, span) = tokens.word("`..` between the start and the end")?;
-    if dots != ".." {
-        return Err(CellError::parse(
-            "expected `..` between the start and the end",
-            span,
-        ));
-    }
-    tokens.word("the window's end")?;
-    if let Some((token, span)) = tokens.next()? {
-        if token != Token::Word("step".into()) {
-            return Err(CellError::parse(
-                "expected `step D` or the end of the statement",
-                span,
-            ));
+    let words = tokens.raw_words();
+    let word = |i: usize| words.get(i).map(|(w, _)| w.as_str());
+    let is_duration = |i: usize| word(i).and_then(duration::parse).is_some();
+    let expect = |i: usize, ok: bool, message: &str| -> Result<(), CellError> {
+        if ok {
+            return Ok(());
         }
-        duration_word(tokens, "the step, e.g. 30s")?;
+        Err(match words.get(i) {
+            Some((w, span)) => CellError::parse(format!("`{w}`: {message}"), *span),
+            None => tokens.missing(message),
+        })
+    };
+    if word(0) == Some("last") {
+        expect(
+            1,
+            is_duration(1),
+            "not a duration; write e.g. 30m, 1h or 7d",
+        )?;
+        return expect(
+            2,
+            words.len() == 2,
+            "unexpected text after the end of the statement",
+        );
     }
-    tokens.finish()
+    expect(0, !words.is_empty(), "expected `last D` or `START .. END`")?;
+    expect(
+        1,
+        word(1) == Some(".."),
+        "expected `..` between the start and the end",
+    )?;
+    expect(2, words.len() > 2, "expected the window's end")?;
+    if words.len() > 3 {
+        expect(
+            3,
+            word(3) == Some("step"),
+            "expected `step D` or the end of the statement",
+        )?;
+        expect(
+            4,
+            is_duration(4),
+            "not a duration; write the step as e.g. 30s",
+        )?;
+        expect(
+            5,
+            words.len() == 5,
+            "unexpected text after the end of the statement",
+        )?;
+    }
+    Ok(())
 }
 
 fn query(tokens: &mut Tokens) -> Result<(), CellError> {
@@ -160,25 +173,34 @@ fn query(tokens: &mut Tokens) -> Result<(), CellError> {
 }
 
 fn probe(tokens: &mut Tokens) -> Result<(), CellError> {
-    tokens.word("the URL to probe")?;
-    while let Some((token, span)) = tokens.next()? {
-        match token {
-            Token::Word(w) if w == "expect" => {
-                let (status, span) = tokens.word("an HTTP status, e.g. 200")?;
-                if !status.parse::<u16>().is_ok_and(|s| (100..600).contains(&s)) {
-                    return Err(CellError::parse(
-                        format!("`{status}` is not an HTTP status"),
-                        span,
-                    ));
-                }
+    let words = tokens.raw_words();
+    if words.is_empty() {
+        return Err(tokens.missing("the URL to probe"));
+    }
+    let mut rest = words[1..].iter();
+    while let Some((option, span)) = rest.next() {
+        let value = rest.next();
+        let ok = match option.as_str() {
+            "expect" => {
+                value.is_some_and(|(v, _)| v.parse::<u16>().is_ok_and(|s| (100..600).contains(&s)))
             }
-            Token::Word(w) if w == "within" => duration_word(tokens, "a deadline, e.g. 2s")?,
+            "within" => value.is_some_and(|(v, _)| duration::parse(v).is_some()),
             _ => {
                 return Err(CellError::parse(
                     "expected `expect STATUS` or `within D`",
-                    span,
+                    *span,
                 ))
             }
+        };
+        if !ok {
+            let (message, at) = match value {
+                Some((v, at)) if option == "expect" => {
+                    (format!("`{v}` is not an HTTP status"), *at)
+                }
+                Some((v, at)) => (format!("`{v}` is not a duration; write e.g. 2s"), *at),
+                None => return Err(tokens.missing(&format!("a value after `{option}`"))),
+            };
+            return Err(CellError::parse(message, at));
         }
     }
     Ok(())

@@ -1,1 +1,248 @@
-// parser tests come next
+//! The parser, statement by statement: what parses, to what, and where errors point.
+
+use super::*;
+use crate::engine::error::ErrorKind;
+use crate::engine::session::Value;
+use crate::engine::syntax::{Part, Template};
+use crate::ops::finding::Severity;
+use std::time::Duration;
+
+fn parse(cell: &str) -> Vec<Step> {
+    parse_cell(cell).unwrap_or_else(|e| panic!("{cell:?} should parse: {e}"))
+}
+
+fn one(cell: &str) -> Step {
+    let mut steps = parse(cell);
+    assert_eq!(steps.len(), 1, "{cell:?}");
+    steps.remove(0)
+}
+
+/// Parses `cell`, expects an error, and checks its message and position.
+#[track_caller]
+fn error_at(cell: &str, line: usize, column: usize, needle: &str) -> CellError {
+    let err = parse_cell(cell).expect_err(cell);
+    assert_eq!(err.kind, ErrorKind::ParseError);
+    let span = err.span.unwrap();
+    assert_eq!((span.line, span.column), (line, column), "{err}");
+    assert!(
+        err.message.contains(needle),
+        "{err} should mention {needle:?}"
+    );
+    err
+}
+
+fn text(t: &str) -> Part {
+    Part::Text(t.into())
+}
+
+fn var(name: &str) -> String {
+    name.into()
+}
+
+fn var_names(template: &Template) -> Vec<String> {
+    template
+        .parts
+        .iter()
+        .filter_map(|p| match p {
+            Part::Var { name, .. } => Some(name.clone()),
+            Part::Text(_) => None,
+        })
+        .collect()
+}
+
+#[test]
+fn run_takes_the_rest_of_the_line_verbatim() {
+    let Statement::Run(run) = one("run ps aux | grep 'a  b' # shell comment").statement else {
+        panic!()
+    };
+    assert_eq!(
+        run.command.parts,
+        vec![text("ps aux | grep 'a  b' # shell comment")]
+    );
+    assert_eq!(run.timeout, None);
+    assert!(!run.confirm);
+}
+
+#[test]
+fn run_options() {
+    let Statement::Run(run) = one("run --timeout 1m30s --confirm kubectl delete pod x").statement
+    else {
+        panic!()
+    };
+    assert_eq!(run.timeout, Some(Duration::from_secs(90)));
+    assert!(run.confirm);
+    assert_eq!(run.command.literal().unwrap(), "kubectl delete pod x");
+    error_at("run --timeout soon ls", 1, 15, "not a duration");
+    error_at("run --force ls", 1, 5, "unknown option");
+    error_at("run", 1, 4, "a command to run");
+}
+
+#[test]
+fn bindings_and_show() {
+    let step = one("disk = run df -h");
+    assert_eq!(step.binding.as_deref(), Some("disk"));
+    assert!(matches!(step.statement, Statement::Run(_)));
+    assert!(matches!(one("disk").statement, Statement::Show(ref n) if n == "disk"));
+    error_at("x = param y = 1", 1, 5, "gives no result to bind");
+    error_at("x = frob", 1, 5, "is not a statement");
+}
+
+#[test]
+fn param_values() {
+    let Statement::Param(p) = one("param service = \"checkout api\"").statement else {
+        panic!()
+    };
+    assert_eq!(p.name, "service");
+    assert!(matches!(p.default, Value::Text(ref t) if t == "checkout api"));
+    let Statement::Param(p) = one("param threshold = 0.95").statement else {
+        panic!()
+    };
+    assert!(matches!(p.default, Value::Number(n) if n == 0.95));
+    let Statement::Param(p) = one("param url = http://localhost:9090/").statement else {
+        panic!()
+    };
+    assert!(matches!(p.default, Value::Text(ref t) if t == "http://localhost:9090/"));
+    error_at("param 9lives = 1", 1, 7, "is not a name");
+    error_at("param x 1", 1, 9, "expected `=`");
+    error_at("param x =", 1, 10, "default value");
+    error_at("param x = \"{{y}}\"", 1, 11, "cannot refer");
+}
+
+#[test]
+fn findings_and_evidence() {
+    let Statement::Finding(f) =
+        one("finding high \"p99 doubled\" evidence latency, errors").statement
+    else {
+        panic!()
+    };
+    assert_eq!(f.severity, Severity::High);
+    assert_eq!(f.text.literal().unwrap(), "p99 doubled");
+    let names: Vec<_> = f.evidence.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["latency", "errors"]);
+    assert!(matches!(one("findings").statement, Statement::Findings));
+    error_at("finding bogus \"x\"", 1, 9, "unknown severity `bogus`");
+    error_at("finding high unquoted", 1, 14, "in double quotes");
+    error_at("finding high \"open", 1, 14, "not closed");
+    error_at("finding low \"x\" because y", 1, 17, "evidence");
+    error_at("finding low \"x\" evidence a b", 1, 28, "`,`");
+    error_at("findings now", 1, 10, "unexpected text");
+}
+
+#[test]
+fn escapes_in_strings() {
+    let Statement::Finding(f) = one(r#"finding info "say \"hi\" \\ bye""#).statement else {
+        panic!()
+    };
+    assert_eq!(f.text.literal().unwrap(), r#"say "hi" \ bye"#);
+}
+
+#[test]
+fn interpolation() {
+    let Statement::Run(run) = one("run curl {{ url }}/health?svc={{service}}").statement else {
+        panic!()
+    };
+    assert_eq!(var_names(&run.command), [var("url"), var("service")]);
+    assert_eq!(run.command.parts[2], text("/health?svc="));
+    let Part::Var { span, .. } = &run.command.parts[3] else {
+        panic!()
+    };
+    assert_eq!((span.line, span.column, span.len), (1, 31, 11));
+    let Statement::Finding(f) = one("finding low \"{{n}} pods\"").statement else {
+        panic!()
+    };
+    assert_eq!(var_names(&f.text), [var("n")]);
+    let Part::Var { span, .. } = &f.text.parts[0] else {
+        panic!()
+    };
+    assert_eq!((span.line, span.column), (1, 14));
+    error_at("run echo {{name", 1, 10, "not closed");
+    error_at("run echo {{not a name}}", 1, 10, "does not name");
+}
+
+#[test]
+fn comments_blank_lines_and_positions() {
+    let cell = "# investigate\n\n  run uptime\n# done\nfinding info \"ok\"";
+    let steps = parse(cell);
+    assert_eq!(steps.len(), 2);
+    assert_eq!(steps[0].span.line, 3);
+    assert_eq!(steps[0].span.column, 3);
+    assert_eq!(steps[1].span.line, 5);
+    let Statement::Finding(_) = one("finding info \"x\" # why we think so").statement else {
+        panic!()
+    };
+    error_at(
+        "run ls\n\n   findng info \"x\"",
+        3,
+        4,
+        "did you mean `finding`",
+    );
+}
+
+#[test]
+fn continuation_lines() {
+    let cell = "run echo one \\\n    two \\\n  three\nfinding info \"a\"";
+    let steps = parse(cell);
+    assert_eq!(steps.len(), 2);
+    let Statement::Run(run) = &steps[0].statement else {
+        panic!()
+    };
+    assert_eq!(run.command.literal().unwrap(), "echo one      two    three");
+    // An error on a continued line points at that physical line.
+    error_at("finding info \\\n  bogus", 2, 3, "in double quotes");
+    error_at("run ls \\", 1, 8, "no line follows");
+}
+
+#[test]
+fn planned_statements_parse_and_check_their_syntax() {
+    for cell in [
+        "source prom prometheus http://localhost:9090 header X-Scope-OrgID=team token env:PROM_TOKEN",
+        "source dump file fixtures/incident.om",
+        "window last 1h",
+        "window now-2h .. now step 30s",
+        "window 2026-11-26T10:00:00Z .. 2026-11-26T11:00:00Z",
+        "errors = query @prom sum(rate(http_requests_total{code=~\"5..\"}[5m])) baseline 7d",
+        "probe https://example.test/health expect 200 within 2s",
+        "check \"no 5xx\": sum(rate(http_requests_total{code=~\"5..\"}[5m])) > 0",
+        "check \"disk ok\": run test $(df --output=pcent / | tail -1 | tr -d ' %') -lt 90",
+        "check \"up\": probe http://localhost:8080/ expect 200",
+        "replay .playbook/journal/2026-11-26.jsonl",
+    ] {
+        assert!(matches!(one(cell).statement, Statement::Planned(_)), "{cell}");
+    }
+    error_at("source prom influx http://x", 1, 13, "unknown source kind");
+    error_at(
+        "source prom prometheus localhost:9090",
+        1,
+        24,
+        "not an http",
+    );
+    error_at(
+        "source p prometheus http://x token hunter2",
+        1,
+        30,
+        "secrets only by reference",
+    );
+    error_at("window last soon", 1, 13, "not a duration");
+    error_at("window now-1h to now", 1, 15, "`..`");
+    error_at("probe http://x expect ok", 1, 23, "not an HTTP status");
+    error_at("check no quotes: up", 1, 7, "in double quotes");
+    error_at("check \"t\" up", 1, 11, "expected `:`");
+    error_at("query", 1, 6, "PromQL");
+}
+
+#[test]
+fn unknown_statements() {
+    let err = error_at(
+        "frobnicate the servers",
+        1,
+        1,
+        "unknown statement `frobnicate`",
+    );
+    assert!(err.message.contains("param, source, window"));
+    error_at("\"quoted\"", 1, 1, "expected a statement");
+}
+
+#[test]
+fn a_cell_with_an_error_anywhere_yields_no_steps() {
+    assert!(parse_cell("run echo first\nfinding nope \"x\"").is_err());
+}
