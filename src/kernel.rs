@@ -38,9 +38,7 @@ impl jupyter::Interpreter for PlaybookKernel {
                 "pygments_lexer": "bash",
             },
             "banner": format!("playbook {version}: operational playbooks as notebooks. Statements: param, source, window, query, run, probe, check, finding, findings, replay. Shift+Tab on a statement shows its help."),
-            "help_links": [
-                { "text": "playbook README", "url": "https://github.com/playbook-kernel/playbook#readme" }
-            ],
+            "help_links": [],
         })
     }
 

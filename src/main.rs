@@ -1,12 +1,15 @@
 //! `playbook`: a Jupyter kernel for operational playbooks.
 //!
 //! Start here. `kernel` serves a notebook frontend through [`jupyter::serve`], with
-//! [`kernel::PlaybookKernel`] as its language; that drives the [`engine`], which parses cells
-//! and runs their steps through the [`ops`] traits and shows results through [`render`].
+//! [`kernel::PlaybookKernel`] as its language; `run` executes a notebook headless through
+//! [`headless::run`]. Both drive the [`engine`], which parses cells, runs their steps through the
+//! [`ops`] traits and shows results through [`render`].
 
 mod engine;
+mod headless;
 mod jupyter;
 mod kernel;
+mod notebook;
 mod ops;
 mod render;
 
@@ -36,6 +39,18 @@ enum Command {
     },
     /// Write the kernelspec, with this binary's absolute path, where Jupyter finds it
     Install(InstallTarget),
+    /// Execute every code cell of a notebook headless and write the executed notebook.
+    /// Exit status: 0 when every cell passed, 2 when a cell failed
+    Run {
+        /// The notebook to run
+        notebook: PathBuf,
+        /// Where to write the executed notebook [default: NAME.out.ipynb beside the input]
+        #[arg(short, long, value_name = "OUT.ipynb")]
+        output: Option<PathBuf>,
+        /// Give parameter NAME this value instead of its `param` default (repeatable)
+        #[arg(short = 'p', long = "param", value_name = "NAME=VALUE", value_parser = headless::parse_param)]
+        params: Vec<(String, String)>,
+    },
 }
 
 #[derive(Args)]
@@ -70,6 +85,18 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Kernel { connection_file } => serve_kernel(&connection_file),
         Command::Install(target) => install(target),
+        Command::Run {
+            notebook,
+            output,
+            params,
+        } => {
+            let output = output.unwrap_or_else(|| headless::default_output(&notebook));
+            let run = headless::run(&notebook, &output, params);
+            match runtime().and_then(|rt| rt.block_on(run)) {
+                Ok(verdict) => return ExitCode::from(verdict as u8),
+                Err(e) => Err(e),
+            }
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -80,16 +107,19 @@ fn main() -> ExitCode {
     }
 }
 
-fn serve_kernel(connection_file: &std::path::Path) -> Result<(), String> {
-    let info = jupyter::ConnectionInfo::read(connection_file)?;
-    // One thread is enough: every step awaits I/O, and a kernel that sits idle most of the day
-    // should hold as little memory as it can.
-    let runtime = tokio::runtime::Builder::new_current_thread()
+/// One thread is enough: every step awaits I/O, and a kernel that sits idle most of the day
+/// should hold as little memory as it can.
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+        .map_err(|e| format!("cannot start the async runtime: {e}"))
+}
+
+fn serve_kernel(connection_file: &std::path::Path) -> Result<(), String> {
+    let info = jupyter::ConnectionInfo::read(connection_file)?;
     let mut kernel = kernel::PlaybookKernel::default();
-    runtime.block_on(jupyter::serve(&info, &mut kernel))
+    runtime()?.block_on(jupyter::serve(&info, &mut kernel))
 }
 
 fn install(target: InstallTarget) -> Result<(), String> {

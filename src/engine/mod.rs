@@ -54,6 +54,18 @@ impl Default for Engine {
 }
 
 impl Engine {
+    /// An engine whose `param` statements take these values instead of their defaults.
+    pub fn with_overrides(overrides: impl IntoIterator<Item = (String, String)>) -> Self {
+        let mut engine = Engine::default();
+        engine.session.set_overrides(overrides);
+        engine
+    }
+
+    /// Overrides that no `param` statement has taken so far.
+    pub fn unused_overrides(&self) -> Vec<&str> {
+        self.session.pending_overrides()
+    }
+
     /// Runs a cell: parses it whole, then runs its steps in order until one fails. The error, if
     /// any, has been shown through `out` when this returns.
     pub async fn execute(
@@ -121,7 +133,7 @@ impl Engine {
         };
         let value = match &step.statement {
             Statement::Param(param) => {
-                cx.session.bind(&param.name, param.default.clone());
+                param.apply(cx.session);
                 None
             }
             Statement::Run(run) => Some(run.apply(step.span, &mut cx).await?),

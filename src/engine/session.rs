@@ -47,9 +47,32 @@ pub fn format_number(n: f64) -> String {
 pub struct Session {
     bindings: BTreeMap<String, Value>,
     findings: Vec<Finding>,
+    /// Parameter values given from outside (`playbook run -p`), and whether a `param` took each.
+    overrides: BTreeMap<String, (String, bool)>,
 }
 
 impl Session {
+    pub fn set_overrides(&mut self, overrides: impl IntoIterator<Item = (String, String)>) {
+        self.overrides = overrides
+            .into_iter()
+            .map(|(name, value)| (name, (value, false)))
+            .collect();
+    }
+
+    pub fn override_for(&mut self, name: &str) -> Option<String> {
+        let (value, taken) = self.overrides.get_mut(name)?;
+        *taken = true;
+        Some(value.clone())
+    }
+
+    pub fn pending_overrides(&self) -> Vec<&str> {
+        self.overrides
+            .iter()
+            .filter(|(_, (_, taken))| !taken)
+            .map(|(name, _)| name.as_str())
+            .collect()
+    }
+
     pub fn bind(&mut self, name: &str, value: Value) {
         self.bindings.insert(name.to_owned(), value);
     }

@@ -181,12 +181,7 @@ impl Collected {
     fn push(&mut self, bytes: &[u8], output: &dyn Fn(Stream, String)) {
         self.partial.extend_from_slice(bytes);
         // A multi-byte character cut by the read waits for its remaining bytes.
-        let mut complete = self.partial.len();
-        if let Err(e) = std::str::from_utf8(&self.partial) {
-            if e.error_len().is_none() {
-                complete = e.valid_up_to();
-            }
-        }
+        let complete = self.partial.len() - unfinished_tail(&self.partial);
         let rest = self.partial.split_off(complete);
         let text = String::from_utf8_lossy(&self.partial).into_owned();
         self.partial = rest;
@@ -218,6 +213,24 @@ impl Collected {
         }
         output(self.stream, text);
     }
+}
+
+/// How many bytes at the end start a UTF-8 character whose remaining bytes have not come yet.
+fn unfinished_tail(bytes: &[u8]) -> usize {
+    for back in 1..=bytes.len().min(3) {
+        let byte = bytes[bytes.len() - back];
+        if byte & 0xC0 == 0x80 {
+            continue;
+        }
+        let needs = match byte {
+            0xF0.. => 4,
+            0xE0.. => 3,
+            0xC0.. => 2,
+            _ => 1,
+        };
+        return if needs > back { back } else { 0 };
+    }
+    0
 }
 
 #[cfg(test)]
@@ -277,5 +290,14 @@ mod tests {
         c.push(&euro[..1], &|_, t| seen.borrow_mut().push(t));
         c.push(&euro[1..], &|_, t| seen.borrow_mut().push(t));
         assert_eq!(seen.into_inner(), vec!["€".to_string()]);
+    }
+
+    #[test]
+    fn a_split_character_after_an_invalid_byte_survives() {
+        let seen = RefCell::new(String::new());
+        let mut c = Collected::new(Stream::Stdout);
+        c.push(b"\xff \xe2\x82", &|_, t| seen.borrow_mut().push_str(&t));
+        c.push(b"\xac euro", &|_, t| seen.borrow_mut().push_str(&t));
+        assert_eq!(seen.into_inner(), "\u{fffd} € euro");
     }
 }

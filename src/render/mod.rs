@@ -137,19 +137,32 @@ pub fn finding_card(finding: &Finding) -> Bundle {
     Bundle::plain(plain).with("text/markdown", markdown)
 }
 
-/// The session's findings, most severe first, then in the order they were recorded.
+/// The session's findings as a timeline, in the order they were recorded, with a count by
+/// severity first.
 pub fn findings_table(findings: &[Finding]) -> Bundle {
     if findings.is_empty() {
         let text = "no findings recorded yet in this session";
         return Bundle::plain(text).with("text/html", format!("<p><em>{text}</em></p>"));
     }
-    let mut sorted: Vec<&Finding> = findings.iter().collect();
-    sorted.sort_by_key(|f| f.severity);
-    let mut plain = format!("{} findings\n", findings.len());
-    let mut html = String::from(
-        "<table><thead><tr><th>severity</th><th>finding</th><th>evidence</th><th>at</th></tr></thead><tbody>",
+    let counts: Vec<String> = Severity::ALL
+        .iter()
+        .filter_map(|&s| {
+            let n = findings.iter().filter(|f| f.severity == s).count();
+            (n > 0).then(|| format!("{n} {}", s.name()))
+        })
+        .collect();
+    let noun = if findings.len() == 1 {
+        "finding"
+    } else {
+        "findings"
+    };
+    let heading = format!("{} {noun}: {}", findings.len(), counts.join(", "));
+    let mut plain = format!("{heading}\n");
+    let mut html = format!(
+        "<p><strong>{}</strong></p><table><thead><tr><th>severity</th><th>finding</th><th>evidence</th><th>at</th></tr></thead><tbody>",
+        escape_html(&heading)
     );
-    for f in sorted {
+    for f in findings {
         let at = f.at.format("%H:%M:%S");
         plain.push_str(&format!(
             "{:<8}  {}  {}{}\n",

@@ -41,7 +41,7 @@ pub const KEYWORDS: &[(&str, &str, &str)] = &[
     ("probe", "probe URL [expect STATUS] [within D]", "An HTTP GET as a synthetic canary: status and latency, against an expectation."),
     ("check", "check \"TITLE\": PROMQL\ncheck \"TITLE\": run COMMAND\ncheck \"TITLE\": probe URL ...", "A condition that must hold: fails when the PromQL returns a sample in the window, the command exits non-zero, or the probe misses its expectation. Checks join the findings."),
     ("finding", "finding SEVERITY \"TEXT\" [evidence NAME, ...]", "Records a finding (critical, high, medium, low, info) with its time and the bound steps that support it."),
-    ("findings", "findings", "Shows every finding of the session, most severe first."),
+    ("findings", "findings", "Shows every finding of the session as a timeline, with a count by severity."),
     ("replay", "replay JOURNAL", "From here on, answers steps from a recorded journal instead of the world."),
 ];
 

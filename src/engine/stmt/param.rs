@@ -1,7 +1,7 @@
 //! `param NAME = VALUE`
 
 use crate::engine::error::CellError;
-use crate::engine::session::Value;
+use crate::engine::session::{Session, Value};
 use crate::engine::syntax::{is_name, Token, Tokens};
 
 #[derive(Debug, Clone)]
@@ -10,11 +10,33 @@ pub struct Param {
     pub default: Value,
 }
 
+/// A value written without quotes: a number when it reads as one, text otherwise.
+pub fn value_of(text: String) -> Value {
+    match text.parse::<f64>() {
+        Ok(n) if n.is_finite() => Value::Number(n),
+        _ => Value::Text(text),
+    }
+}
+
+impl Param {
+    /// Binds the parameter: to its override (`-p NAME=VALUE`) when the run has one, else to
+    /// its default.
+    pub fn apply(&self, session: &mut Session) {
+        let value = match session.override_for(&self.name) {
+            Some(text) => value_of(text),
+            None => self.default.clone(),
+        };
+        session.bind(&self.name, value);
+    }
+}
+
 pub fn parse(tokens: &mut Tokens) -> Result<Param, CellError> {
     let (name, span) = tokens.word("the parameter's name")?;
     if !is_name(&name) {
         return Err(CellError::parse(
-            format!("`{name}` is not a name: use letters, digits and _"),
+            format!(
+                "`{name}` is not a name: it starts with a letter or _, then letters, digits and _"
+            ),
             span,
         ));
     }
@@ -32,10 +54,7 @@ pub fn parse(tokens: &mut Tokens) -> Result<Param, CellError> {
             tokens.pos = before;
             let (start, end) = tokens.rest();
             let text: String = tokens.line.text[start..end].iter().collect();
-            match text.parse::<f64>() {
-                Ok(n) if n.is_finite() => Value::Number(n),
-                _ => Value::Text(text),
-            }
+            value_of(text)
         }
         None => return Err(tokens.missing("the parameter's default value")),
     };

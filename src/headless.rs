@@ -1,0 +1,205 @@
+//! `playbook run`: a notebook executed cell by cell through the engine, in-process, with no
+//! Jupyter server. Outputs go into the executed notebook exactly as the kernel would publish
+//! them, and are echoed to the terminal as they come.
+
+use crate::engine::error::CellError;
+use crate::engine::sink::OutputSink;
+use crate::engine::Engine;
+use crate::notebook;
+use crate::ops::command::Stream;
+use crate::render::Bundle;
+use serde_json::{json, Value};
+use std::cell::RefCell;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// How a run ended, which is also its exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every cell ran without error.
+    Passed = 0,
+    /// A cell failed; the cells after it did not run.
+    Error = 2,
+}
+
+/// Where the executed notebook goes unless `-o` says: beside the input, `NAME.out.ipynb`.
+pub fn default_output(input: &Path) -> PathBuf {
+    let stem = input.file_stem().unwrap_or_default().to_string_lossy();
+    input.with_file_name(format!("{stem}.out.ipynb"))
+}
+
+/// Parses `-p NAME=VALUE`.
+pub fn parse_param(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if crate::engine::syntax::is_name(name.trim()) => {
+            Ok((name.trim().to_owned(), value.to_owned()))
+        }
+        _ => Err(format!("`{text}` is not NAME=VALUE")),
+    }
+}
+
+pub async fn run(
+    input: &Path,
+    output: &Path,
+    params: Vec<(String, String)>,
+) -> Result<Verdict, String> {
+    let mut nb = notebook::read(input)?;
+    let interrupt = CancellationToken::new();
+    let on_ctrl_c = interrupt.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            on_ctrl_c.cancel();
+        }
+    });
+    let total = nb
+        .cells
+        .iter()
+        .filter_map(notebook::code)
+        .filter(|c| !c.trim().is_empty())
+        .count();
+    let mut engine = Engine::with_overrides(params);
+    let mut verdict = Verdict::Passed;
+    let mut count = 0;
+    let started = Instant::now();
+    for cell in nb.cells.iter_mut() {
+        let Some(code) = notebook::code(cell) else {
+            continue;
+        };
+        if code.trim().is_empty() {
+            continue;
+        }
+        count += 1;
+        let step = code
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty() && !l.starts_with('#'))
+            .unwrap_or("(comments only)");
+        progress(&format!(
+            "[cell {count} of {total}, {:.2} s] {step}",
+            started.elapsed().as_secs_f64()
+        ));
+        let sink = NotebookSink::new(count);
+        let result = engine.execute(&code, &sink, &interrupt).await;
+        notebook::set_outputs(cell, count as i32, sink.into_outputs())?;
+        if result.is_err() {
+            verdict = Verdict::Error;
+            break;
+        }
+    }
+    let unused = engine.unused_overrides();
+    if !unused.is_empty() {
+        progress(&format!(
+            "warning: no `param` statement took -p {}",
+            unused.join(", -p ")
+        ));
+    }
+    notebook::write(output, nb)?;
+    let outcome = match verdict {
+        Verdict::Passed => "all cells passed",
+        Verdict::Error => "stopped at an error",
+    };
+    eprintln!(
+        "{outcome}: {count} of {total} cells ran in {:.2} s; executed notebook: {}",
+        started.elapsed().as_secs_f64(),
+        output.display()
+    );
+    Ok(verdict)
+}
+
+/// A progress line on stderr, dimmed on a terminal.
+fn progress(line: &str) {
+    use std::io::IsTerminal;
+    if std::io::stderr().is_terminal() {
+        eprintln!("\x1b[2m{line}\x1b[0m");
+    } else {
+        eprintln!("{line}");
+    }
+}
+
+/// Collects one cell's outputs in notebook form, merging consecutive stream pieces as a
+/// notebook stores them, and echoes them to the terminal.
+struct NotebookSink {
+    execution_count: usize,
+    outputs: RefCell<Vec<Value>>,
+}
+
+impl NotebookSink {
+    fn new(execution_count: usize) -> Self {
+        NotebookSink {
+            execution_count,
+            outputs: RefCell::default(),
+        }
+    }
+
+    fn into_outputs(self) -> Vec<Value> {
+        self.outputs.into_inner()
+    }
+
+    fn push(&self, output: Value, plain: Option<&str>) {
+        if let Some(text) = plain {
+            println!("{text}");
+        }
+        self.outputs.borrow_mut().push(output);
+    }
+}
+
+#[async_trait::async_trait(?Send)]
+impl OutputSink for NotebookSink {
+    fn stream(&self, stream: Stream, text: String) {
+        let name = match stream {
+            Stream::Stdout => "stdout",
+            Stream::Stderr => "stderr",
+        };
+        // Echo as it comes: a long command shows its progress.
+        let _ = match stream {
+            Stream::Stdout => std::io::stdout().write_all(text.as_bytes()),
+            Stream::Stderr => std::io::stderr().write_all(text.as_bytes()),
+        };
+        let mut outputs = self.outputs.borrow_mut();
+        if let Some(last) = outputs.last_mut() {
+            if last["output_type"] == "stream" && last["name"] == name {
+                let merged = format!("{}{text}", last["text"].as_str().unwrap_or_default());
+                last["text"] = Value::String(merged);
+                return;
+            }
+        }
+        outputs.push(json!({ "output_type": "stream", "name": name, "text": text }));
+    }
+
+    fn display(&self, bundle: Bundle) {
+        let plain = bundle.get("text/plain").map(str::to_owned);
+        let output =
+            json!({ "output_type": "display_data", "data": bundle.into_json(), "metadata": {} });
+        self.push(output, plain.as_deref());
+    }
+
+    fn result(&self, bundle: Bundle) {
+        let plain = bundle.get("text/plain").map(str::to_owned);
+        let output = json!({
+            "output_type": "execute_result",
+            "execution_count": self.execution_count,
+            "data": bundle.into_json(),
+            "metadata": {},
+        });
+        self.push(output, plain.as_deref());
+    }
+
+    fn error(&self, error: &CellError) {
+        for line in error.traceback() {
+            eprintln!("{line}");
+        }
+        self.outputs.borrow_mut().push(json!({
+            "output_type": "error",
+            "ename": error.ename(),
+            "evalue": error.evalue(),
+            "traceback": error.traceback(),
+        }));
+    }
+
+    /// Nobody is there to answer in a headless run: steps that need consent fail closed.
+    async fn ask(&self, _prompt: &str) -> Option<String> {
+        None
+    }
+}
