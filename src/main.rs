@@ -1,19 +1,9 @@
-//! `playbook`: a Jupyter kernel for operational playbooks.
-//!
-//! Start here. `kernel` serves a notebook frontend through [`jupyter::serve`], with
-//! [`kernel::PlaybookKernel`] as its language; `run` executes a notebook headless through
-//! [`headless::run`]. Both drive the [`engine`], which parses cells, runs their steps through the
-//! [`ops`] traits and shows results through [`render`].
-
-mod engine;
-mod headless;
-mod jupyter;
-mod kernel;
-mod notebook;
-mod ops;
-mod render;
+//! `playbook`: the command line. Start here: `kernel` serves a notebook frontend through
+//! [`jupyter::serve`] with [`kernel::PlaybookKernel`] as its language, and `run` executes a
+//! notebook headless through [`headless::run`]; both drive the same engine.
 
 use clap::{Args, Parser, Subcommand};
+use playbook::{headless, jupyter, kernel};
 use std::path::PathBuf;
 use std::process::ExitCode;
 

@@ -233,7 +233,7 @@ impl<'a> Tokens<'a> {
     }
 
     /// The next token and its span, or `None` at the end of the statement (or at a comment).
-    pub fn next(&mut self) -> Result<Option<(Token, Span)>, CellError> {
+    pub fn token(&mut self) -> Result<Option<(Token, Span)>, CellError> {
         if self.at_end() {
             return Ok(None);
         }
@@ -304,7 +304,7 @@ impl<'a> Tokens<'a> {
 
     /// The next token, which must be a word; `what` says what was expected, for the error.
     pub fn word(&mut self, what: &str) -> Result<(String, Span), CellError> {
-        match self.next()? {
+        match self.token()? {
             Some((Token::Word(w), span)) => Ok((w, span)),
             Some((_, span)) => Err(CellError::parse(format!("expected {what}"), span)),
             None => Err(self.missing(what)),
@@ -312,7 +312,7 @@ impl<'a> Tokens<'a> {
     }
 
     pub fn quoted_string(&mut self, what: &str) -> Result<(Template, Span), CellError> {
-        match self.next()? {
+        match self.token()? {
             Some((Token::Quoted(t), span)) => Ok((t, span)),
             Some((_, span)) => Err(CellError::parse(
                 format!("expected {what} in double quotes"),
@@ -323,7 +323,7 @@ impl<'a> Tokens<'a> {
     }
 
     pub fn punct(&mut self, c: char) -> Result<Span, CellError> {
-        match self.next()? {
+        match self.token()? {
             Some((Token::Punct(p), span)) if p == c => Ok(span),
             Some((_, span)) => Err(CellError::parse(format!("expected `{c}`"), span)),
             None => Err(self.missing(&format!("`{c}`"))),
@@ -343,7 +343,7 @@ impl<'a> Tokens<'a> {
 
     /// Rejects anything left over, like mini-redis's `Parse::finish`.
     pub fn finish(&mut self) -> Result<(), CellError> {
-        match self.next()? {
+        match self.token()? {
             None => Ok(()),
             Some((_, span)) => Err(CellError::parse(
                 "unexpected text after the end of the statement",

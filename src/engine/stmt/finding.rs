@@ -26,7 +26,7 @@ pub fn parse(tokens: &mut Tokens) -> Result<NewFinding, CellError> {
     })?;
     let (text, _) = tokens.quoted_string("the finding's text")?;
     let mut evidence = Vec::new();
-    if let Some((token, span)) = tokens.next()? {
+    if let Some((token, span)) = tokens.token()? {
         if token != Token::Word("evidence".into()) {
             return Err(CellError::parse(
                 "expected `evidence NAME, ...` or the end of the statement",
@@ -39,7 +39,7 @@ pub fn parse(tokens: &mut Tokens) -> Result<NewFinding, CellError> {
                 return Err(CellError::parse(format!("`{name}` is not a name"), span));
             }
             evidence.push((name, span));
-            match tokens.next()? {
+            match tokens.token()? {
                 None => break,
                 Some((Token::Punct(','), _)) => {}
                 Some((_, span)) => {

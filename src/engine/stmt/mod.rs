@@ -61,7 +61,7 @@ pub fn parse_cell(cell: &str) -> Result<Vec<Step>, CellError> {
 
 fn parse_line(line: &Line) -> Result<Step, CellError> {
     let mut tokens = Tokens::new(line, 0);
-    let (first, first_span) = match tokens.next()? {
+    let (first, first_span) = match tokens.token()? {
         Some((Token::Word(w), span)) => (w, span),
         Some((_, span)) => return Err(CellError::parse(expected_statement(), span)),
         None => return Err(tokens.missing("a statement")),
@@ -84,7 +84,7 @@ fn parse_line(line: &Line) -> Result<Step, CellError> {
             span: line.whole(),
         });
     }
-    match tokens.next()? {
+    match tokens.token()? {
         Some((Token::Punct('='), _)) => {}
         _ => return Err(unknown_statement(&first, first_span)),
     }

@@ -42,7 +42,7 @@ pub fn parse(tokens: &mut Tokens) -> Result<Param, CellError> {
     }
     tokens.punct('=')?;
     let before = tokens.pos;
-    let default = match tokens.next()? {
+    let default = match tokens.token()? {
         Some((Token::Quoted(template), span)) => {
             let text = template.literal().ok_or_else(|| {
                 CellError::parse("a parameter's default cannot refer to `{{...}}`", span)

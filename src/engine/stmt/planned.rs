@@ -210,7 +210,7 @@ fn check(tokens: &mut Tokens) -> Result<(), CellError> {
     tokens.quoted_string("the check's title")?;
     tokens.punct(':')?;
     let before = tokens.pos;
-    match tokens.next()? {
+    match tokens.token()? {
         Some((Token::Word(w), _)) if w == "run" => run::parse(tokens).map(drop),
         Some((Token::Word(w), _)) if w == "probe" => probe(tokens),
         Some(_) => {

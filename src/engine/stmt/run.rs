@@ -23,7 +23,7 @@ pub fn parse(tokens: &mut Tokens) -> Result<Run, CellError> {
     };
     loop {
         let before = tokens.pos;
-        match tokens.next()? {
+        match tokens.token()? {
             Some((Token::Word(w), span)) if w.starts_with("--") => match w.as_str() {
                 "--timeout" => {
                     let (value, value_span) =
