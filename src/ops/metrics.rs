@@ -1,0 +1,101 @@
+//! Metrics: what a source answers with, and the trait every source implements (a Prometheus
+//! server over HTTP, and later a metrics file evaluated in-process; recording and replay wrap it).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+/// Label names to values; `__name__` holds the metric name when the series has one.
+pub type Labels = BTreeMap<String, String>;
+
+/// One series over a range: its labels and its points in time order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    pub labels: Labels,
+    /// (Unix time in seconds, value). Values may be NaN or ±Inf, as Prometheus sends them.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// One sample of an instant vector.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    pub labels: Labels,
+    pub time: f64,
+    pub value: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum QueryResult {
+    Matrix(Vec<Series>),
+    Vector(Vec<Sample>),
+    Scalar { time: f64, value: f64 },
+    String { time: f64, value: String },
+}
+
+/// A result with the warnings the server sent beside it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    pub result: QueryResult,
+    pub warnings: Vec<String>,
+}
+
+/// The time range and resolution of a range query, in Unix seconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Range {
+    pub start: f64,
+    pub end: f64,
+    pub step: f64,
+}
+
+/// HELP and TYPE of a metric, from the source's metadata.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricInfo {
+    pub kind: String,
+    pub help: String,
+    pub unit: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SourceError {
+    /// The expression is not valid PromQL, or cannot be evaluated. `position` is the 1-based
+    /// (line, column) within the expression, when the server names one.
+    PromQL {
+        message: String,
+        position: Option<(usize, usize)>,
+    },
+    /// No connection could be made (refused, no route, DNS, TLS).
+    Unreachable(String),
+    /// The server did not answer within the source's timeout.
+    Timeout(Duration),
+    /// The server answered with an error that is not about the expression, or with a body that
+    /// is not the API's JSON.
+    Server(String),
+}
+
+impl fmt::Display for SourceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SourceError::PromQL { message, .. } => write!(f, "{message}"),
+            SourceError::Unreachable(why) => write!(f, "{why}"),
+            SourceError::Timeout(after) => write!(f, "no answer within {after:?}"),
+            SourceError::Server(why) => write!(f, "{why}"),
+        }
+    }
+}
+
+/// A metrics backend. Dropping a returned future abandons the request: that is how an interrupt
+/// stops a slow query.
+#[async_trait::async_trait(?Send)]
+pub trait MetricsSource {
+    async fn query_range(&self, expr: &str, range: &Range) -> Result<Answer, SourceError>;
+
+    async fn query_instant(&self, expr: &str, time: f64) -> Result<Answer, SourceError>;
+
+    /// Every label name the source knows.
+    async fn label_names(&self) -> Result<Vec<String>, SourceError>;
+
+    /// Every value of a label; the values of `__name__` are the metric names.
+    async fn label_values(&self, label: &str) -> Result<Vec<String>, SourceError>;
+
+    async fn metadata(&self, metric: &str) -> Result<Option<MetricInfo>, SourceError>;
+}
