@@ -4,3 +4,4 @@
 pub mod command;
 pub mod finding;
 pub mod metrics;
+pub mod prometheus;

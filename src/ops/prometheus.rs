@@ -1,0 +1,366 @@
+//! A Prometheus-compatible server (Prometheus, Thanos, Mimir, VictoriaMetrics) through the HTTP
+//! API v1.
+
+use super::metrics::{
+    Answer, Labels, MetricInfo, MetricsSource, QueryResult, Range, Sample, Series, SourceError,
+};
+use serde::Deserialize;
+use std::time::Duration;
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How requests authenticate, with secrets already read from their references.
+#[derive(Clone)]
+pub enum Auth {
+    None,
+    Bearer(String),
+    Basic { user: String, password: String },
+}
+
+pub struct Prometheus {
+    base: String,
+    client: reqwest::Client,
+    headers: Vec<(String, String)>,
+    auth: Auth,
+    timeout: Duration,
+}
+
+impl Prometheus {
+    /// `url` is the server's root (the part before `/api/v1`). Nothing is contacted yet.
+    pub fn new(
+        url: &str,
+        headers: Vec<(String, String)>,
+        auth: Auth,
+        timeout: Duration,
+    ) -> Result<Self, String> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT.min(timeout))
+            .timeout(timeout)
+            .user_agent(concat!("playbook/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("cannot set up an HTTP client: {e}"))?;
+        Ok(Prometheus {
+            base: url.trim_end_matches('/').to_owned(),
+            client,
+            headers,
+            auth,
+            timeout,
+        })
+    }
+
+    fn request(&self, builder: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        let mut builder = builder;
+        for (name, value) in &self.headers {
+            builder = builder.header(name, value);
+        }
+        match &self.auth {
+            Auth::None => builder,
+            Auth::Bearer(token) => builder.bearer_auth(token),
+            Auth::Basic { user, password } => builder.basic_auth(user, Some(password)),
+        }
+    }
+
+    async fn send(&self, builder: reqwest::RequestBuilder) -> Result<Vec<u8>, SourceError> {
+        let response = self
+            .request(builder)
+            .send()
+            .await
+            .map_err(|e| self.transport_error(e))?;
+        let status = response.status();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| self.transport_error(e))?;
+        if status.is_success() || is_api_error(&body) {
+            Ok(body.to_vec())
+        } else {
+            Err(SourceError::Server(format!(
+                "HTTP {status} from {}: {}",
+                self.base,
+                excerpt(&body)
+            )))
+        }
+    }
+
+    fn transport_error(&self, e: reqwest::Error) -> SourceError {
+        if e.is_timeout() {
+            SourceError::Timeout(self.timeout)
+        } else if e.is_connect() || e.is_request() {
+            SourceError::Unreachable(format!("cannot reach {}: {}", self.base, root_cause(&e)))
+        } else {
+            SourceError::Server(format!("{}: {}", self.base, root_cause(&e)))
+        }
+    }
+
+    async fn post_query(&self, path: &str, form: &[(&str, String)]) -> Result<Answer, SourceError> {
+        // POST, so that long expressions never hit a URL length limit.
+        let url = format!("{}/api/v1/{path}", self.base);
+        let body = self.send(self.client.post(url).form(form)).await?;
+        decode_answer(&body)
+    }
+
+    async fn get_data<T: for<'de> Deserialize<'de>>(
+        &self,
+        path: &str,
+    ) -> Result<T, SourceError> {
+        let url = format!("{}/api/v1/{path}", self.base);
+        let body = self.send(self.client.get(url)).await?;
+        let envelope: Envelope<T> = serde_json::from_slice(&body).map_err(|_| not_api(&body))?;
+        envelope.into_data()
+    }
+}
+
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
+fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    match text.char_indices().nth(200) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None if text.is_empty() => "(empty body)".into(),
+        None => text.to_owned(),
+    }
+}
+
+fn not_api(body: &[u8]) -> SourceError {
+    SourceError::Server(format!(
+        "the answer is not Prometheus API JSON: {}",
+        excerpt(body)
+    ))
+}
+
+/// Prometheus answers bad expressions with a 4xx and a JSON error body: that body is the
+/// message to show, not the status.
+fn is_api_error(body: &[u8]) -> bool {
+    serde_json::from_slice::<Envelope<serde::de::IgnoredAny>>(body)
+        .is_ok_and(|e| e.status == "error")
+}
+
+#[derive(Deserialize)]
+struct Envelope<T> {
+    status: String,
+    data: Option<T>,
+    #[serde(rename = "errorType", default)]
+    error_type: String,
+    #[serde(default)]
+    error: String,
+    #[serde(default)]
+    warnings: Vec<String>,
+}
+
+impl<T> Envelope<T> {
+    fn into_data(self) -> Result<T, SourceError> {
+        if self.status != "success" {
+            return Err(api_error(&self.error_type, &self.error));
+        }
+        self.data
+            .ok_or_else(|| SourceError::Server("a success answer without data".into()))
+    }
+}
+
+fn api_error(error_type: &str, message: &str) -> SourceError {
+    match error_type {
+        "bad_data" | "execution" => SourceError::PromQL {
+            message: message.to_owned(),
+            position: parse_error_position(message),
+        },
+        "timeout" => SourceError::Server(format!("the query timed out on the server: {message}")),
+        _ => SourceError::Server(format!("{error_type}: {message}")),
+    }
+}
+
+/// Prometheus names the place of a parse error as `LINE:COLUMN: parse error`.
+fn parse_error_position(message: &str) -> Option<(usize, usize)> {
+    let at = message.find(": parse error")?;
+    let head = &message[..at];
+    let start = head
+        .rfind(|c: char| !(c.is_ascii_digit() || c == ':'))
+        .map_or(0, |i| i + 1);
+    let (line, column) = head[start..].split_once(':')?;
+    Some((line.parse().ok()?, column.parse().ok()?))
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "resultType", content = "result", rename_all = "lowercase")]
+enum WireResult {
+    Matrix(Vec<WireSeries>),
+    Vector(Vec<WireSample>),
+    Scalar((f64, String)),
+    String((f64, String)),
+}
+
+#[derive(Deserialize)]
+struct WireSeries {
+    metric: Labels,
+    #[serde(default)]
+    values: Vec<(f64, String)>,
+}
+
+#[derive(Deserialize)]
+struct WireSample {
+    metric: Labels,
+    value: (f64, String),
+}
+
+/// Prometheus writes sample values as strings, `NaN` and `±Inf` included.
+fn number(text: &str) -> f64 {
+    match text {
+        "+Inf" | "Inf" => f64::INFINITY,
+        "-Inf" => f64::NEG_INFINITY,
+        _ => text.parse().unwrap_or(f64::NAN),
+    }
+}
+
+/// Decodes the body of a `query` or `query_range` answer.
+pub fn decode_answer(body: &[u8]) -> Result<Answer, SourceError> {
+    let envelope: Envelope<WireResult> =
+        serde_json::from_slice(body).map_err(|_| not_api(body))?;
+    let warnings = envelope.warnings.clone();
+    let result = match envelope.into_data()? {
+        WireResult::Matrix(series) => QueryResult::Matrix(
+            series
+                .into_iter()
+                .map(|s| Series {
+                    labels: s.metric,
+                    points: s.values.iter().map(|(t, v)| (*t, number(v))).collect(),
+                })
+                .collect(),
+        ),
+        WireResult::Vector(samples) => QueryResult::Vector(
+            samples
+                .into_iter()
+                .map(|s| Sample {
+                    labels: s.metric,
+                    time: s.value.0,
+                    value: number(&s.value.1),
+                })
+                .collect(),
+        ),
+        WireResult::Scalar((time, value)) => QueryResult::Scalar {
+            time,
+            value: number(&value),
+        },
+        WireResult::String((time, value)) => QueryResult::String { time, value },
+    };
+    Ok(Answer { result, warnings })
+}
+
+fn seconds(t: f64) -> String {
+    format!("{t:.3}")
+}
+
+#[derive(Deserialize)]
+struct WireMetadata {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    help: String,
+    #[serde(default)]
+    unit: String,
+}
+
+#[async_trait::async_trait(?Send)]
+impl MetricsSource for Prometheus {
+    async fn query_range(&self, expr: &str, range: &Range) -> Result<Answer, SourceError> {
+        let form = [
+            ("query", expr.to_owned()),
+            ("start", seconds(range.start)),
+            ("end", seconds(range.end)),
+            ("step", seconds(range.step)),
+        ];
+        self.post_query("query_range", &form).await
+    }
+
+    async fn query_instant(&self, expr: &str, time: f64) -> Result<Answer, SourceError> {
+        let form = [("query", expr.to_owned()), ("time", seconds(time))];
+        self.post_query("query", &form).await
+    }
+
+    async fn label_names(&self) -> Result<Vec<String>, SourceError> {
+        self.get_data("labels").await
+    }
+
+    async fn label_values(&self, label: &str) -> Result<Vec<String>, SourceError> {
+        // Label names are [a-zA-Z_][a-zA-Z0-9_]*: nothing in them needs escaping in a path.
+        self.get_data(&format!("label/{label}/values")).await
+    }
+
+    async fn metadata(&self, metric: &str) -> Result<Option<MetricInfo>, SourceError> {
+        let url = format!("{}/api/v1/metadata", self.base);
+        let body = self
+            .send(self.client.get(url).query(&[("metric", metric)]))
+            .await?;
+        let envelope: Envelope<std::collections::HashMap<String, Vec<WireMetadata>>> =
+            serde_json::from_slice(&body).map_err(|_| not_api(&body))?;
+        let mut all = envelope.into_data()?;
+        Ok(all.remove(metric).and_then(|m| m.into_iter().next()).map(|m| MetricInfo {
+            kind: m.kind,
+            help: m.help,
+            unit: m.unit,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matrix_with_special_values() {
+        let body = br#"{"status":"success","data":{"resultType":"matrix","result":[
+            {"metric":{"__name__":"up","job":"a"},"values":[[1700000000,"1"],[1700000015.5,"NaN"],[1700000030,"+Inf"],[1700000045,"-Inf"]]}
+        ]},"warnings":["partial response"]}"#;
+        let answer = decode_answer(body).unwrap();
+        assert_eq!(answer.warnings, ["partial response"]);
+        let QueryResult::Matrix(series) = answer.result else {
+            panic!()
+        };
+        let values: Vec<f64> = series[0].points.iter().map(|p| p.1).collect();
+        assert_eq!(values[0], 1.0);
+        assert!(values[1].is_nan());
+        assert_eq!(values[2], f64::INFINITY);
+        assert_eq!(values[3], f64::NEG_INFINITY);
+        assert_eq!(series[0].points[1].0, 1700000015.5);
+        assert_eq!(series[0].labels["job"], "a");
+    }
+
+    #[test]
+    fn instant_kinds() {
+        let vector = br#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"2.5"]}]}}"#;
+        assert!(matches!(decode_answer(vector).unwrap().result, QueryResult::Vector(v) if v[0].value == 2.5));
+        let scalar = br#"{"status":"success","data":{"resultType":"scalar","result":[1,"3"]}}"#;
+        assert_eq!(
+            decode_answer(scalar).unwrap().result,
+            QueryResult::Scalar { time: 1.0, value: 3.0 }
+        );
+        let string = br#"{"status":"success","data":{"resultType":"string","result":[1,"hi"]}}"#;
+        assert!(matches!(decode_answer(string).unwrap().result, QueryResult::String { value, .. } if value == "hi"));
+    }
+
+    #[test]
+    fn promql_errors_keep_their_position() {
+        let body = br#"{"status":"error","errorType":"bad_data","error":"invalid parameter \"query\": 1:14: parse error: unexpected right parenthesis ')'"}"#;
+        match decode_answer(body).unwrap_err() {
+            SourceError::PromQL { message, position } => {
+                assert!(message.contains("unexpected right parenthesis"));
+                assert_eq!(position, Some((1, 14)));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn non_json_is_a_server_error() {
+        let err = decode_answer(b"404 page not found\n").unwrap_err();
+        assert_eq!(
+            err,
+            SourceError::Server("the answer is not Prometheus API JSON: 404 page not found".into())
+        );
+    }
+}
