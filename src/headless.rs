@@ -18,8 +18,10 @@ use tokio_util::sync::CancellationToken;
 /// How a run ended, which is also its exit status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
-    /// Every cell ran without error.
+    /// Every cell ran without error, and every check passed.
     Passed = 0,
+    /// Every cell ran, and a check failed.
+    CheckFailed = 1,
     /// A cell failed; the cells after it did not run.
     Error = 2,
 }
@@ -88,6 +90,10 @@ pub async fn run(
             break;
         }
     }
+    let failed = engine.failed_checks();
+    if verdict == Verdict::Passed && !failed.is_empty() {
+        verdict = Verdict::CheckFailed;
+    }
     let unused = engine.unused_overrides();
     if !unused.is_empty() {
         progress(&format!(
@@ -97,8 +103,9 @@ pub async fn run(
     }
     notebook::write(output, nb)?;
     let outcome = match verdict {
-        Verdict::Passed => "all cells passed",
-        Verdict::Error => "stopped at an error",
+        Verdict::Passed => "all cells passed".to_owned(),
+        Verdict::CheckFailed => format!("checks failed: {}", failed.join("; ")),
+        Verdict::Error => "stopped at an error".to_owned(),
     };
     eprintln!(
         "{outcome}: {count} of {total} cells ran in {:.2} s; executed notebook: {}",

@@ -56,8 +56,8 @@ impl jupyter::Interpreter for PlaybookKernel {
             .map_err(|e| report(&e))
     }
 
-    fn complete(&mut self, code: &str, cursor: usize) -> Completion {
-        let (matches, start, end) = self.engine.complete(code, cursor);
+    async fn complete(&mut self, code: &str, cursor: usize) -> Completion {
+        let (matches, start, end) = self.engine.complete(code, cursor).await;
         Completion {
             matches,
             start,
@@ -65,8 +65,11 @@ impl jupyter::Interpreter for PlaybookKernel {
         }
     }
 
-    fn inspect(&mut self, code: &str, cursor: usize) -> Option<Value> {
-        self.engine.inspect(code, cursor).map(Bundle::into_json)
+    async fn inspect(&mut self, code: &str, cursor: usize) -> Option<Value> {
+        self.engine
+            .inspect(code, cursor)
+            .await
+            .map(Bundle::into_json)
     }
 
     fn is_complete(&mut self, code: &str) -> Completeness {

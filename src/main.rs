@@ -30,7 +30,8 @@ enum Command {
     /// Write the kernelspec, with this binary's absolute path, where Jupyter finds it
     Install(InstallTarget),
     /// Execute every code cell of a notebook headless and write the executed notebook.
-    /// Exit status: 0 when every cell passed, 2 when a cell failed
+    /// Exit status: 0 when every cell and check passed, 1 when a check failed, 2 when a cell
+    /// failed
     Run {
         /// The notebook to run
         notebook: PathBuf,

@@ -27,6 +27,14 @@ pub enum ErrorKind {
     /// A command that needs the user's consent did not get it.
     ConsentRequired,
     Interrupted,
+    /// The metrics source rejected the expression.
+    PromQLError,
+    /// No metrics source is declared, or none by the name given.
+    NoSource,
+    SourceUnreachable,
+    SourceTimeout,
+    /// The source answered with an error, or with something that is not its API.
+    SourceError,
 }
 
 impl ErrorKind {
@@ -40,6 +48,11 @@ impl ErrorKind {
             ErrorKind::CommandTimeout => "CommandTimeout",
             ErrorKind::ConsentRequired => "ConsentRequired",
             ErrorKind::Interrupted => "Interrupted",
+            ErrorKind::PromQLError => "PromQLError",
+            ErrorKind::NoSource => "NoSource",
+            ErrorKind::SourceUnreachable => "SourceUnreachable",
+            ErrorKind::SourceTimeout => "SourceTimeout",
+            ErrorKind::SourceError => "SourceError",
         }
     }
 }

@@ -8,15 +8,16 @@
 //! - [`error`]: errors with their kind and their place in the cell;
 //! - [`sink`]: the output seam shared by the kernel and the headless runner.
 
+pub mod complete;
 pub mod duration;
 pub mod error;
 pub mod session;
 pub mod sink;
 pub mod stmt;
 pub mod syntax;
+pub mod window;
 
 use crate::ops::command::{CommandRunner, Shell};
-use crate::ops::finding::Severity;
 use crate::render::{self, Bundle};
 use error::{CellError, ErrorKind, Span};
 use session::Session;
@@ -59,6 +60,16 @@ impl Engine {
         let mut engine = Engine::default();
         engine.session.set_overrides(overrides);
         engine
+    }
+
+    /// The titles of the checks that failed in this session so far.
+    pub fn failed_checks(&self) -> Vec<&str> {
+        self.session
+            .checks()
+            .iter()
+            .filter(|c| !c.passed)
+            .map(|c| c.title.as_str())
+            .collect()
     }
 
     /// Overrides that no `param` statement has taken so far.
@@ -150,6 +161,16 @@ impl Engine {
                 out.result(render::value(value));
                 None
             }
+            Statement::Source(source) => {
+                source.apply(step.span, &mut cx)?;
+                None
+            }
+            Statement::Window(window) => {
+                stmt::window::apply(window, step.span, &mut cx)?;
+                None
+            }
+            Statement::Query(query) => Some(query.apply(&mut cx).await?),
+            Statement::Check(check) => Some(check.apply(step.span, &mut cx).await?),
             Statement::Planned(planned) => return Err(planned.not_supported()),
         };
         if let (Some(name), Some(value)) = (&step.binding, value) {
@@ -181,91 +202,12 @@ impl Engine {
             Completeness::Invalid
         }
     }
-
-    /// Candidates for the word that ends at `cursor` (a count of Unicode code points), and the
-    /// range of code points they replace.
-    pub fn complete(&self, cell: &str, cursor: usize) -> (Vec<String>, usize, usize) {
-        let chars: Vec<char> = cell.chars().collect();
-        let cursor = cursor.min(chars.len());
-        let start = word_start(&chars, cursor);
-        let word: String = chars[start..cursor].iter().collect();
-        let line_start = chars[..start]
-            .iter()
-            .rposition(|&c| c == '\n')
-            .map_or(0, |i| i + 1);
-        let before: String = chars[line_start..start].iter().collect();
-        let names = || self.session.names().map(str::to_owned).collect::<Vec<_>>();
-        let mut candidates: Vec<String> = if before.trim_end().ends_with("{{") {
-            names()
-        } else if before.trim().is_empty() {
-            let mut c: Vec<String> = stmt::KEYWORDS
-                .iter()
-                .map(|(k, _, _)| k.to_string())
-                .collect();
-            c.extend(names());
-            c
-        } else if is_binding_prefix(&before) {
-            stmt::KEYWORDS
-                .iter()
-                .map(|(k, _, _)| k.to_string())
-                .collect()
-        } else if before.trim() == "finding" || before.trim_end().ends_with("= finding") {
-            Severity::ALL.iter().map(|s| s.name().to_owned()).collect()
-        } else if before.contains("finding ") && before.contains(" evidence ") {
-            names()
-        } else {
-            Vec::new()
-        };
-        candidates.retain(|c| c.starts_with(&word));
-        candidates.sort();
-        candidates.dedup();
-        (candidates, start, cursor)
-    }
-
-    /// Help for the statement keyword or the bound name at `cursor`.
-    pub fn inspect(&self, cell: &str, cursor: usize) -> Option<Bundle> {
-        let chars: Vec<char> = cell.chars().collect();
-        let cursor = cursor.min(chars.len());
-        let start = word_start(&chars, cursor);
-        let end = cursor
-            + chars[cursor..]
-                .iter()
-                .take_while(|c| is_word_char(**c))
-                .count();
-        let word: String = chars[start..end].iter().collect();
-        if let Some(value) = self.session.get(&word) {
-            return Some(render::value(value));
-        }
-        let (syntax, help) = stmt::help(&word)?;
-        Some(render::help(syntax, help))
-    }
 }
 
-fn unknown_name(name: &str, span: Span) -> CellError {
+pub(crate) fn unknown_name(name: &str, span: Span) -> CellError {
     CellError::new(
         ErrorKind::UnknownName,
         format!("`{name}` is not defined in this session: bind it with `{name} = run ...` or declare it with `param {name} = ...`"),
         span,
     )
-}
-
-fn is_word_char(c: char) -> bool {
-    c.is_alphanumeric() || c == '_'
-}
-
-fn word_start(chars: &[char], cursor: usize) -> usize {
-    cursor
-        - chars[..cursor]
-            .iter()
-            .rev()
-            .take_while(|c| is_word_char(**c))
-            .count()
-}
-
-/// `NAME =` with nothing after it: a statement keyword comes next.
-fn is_binding_prefix(before: &str) -> bool {
-    let trimmed = before.trim_end();
-    trimmed
-        .strip_suffix('=')
-        .is_some_and(|name| syntax::is_name(name.trim()))
 }

@@ -1,10 +1,48 @@
 //! What a session remembers between cells: bound results, parameters and findings.
 
-use super::error::{CellError, ErrorKind};
+use super::error::{CellError, ErrorKind, Span};
 use super::syntax::{Part, Template};
+use super::window::Window;
+use crate::ops::check::CheckOutcome;
 use crate::ops::command::CommandResult;
 use crate::ops::finding::Finding;
-use std::collections::BTreeMap;
+use crate::ops::metrics::{MetricsSource, QueryResult, Range};
+use std::collections::{BTreeMap, HashMap};
+
+/// A query's result as bound to a name.
+#[derive(Debug, Clone)]
+pub struct QueryValue {
+    pub expr: String,
+    pub range: Range,
+    pub result: QueryResult,
+}
+
+/// A declared metrics source, with what completion has learned of it so far.
+pub struct NamedSource {
+    pub name: String,
+    pub description: String,
+    pub source: Box<dyn MetricsSource>,
+    pub vocabulary: Vocabulary,
+}
+
+impl NamedSource {
+    pub fn new(name: &str, description: String, source: Box<dyn MetricsSource>) -> Self {
+        NamedSource {
+            name: name.to_owned(),
+            description,
+            source,
+            vocabulary: Vocabulary::default(),
+        }
+    }
+}
+
+/// Metric names, label names and label values, fetched once per source for completion.
+#[derive(Default)]
+pub struct Vocabulary {
+    pub metric_names: Option<Vec<String>>,
+    pub label_names: Option<Vec<String>>,
+    pub label_values: HashMap<String, Vec<String>>,
+}
 
 /// A step's result, as bound to a name.
 #[derive(Debug, Clone)]
@@ -13,6 +51,8 @@ pub enum Value {
     Number(f64),
     Command(CommandResult),
     Finding(Finding),
+    Query(QueryValue),
+    Check(CheckOutcome),
 }
 
 impl Value {
@@ -21,7 +61,7 @@ impl Value {
         match self {
             Value::Text(text) => Some(text.clone()),
             Value::Number(n) => Some(format_number(*n)),
-            Value::Command(_) | Value::Finding(_) => None,
+            Value::Command(_) | Value::Finding(_) | Value::Query(_) | Value::Check(_) => None,
         }
     }
 
@@ -31,6 +71,8 @@ impl Value {
             Value::Number(_) => "number",
             Value::Command(_) => "command result",
             Value::Finding(_) => "finding",
+            Value::Query(_) => "query result",
+            Value::Check(_) => "check result",
         }
     }
 }
@@ -49,6 +91,10 @@ pub struct Session {
     findings: Vec<Finding>,
     /// Parameter values given from outside (`playbook run -p`), and whether a `param` took each.
     overrides: BTreeMap<String, (String, bool)>,
+    /// In the order declared: the first is the default.
+    sources: Vec<NamedSource>,
+    pub window: Window,
+    checks: Vec<CheckOutcome>,
 }
 
 impl Session {
@@ -91,6 +137,72 @@ impl Session {
 
     pub fn findings(&self) -> &[Finding] {
         &self.findings
+    }
+
+    pub fn record_check(&mut self, outcome: CheckOutcome) {
+        self.checks.push(outcome);
+    }
+
+    pub fn checks(&self) -> &[CheckOutcome] {
+        &self.checks
+    }
+
+    /// Declares a source, replacing one of the same name in its place; whether it is the
+    /// default (the first declared).
+    pub fn add_source(&mut self, source: NamedSource) -> bool {
+        match self.sources.iter().position(|s| s.name == source.name) {
+            Some(i) => {
+                self.sources[i] = source;
+                i == 0
+            }
+            None => {
+                self.sources.push(source);
+                self.sources.len() == 1
+            }
+        }
+    }
+
+    /// The source by name, or the default one.
+    pub fn source(
+        &self,
+        name: Option<(&str, Span)>,
+        span: Span,
+    ) -> Result<&dyn MetricsSource, CellError> {
+        self.named_source(name.map(|(n, _)| n))
+            .map(|s| s.source.as_ref())
+            .ok_or_else(|| match name {
+                Some((name, at)) => CellError::new(
+                    ErrorKind::NoSource,
+                    format!(
+                        "no source is named `{name}`; declared: {}",
+                        self.source_names().join(", ")
+                    ),
+                    at,
+                ),
+                None => CellError::new(
+                    ErrorKind::NoSource,
+                    "no metrics source is declared: add `source NAME prometheus URL` first",
+                    span,
+                ),
+            })
+    }
+
+    pub fn named_source(&self, name: Option<&str>) -> Option<&NamedSource> {
+        match name {
+            Some(name) => self.sources.iter().find(|s| s.name == name),
+            None => self.sources.first(),
+        }
+    }
+
+    pub fn named_source_mut(&mut self, name: Option<&str>) -> Option<&mut NamedSource> {
+        match name {
+            Some(name) => self.sources.iter_mut().find(|s| s.name == name),
+            None => self.sources.first_mut(),
+        }
+    }
+
+    pub fn source_names(&self) -> Vec<&str> {
+        self.sources.iter().map(|s| s.name.as_str()).collect()
     }
 
     /// The template's text with every `{{NAME}}` replaced by its scalar value.

@@ -49,10 +49,10 @@ pub trait Interpreter {
     /// Evaluates one of the request's `user_expressions` into a MIME bundle.
     fn evaluate(&mut self, expression: &str) -> Result<Value, ErrorReport>;
 
-    fn complete(&mut self, code: &str, cursor: usize) -> Completion;
+    async fn complete(&mut self, code: &str, cursor: usize) -> Completion;
 
     /// A MIME bundle explaining what stands at the cursor, if anything.
-    fn inspect(&mut self, code: &str, cursor: usize) -> Option<Value>;
+    async fn inspect(&mut self, code: &str, cursor: usize) -> Option<Value>;
 
     fn is_complete(&mut self, code: &str) -> Completeness;
 }

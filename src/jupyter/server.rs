@@ -295,8 +295,8 @@ impl Shell {
                 abort_queue = failed && request.content["stop_on_error"].as_bool().unwrap_or(true);
                 Some(content)
             }
-            "complete_request" => Some(complete(&request.content, interpreter)),
-            "inspect_request" => Some(inspect(&request.content, interpreter)),
+            "complete_request" => Some(complete(&request.content, interpreter).await),
+            "inspect_request" => Some(inspect(&request.content, interpreter).await),
             "is_complete_request" => Some(is_complete(&request.content, interpreter)),
             "history_request" => Some(json!({
                 "status": "ok",
@@ -442,9 +442,9 @@ fn code_and_cursor(content: &Value) -> (&str, usize) {
     (code, cursor)
 }
 
-fn complete(content: &Value, interpreter: &mut dyn Interpreter) -> Value {
+async fn complete(content: &Value, interpreter: &mut dyn Interpreter) -> Value {
     let (code, cursor) = code_and_cursor(content);
-    let completion = interpreter.complete(code, cursor);
+    let completion = interpreter.complete(code, cursor).await;
     json!({
         "status": "ok",
         "matches": completion.matches,
@@ -454,9 +454,9 @@ fn complete(content: &Value, interpreter: &mut dyn Interpreter) -> Value {
     })
 }
 
-fn inspect(content: &Value, interpreter: &mut dyn Interpreter) -> Value {
+async fn inspect(content: &Value, interpreter: &mut dyn Interpreter) -> Value {
     let (code, cursor) = code_and_cursor(content);
-    match interpreter.inspect(code, cursor) {
+    match interpreter.inspect(code, cursor).await {
         Some(data) => json!({ "status": "ok", "found": true, "data": data, "metadata": {} }),
         None => json!({ "status": "ok", "found": false, "data": {}, "metadata": {} }),
     }

@@ -99,10 +99,7 @@ impl Prometheus {
         decode_answer(&body)
     }
 
-    async fn get_data<T: for<'de> Deserialize<'de>>(
-        &self,
-        path: &str,
-    ) -> Result<T, SourceError> {
+    async fn get_data<T: for<'de> Deserialize<'de>>(&self, path: &str) -> Result<T, SourceError> {
         let url = format!("{}/api/v1/{path}", self.base);
         let body = self.send(self.client.get(url)).await?;
         let envelope: Envelope<T> = serde_json::from_slice(&body).map_err(|_| not_api(&body))?;
@@ -219,8 +216,7 @@ fn number(text: &str) -> f64 {
 
 /// Decodes the body of a `query` or `query_range` answer.
 pub fn decode_answer(body: &[u8]) -> Result<Answer, SourceError> {
-    let envelope: Envelope<WireResult> =
-        serde_json::from_slice(body).map_err(|_| not_api(body))?;
+    let envelope: Envelope<WireResult> = serde_json::from_slice(body).map_err(|_| not_api(body))?;
     let warnings = envelope.warnings.clone();
     let result = match envelope.into_data()? {
         WireResult::Matrix(series) => QueryResult::Matrix(
@@ -299,11 +295,14 @@ impl MetricsSource for Prometheus {
         let envelope: Envelope<std::collections::HashMap<String, Vec<WireMetadata>>> =
             serde_json::from_slice(&body).map_err(|_| not_api(&body))?;
         let mut all = envelope.into_data()?;
-        Ok(all.remove(metric).and_then(|m| m.into_iter().next()).map(|m| MetricInfo {
-            kind: m.kind,
-            help: m.help,
-            unit: m.unit,
-        }))
+        Ok(all
+            .remove(metric)
+            .and_then(|m| m.into_iter().next())
+            .map(|m| MetricInfo {
+                kind: m.kind,
+                help: m.help,
+                unit: m.unit,
+            }))
     }
 }
 
@@ -333,14 +332,21 @@ mod tests {
     #[test]
     fn instant_kinds() {
         let vector = br#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"2.5"]}]}}"#;
-        assert!(matches!(decode_answer(vector).unwrap().result, QueryResult::Vector(v) if v[0].value == 2.5));
+        assert!(
+            matches!(decode_answer(vector).unwrap().result, QueryResult::Vector(v) if v[0].value == 2.5)
+        );
         let scalar = br#"{"status":"success","data":{"resultType":"scalar","result":[1,"3"]}}"#;
         assert_eq!(
             decode_answer(scalar).unwrap().result,
-            QueryResult::Scalar { time: 1.0, value: 3.0 }
+            QueryResult::Scalar {
+                time: 1.0,
+                value: 3.0
+            }
         );
         let string = br#"{"status":"success","data":{"resultType":"string","result":[1,"hi"]}}"#;
-        assert!(matches!(decode_answer(string).unwrap().result, QueryResult::String { value, .. } if value == "hi"));
+        assert!(
+            matches!(decode_answer(string).unwrap().result, QueryResult::String { value, .. } if value == "hi")
+        );
     }
 
     #[test]

@@ -3,9 +3,20 @@
 //! Every bundle has `text/plain`, so that a terminal client or a log still reads well; the rich
 //! types (`text/html`, `text/markdown`) are for JupyterLab, GitHub and exported notebooks.
 
+mod chart;
+mod downsample;
+mod format;
+pub mod query;
+mod summary;
+mod svg;
+mod table;
+mod vegalite;
+
 use crate::engine::session::{format_number, Value};
+use crate::ops::check::CheckOutcome;
 use crate::ops::command::{CommandResult, Exit};
 use crate::ops::finding::{Finding, Severity};
+use crate::ops::metrics::QueryResult;
 use serde_json::{Map, Value as Json};
 use std::time::Duration;
 
@@ -16,6 +27,12 @@ pub struct Bundle(Map<String, Json>);
 impl Bundle {
     fn with(mut self, mime: &str, content: impl Into<String>) -> Self {
         self.0.insert(mime.to_owned(), Json::String(content.into()));
+        self
+    }
+
+    /// For MIME types whose data is JSON, not text, as Vega-Lite's.
+    pub fn with_json(mut self, mime: &str, content: Json) -> Self {
+        self.0.insert(mime.to_owned(), content);
         self
     }
 
@@ -71,7 +88,7 @@ fn escape_markdown(text: &str) -> String {
     out
 }
 
-fn exit_text(exit: Exit) -> String {
+pub fn exit_text(exit: Exit) -> String {
     match exit {
         Exit::Code(code) => format!("exit {code}"),
         Exit::Signal(signal) => format!("killed by signal {signal}"),
@@ -137,51 +154,76 @@ pub fn finding_card(finding: &Finding) -> Bundle {
     Bundle::plain(plain).with("text/markdown", markdown)
 }
 
-/// The session's findings as a timeline, in the order they were recorded, with a count by
-/// severity first.
-pub fn findings_table(findings: &[Finding]) -> Bundle {
-    if findings.is_empty() {
-        let text = "no findings recorded yet in this session";
+/// The session's findings and checks as one timeline, in the order they happened, headed by
+/// counts: by severity, and checks failed and passed.
+pub fn findings_table(findings: &[Finding], checks: &[CheckOutcome]) -> Bundle {
+    if findings.is_empty() && checks.is_empty() {
+        let text = "no findings or checks recorded yet in this session";
         return Bundle::plain(text).with("text/html", format!("<p><em>{text}</em></p>"));
     }
-    let counts: Vec<String> = Severity::ALL
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let mut heading = Vec::new();
+    if !findings.is_empty() {
+        let counts: Vec<String> = Severity::ALL
+            .iter()
+            .filter_map(|&s| {
+                let n = findings.iter().filter(|f| f.severity == s).count();
+                (n > 0).then(|| format!("{n} {}", s.name()))
+            })
+            .collect();
+        heading.push(format!(
+            "{}: {}",
+            plural(findings.len(), "finding", "findings"),
+            counts.join(", ")
+        ));
+    }
+    if !checks.is_empty() {
+        let failed = checks.iter().filter(|c| !c.passed).count();
+        heading.push(format!(
+            "{}: {failed} failed, {} passed",
+            plural(checks.len(), "check", "checks"),
+            checks.len() - failed
+        ));
+    }
+    let heading = heading.join(" · ");
+
+    // (when, mark, what, text, support)
+    let mut rows: Vec<(chrono::DateTime<chrono::Utc>, String, String, String)> = findings
         .iter()
-        .filter_map(|&s| {
-            let n = findings.iter().filter(|f| f.severity == s).count();
-            (n > 0).then(|| format!("{n} {}", s.name()))
+        .map(|f| {
+            (
+                f.at,
+                format!("{} {}", severity_mark(f.severity), f.severity.name()),
+                f.text.clone(),
+                evidence_text(f),
+            )
         })
         .collect();
-    let noun = if findings.len() == 1 {
-        "finding"
-    } else {
-        "findings"
-    };
-    let heading = format!("{} {noun}: {}", findings.len(), counts.join(", "));
+    rows.extend(checks.iter().map(|c| {
+        let mark = if c.passed { "✓ PASS" } else { "✗ FAIL" };
+        (c.at, mark.to_owned(), c.title.clone(), c.detail.clone())
+    }));
+    rows.sort_by_key(|row| row.0);
+
     let mut plain = format!("{heading}\n");
     let mut html = format!(
-        "<p><strong>{}</strong></p><table><thead><tr><th>severity</th><th>finding</th><th>evidence</th><th>at</th></tr></thead><tbody>",
+        "<p><strong>{}</strong></p><table><thead><tr><th>at</th><th></th><th>finding or check</th><th>evidence</th></tr></thead><tbody>",
         escape_html(&heading)
     );
-    for f in findings {
-        let at = f.at.format("%H:%M:%S");
-        plain.push_str(&format!(
-            "{:<8}  {}  {}{}\n",
-            f.severity.name(),
-            at,
-            f.text,
-            if f.evidence.is_empty() {
-                String::new()
-            } else {
-                format!("  [evidence: {}]", evidence_text(f))
-            }
-        ));
+    for (at, mark, text, support) in &rows {
+        let at = at.format("%H:%M:%S");
+        let support_plain = if support.is_empty() {
+            String::new()
+        } else {
+            format!("  [{support}]")
+        };
+        plain.push_str(&format!("{at}  {mark:<10}  {text}{support_plain}\n"));
         html.push_str(&format!(
-            "<tr><td>{} {}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            severity_mark(f.severity),
-            f.severity.name(),
-            escape_html(&f.text),
-            escape_html(&evidence_text(f)),
-            at
+            "<tr><td>{at}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape_html(mark),
+            escape_html(text),
+            escape_html(support)
         ));
     }
     html.push_str("</tbody></table>");
@@ -202,7 +244,48 @@ pub fn value(value: &Value) -> Bundle {
             Bundle::plain(plain)
         }
         Value::Finding(finding) => finding_card(finding),
+        Value::Query(q) => match &q.result {
+            QueryResult::Matrix(series) if series.is_empty() => {
+                query::no_data(&q.expr, &q.range, "the query returned no series")
+            }
+            QueryResult::Matrix(series) => query::range(&q.expr, series, None, &q.range),
+            other => query::instant(&q.expr, other),
+        },
+        Value::Check(outcome) => check_line(&outcome.title, outcome.passed, &outcome.detail),
     }
+}
+
+/// A check's verdict as one line: `✓ PASS title` or `✗ FAIL title`, then why.
+pub fn check_line(title: &str, passed: bool, detail: &str) -> Bundle {
+    let (mark, verdict, color) = if passed {
+        ("✓", "PASS", "#1a7f37")
+    } else {
+        ("✗", "FAIL", "#cf222e")
+    };
+    let plain = format!("{mark} {verdict} {title}: {detail}");
+    let html = format!(
+        "<div><strong style=\"color:{color}\">{mark} {verdict}</strong> {}: {}</div>",
+        escape_html(title),
+        escape_html(detail)
+    );
+    Bundle::plain(plain).with("text/html", html)
+}
+
+/// A metric's HELP and TYPE, for inspect requests.
+pub fn metric_help(metric: &str, info: &crate::ops::metrics::MetricInfo) -> Bundle {
+    let unit = if info.unit.is_empty() {
+        String::new()
+    } else {
+        format!(", unit {}", info.unit)
+    };
+    let plain = format!("{metric} ({}{unit})\n\n{}", info.kind, info.help);
+    let markdown = format!(
+        "**{}** ({}{unit})\n\n{}\n",
+        escape_markdown(metric),
+        info.kind,
+        escape_markdown(&info.help)
+    );
+    Bundle::plain(plain).with("text/markdown", markdown)
 }
 
 /// The help for a statement, for inspect requests.
@@ -225,15 +308,36 @@ mod tests {
     }
 
     #[test]
-    fn findings_sorted_by_severity_and_escaped() {
-        let table = findings_table(&[
-            finding(Severity::Low, "a <b>"),
-            finding(Severity::Critical, "c"),
-        ]);
+    fn findings_and_checks_as_one_timeline() {
+        let mut low = finding(Severity::Low, "a <b>");
+        let mut critical = finding(Severity::Critical, "c");
+        low.at = chrono::DateTime::from_timestamp(100, 0).unwrap();
+        critical.at = chrono::DateTime::from_timestamp(300, 0).unwrap();
+        let check = CheckOutcome {
+            title: "no 5xx".into(),
+            passed: false,
+            detail: "fired for 2 series".into(),
+            at: chrono::DateTime::from_timestamp(200, 0).unwrap(),
+        };
+        let table = findings_table(&[critical, low], &[check]);
         let html = table.get("text/html").unwrap();
-        assert!(html.find("critical").unwrap() < html.find("low").unwrap());
+        let (l, f, c) = (
+            html.find("🟦 low").unwrap(),
+            html.find("✗ FAIL").unwrap(),
+            html.find("🟥 critical").unwrap(),
+        );
+        assert!(l < f && f < c, "in time order: {html}");
         assert!(html.contains("a &lt;b&gt;"));
-        assert!(table.get("text/plain").unwrap().starts_with("2 findings"));
+        let plain = table.get("text/plain").unwrap();
+        assert!(
+            plain.starts_with("2 findings: 1 critical, 1 low · 1 check: 1 failed, 0 passed"),
+            "{plain}"
+        );
+        let one = findings_table(&[finding(Severity::Info, "x")], &[]);
+        assert!(one
+            .get("text/plain")
+            .unwrap()
+            .starts_with("1 finding: 1 info"));
     }
 
     #[test]

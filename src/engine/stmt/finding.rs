@@ -83,6 +83,8 @@ impl NewFinding {
 }
 
 pub fn show_all(cx: &mut Context<'_>) {
-    cx.out
-        .display(render::findings_table(cx.session.findings()));
+    cx.out.display(render::findings_table(
+        cx.session.findings(),
+        cx.session.checks(),
+    ));
 }

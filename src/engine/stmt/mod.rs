@@ -2,10 +2,14 @@
 //! A cell is parsed whole before any step runs, so a typo on line 5 never leaves lines 1 to 4
 //! half done.
 
+pub mod check;
 pub mod finding;
 pub mod param;
 pub mod planned;
+pub mod query;
 pub mod run;
+pub mod source;
+pub mod window;
 
 use super::error::{CellError, Span};
 use super::syntax::{is_name, logical_lines, Line, Token, Tokens};
@@ -25,6 +29,10 @@ pub enum Statement {
     Run(run::Run),
     Finding(finding::NewFinding),
     Findings,
+    Source(source::NewSource),
+    Window(super::window::Window),
+    Query(query::Query),
+    Check(check::Check),
     /// A line holding only a name shows its value again.
     Show(String),
     /// Part of the language, parsed and checked, not runnable yet.
@@ -34,9 +42,9 @@ pub enum Statement {
 /// Every statement keyword, its syntax and what it does: for errors, completion and inspect.
 pub const KEYWORDS: &[(&str, &str, &str)] = &[
     ("param", "param NAME = VALUE", "Declares a parameter with its default value. `playbook run -p NAME=VALUE` overrides it; a cell tagged `parameters` may hold them, as in papermill."),
-    ("source", "source NAME prometheus URL [header K=V]... [token env:VAR]\nsource NAME file PATH", "Declares a metrics source: a Prometheus-compatible server, or a metrics file evaluated in-process. The first source is the default."),
-    ("window", "window START .. END [step D]\nwindow last D", "Sets the time range that queries and checks look at."),
-    ("query", "query [@SOURCE] PROMQL [baseline OFFSET]", "A range query over the window, drawn as a chart with a summary table; with a baseline, the same query shifted by OFFSET beside it."),
+    ("source", "source NAME prometheus URL [header K=V]... [token REF] [basic REF REF] [timeout D]\nsource NAME file PATH", "Declares a metrics source: a Prometheus-compatible server (Prometheus, Thanos, Mimir, VictoriaMetrics), or a metrics file evaluated in-process. The first source is the default. Secrets only by reference: env:VAR or file:PATH. `timeout` bounds each request (default 30s)."),
+    ("window", "window START .. END [step D]\nwindow last D", "Sets the time range that queries and checks look at: RFC 3339 times, `now` or `now-2h`. The default is the last hour, with a step that gives 500 to 1,000 points a series."),
+    ("query", "query [@SOURCE] PROMQL [baseline OFFSET]\nquery [@SOURCE] instant PROMQL", "A range query over the window, drawn as a chart with a summary table; with a baseline, the same query shifted back by OFFSET (e.g. 7d) drawn dashed beside it, and the table shows the change. `instant` evaluates once, at the window's end."),
     ("run", "run [--timeout D] [--confirm] COMMAND", "Runs COMMAND with `sh -c` in its own process group. Output streams live; the result is the exit code, the duration and the output. A non-zero exit is a result, not an error. `--timeout` stops it after D (e.g. 30s); `--confirm` asks before it runs."),
     ("probe", "probe URL [expect STATUS] [within D]", "An HTTP GET as a synthetic canary: status and latency, against an expectation."),
     ("check", "check \"TITLE\": PROMQL\ncheck \"TITLE\": run COMMAND\ncheck \"TITLE\": probe URL ...", "A condition that must hold: fails when the PromQL returns a sample in the window, the command exits non-zero, or the probe misses its expectation. Checks join the findings."),
@@ -124,6 +132,10 @@ fn parse_statement(
             tokens.finish()?;
             Statement::Findings
         }
+        "source" => Statement::Source(source::parse(tokens)?),
+        "window" => Statement::Window(window::parse(tokens)?),
+        "query" => Statement::Query(query::parse(tokens)?),
+        "check" => Statement::Check(check::parse(tokens)?),
         _ => Statement::Planned(planned::parse(keyword, keyword_span, tokens)?),
     })
 }

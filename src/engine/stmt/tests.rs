@@ -193,21 +193,108 @@ fn continuation_lines() {
 }
 
 #[test]
-fn planned_statements_parse_and_check_their_syntax() {
+fn metrics_statements() {
+    let Statement::Source(source) = one(
+        "source prom prometheus http://localhost:9090 header X-Scope-OrgID=team token env:PROM_TOKEN timeout 10s",
+    )
+    .statement
+    else {
+        panic!()
+    };
+    assert_eq!(source.name, "prom");
+    let source::SourceKind::Prometheus {
+        url,
+        headers,
+        auth,
+        timeout,
+    } = source.kind
+    else {
+        panic!()
+    };
+    assert_eq!(url, "http://localhost:9090");
+    assert_eq!(headers, [("X-Scope-OrgID".to_string(), "team".to_string())]);
+    assert!(matches!(auth, source::AuthRef::Token(ref r) if r == "env:PROM_TOKEN"));
+    assert_eq!(timeout, Duration::from_secs(10));
+    assert!(matches!(
+        one("source dump file fixtures/incident.om").statement,
+        Statement::Source(source::NewSource {
+            kind: source::SourceKind::File { .. },
+            ..
+        })
+    ));
+
+    let Statement::Window(w) = one("window now-2h .. now step 30s").statement else {
+        panic!()
+    };
+    assert_eq!(w.step, Some(Duration::from_secs(30)));
+    assert!(matches!(
+        one("window last 1h").statement,
+        Statement::Window(_)
+    ));
+    assert!(matches!(
+        one("window 2026-11-26T10:00:00Z .. 2026-11-26T11:00:00Z").statement,
+        Statement::Window(_)
+    ));
+
+    let step =
+        one(r#"errors = query @prom sum(rate(http_requests_total{code=~"5.."}[5m])) baseline 7d"#);
+    let Statement::Query(q) = step.statement else {
+        panic!()
+    };
+    assert_eq!(q.source.as_ref().unwrap().0, "prom");
+    assert!(!q.instant);
+    assert_eq!(q.baseline, Some(Duration::from_secs(7 * 86400)));
+    assert_eq!(
+        q.expr.literal().unwrap(),
+        r#"sum(rate(http_requests_total{code=~"5.."}[5m]))"#
+    );
+    assert_eq!((q.expr_span.line, q.expr_span.column), (1, 22));
+    let Statement::Query(q) = one("query instant up == 0").statement else {
+        panic!()
+    };
+    assert!(q.instant && q.source.is_none());
+    assert_eq!(q.expr.literal().unwrap(), "up == 0");
+    let Statement::Query(q) = one("query instant").statement else {
+        panic!()
+    };
+    assert_eq!(
+        q.expr.literal().unwrap(),
+        "instant",
+        "a metric may be named instant"
+    );
+
+    for (cell, expected) in [
+        (
+            r#"check "no 5xx": sum(rate(x{code=~"5.."}[5m])) > 0"#,
+            "promql",
+        ),
+        (
+            r#"check "disk ok": run test $(df --output=pcent / | tail -1 | tr -d ' %') -lt 90"#,
+            "run",
+        ),
+        (
+            r#"check "up": probe http://localhost:8080/ expect 200"#,
+            "probe",
+        ),
+    ] {
+        let Statement::Check(c) = one(cell).statement else {
+            panic!("{cell}")
+        };
+        let kind = match c.condition {
+            check::Condition::PromQL { .. } => "promql",
+            check::Condition::Run(_) => "run",
+            check::Condition::Probe(_) => "probe",
+        };
+        assert_eq!(kind, expected, "{cell}");
+    }
     for cell in [
-        "source prom prometheus http://localhost:9090 header X-Scope-OrgID=team token env:PROM_TOKEN",
-        "source dump file fixtures/incident.om",
-        "window last 1h",
-        "window now-2h .. now step 30s",
-        "window 2026-11-26T10:00:00Z .. 2026-11-26T11:00:00Z",
-        "errors = query @prom sum(rate(http_requests_total{code=~\"5..\"}[5m])) baseline 7d",
         "probe https://example.test/health expect 200 within 2s",
-        "check \"no 5xx\": sum(rate(http_requests_total{code=~\"5..\"}[5m])) > 0",
-        "check \"disk ok\": run test $(df --output=pcent / | tail -1 | tr -d ' %') -lt 90",
-        "check \"up\": probe http://localhost:8080/ expect 200",
         "replay .playbook/journal/2026-11-26.jsonl",
     ] {
-        assert!(matches!(one(cell).statement, Statement::Planned(_)), "{cell}");
+        assert!(
+            matches!(one(cell).statement, Statement::Planned(_)),
+            "{cell}"
+        );
     }
     error_at("source prom influx http://x", 1, 13, "unknown source kind");
     error_at(
@@ -222,8 +309,22 @@ fn planned_statements_parse_and_check_their_syntax() {
         30,
         "secrets only by reference",
     );
+    error_at(
+        "source p prometheus http://x timeout soon",
+        1,
+        30,
+        "a duration",
+    );
+    error_at(
+        "source p prometheus http://x retries 3",
+        1,
+        30,
+        "unknown option",
+    );
     error_at("window last soon", 1, 13, "not a duration");
     error_at("window now-1h to now", 1, 15, "`..`");
+    error_at("window yesterday .. now", 1, 8, "not a time");
+    error_at("query up baseline soon", 1, 19, "not a duration");
     error_at("probe http://x expect ok", 1, 23, "not an HTTP status");
     error_at("check no quotes: up", 1, 7, "in double quotes");
     error_at("check \"t\" up", 1, 11, "expected `:`");

@@ -1,0 +1,253 @@
+//! Completion and inspection: what a person gets from Tab and Shift+Tab. Statement keywords,
+//! bound names, severities and `{{` references come from the session; metric names, label names
+//! and label values from the live source, fetched once and kept for the session.
+
+use super::stmt;
+use super::Engine;
+use crate::ops::finding::Severity;
+use crate::render::{self, Bundle};
+use std::time::Duration;
+
+/// Completion must never keep a person waiting on a slow source.
+const VOCABULARY_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// What the word at the cursor is, in a PromQL expression.
+#[derive(Debug, PartialEq)]
+enum PromqlSlot {
+    Metric,
+    Label,
+    LabelValue(String),
+}
+
+/// The PromQL of a `query` or `check` line up to the cursor, and the source it names.
+fn promql_before_cursor(line: &str) -> Option<(Option<String>, &str)> {
+    let mut rest = line.trim_start();
+    if let Some((name, after)) = rest.split_once('=') {
+        if super::syntax::is_name(name.trim()) && !after.starts_with(['=', '~']) {
+            rest = after.trim_start();
+        }
+    }
+    if let Some(after) = rest.strip_prefix("query ") {
+        let mut after = after.trim_start();
+        let mut source = None;
+        if let Some(tail) = after.strip_prefix('@') {
+            let (name, tail) = tail.split_once(' ')?;
+            source = Some(name.to_owned());
+            after = tail.trim_start();
+        }
+        if let Some(tail) = after.strip_prefix("instant ") {
+            after = tail.trim_start();
+        }
+        return Some((source, after));
+    }
+    let after = rest.strip_prefix("check ")?;
+    let (_, expr) = after.split_once("\":")?;
+    let expr = expr.trim_start();
+    if expr.starts_with("run ") || expr.starts_with("probe ") {
+        return None;
+    }
+    Some((None, expr))
+}
+
+/// Where the cursor stands in an expression: in braces, in a quoted label value, or outside.
+fn slot(promql: &str) -> PromqlSlot {
+    let mut depth = 0usize;
+    let mut quote: Option<usize> = None;
+    let chars: Vec<char> = promql.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        match (chars[i], quote) {
+            ('\\', Some(_)) => i += 1,
+            ('"', Some(_)) => quote = None,
+            ('"', None) if depth > 0 => quote = Some(i),
+            ('{', None) => depth += 1,
+            ('}', None) => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    match (depth, quote) {
+        (0, _) => PromqlSlot::Metric,
+        (_, None) => PromqlSlot::Label,
+        (_, Some(q)) => {
+            let before: String = chars[..q].iter().collect();
+            let label: String = before
+                .trim_end_matches(['=', '~', '!'])
+                .trim_end()
+                .chars()
+                .rev()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            PromqlSlot::LabelValue(label)
+        }
+    }
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_' || c == ':'
+}
+
+fn word_start(chars: &[char], cursor: usize, in_value: bool) -> usize {
+    let keep = |c: &char| {
+        if in_value {
+            *c != '"'
+        } else {
+            is_word_char(*c)
+        }
+    };
+    cursor - chars[..cursor].iter().rev().take_while(|c| keep(c)).count()
+}
+
+/// `NAME =` with nothing after it: a statement keyword comes next.
+fn is_binding_prefix(before: &str) -> bool {
+    before
+        .trim_end()
+        .strip_suffix('=')
+        .is_some_and(|name| super::syntax::is_name(name.trim()))
+}
+
+impl Engine {
+    /// Candidates for the word that ends at `cursor` (a count of Unicode code points), and the
+    /// range of code points they replace.
+    pub async fn complete(&mut self, cell: &str, cursor: usize) -> (Vec<String>, usize, usize) {
+        let chars: Vec<char> = cell.chars().collect();
+        let cursor = cursor.min(chars.len());
+        let line_start = chars[..cursor]
+            .iter()
+            .rposition(|&c| c == '\n')
+            .map_or(0, |i| i + 1);
+        let line: String = chars[line_start..cursor].iter().collect();
+        if let Some((source, promql)) = promql_before_cursor(&line) {
+            let slot = slot(promql);
+            let start = word_start(&chars, cursor, matches!(slot, PromqlSlot::LabelValue(_)));
+            let prefix: String = chars[start..cursor].iter().collect();
+            let mut candidates = self.vocabulary(source.as_deref(), &slot).await;
+            candidates.retain(|c| c.starts_with(&prefix));
+            return (candidates, start, cursor);
+        }
+        let start = word_start(&chars, cursor, false);
+        let word: String = chars[start..cursor].iter().collect();
+        let before: String = chars[line_start..start].iter().collect();
+        let names = || self.session.names().map(str::to_owned).collect::<Vec<_>>();
+        let keywords = || stmt::KEYWORDS.iter().map(|(k, _, _)| k.to_string());
+        let mut candidates: Vec<String> = if before.trim_end().ends_with("{{") {
+            names()
+        } else if before.trim().is_empty() {
+            keywords().chain(names()).collect()
+        } else if is_binding_prefix(&before) {
+            keywords().collect()
+        } else if before.trim() == "finding" || before.trim_end().ends_with("= finding") {
+            Severity::ALL.iter().map(|s| s.name().to_owned()).collect()
+        } else if before.contains("finding ") && before.contains(" evidence ") {
+            names()
+        } else {
+            Vec::new()
+        };
+        candidates.retain(|c| c.starts_with(&word));
+        candidates.sort();
+        candidates.dedup();
+        (candidates, start, cursor)
+    }
+
+    /// The source's names for a slot, fetched on first use. A source that fails or is slow
+    /// gives no candidates, and is asked again next time.
+    async fn vocabulary(&mut self, source: Option<&str>, slot: &PromqlSlot) -> Vec<String> {
+        let Some(named) = self.session.named_source_mut(source) else {
+            return Vec::new();
+        };
+        let words = &mut named.vocabulary;
+        let cached = match slot {
+            PromqlSlot::Metric => words.metric_names.as_ref(),
+            PromqlSlot::Label => words.label_names.as_ref(),
+            PromqlSlot::LabelValue(label) => words.label_values.get(label),
+        };
+        if let Some(cached) = cached {
+            return cached.clone();
+        }
+        let fetch = match slot {
+            PromqlSlot::Metric => named.source.label_values("__name__"),
+            PromqlSlot::Label => named.source.label_names(),
+            PromqlSlot::LabelValue(label) => named.source.label_values(label),
+        };
+        let Ok(Ok(mut fetched)) = tokio::time::timeout(VOCABULARY_TIMEOUT, fetch).await else {
+            return Vec::new();
+        };
+        fetched.sort();
+        let words = &mut named.vocabulary;
+        match slot {
+            PromqlSlot::Metric => words.metric_names = Some(fetched.clone()),
+            PromqlSlot::Label => words.label_names = Some(fetched.clone()),
+            PromqlSlot::LabelValue(label) => {
+                words.label_values.insert(label.clone(), fetched.clone());
+            }
+        }
+        fetched
+    }
+
+    /// Help for the statement keyword, the bound name, or (in a query) the metric at `cursor`.
+    pub async fn inspect(&mut self, cell: &str, cursor: usize) -> Option<Bundle> {
+        let chars: Vec<char> = cell.chars().collect();
+        let cursor = cursor.min(chars.len());
+        let start = word_start(&chars, cursor, false);
+        let end = cursor
+            + chars[cursor..]
+                .iter()
+                .take_while(|c| is_word_char(**c))
+                .count();
+        let word: String = chars[start..end].iter().collect();
+        if let Some(value) = self.session.get(&word) {
+            return Some(render::value(value));
+        }
+        if let Some((syntax, help)) = stmt::help(&word) {
+            return Some(render::help(syntax, help));
+        }
+        let line_start = chars[..start]
+            .iter()
+            .rposition(|&c| c == '\n')
+            .map_or(0, |i| i + 1);
+        let line: String = chars[line_start..start].iter().collect();
+        let (source, promql) = promql_before_cursor(&line)?;
+        if slot(promql) != PromqlSlot::Metric {
+            return None;
+        }
+        let named = self.session.named_source(source.as_deref())?;
+        let info = tokio::time::timeout(VOCABULARY_TIMEOUT, named.source.metadata(&word))
+            .await
+            .ok()?
+            .ok()??;
+        Some(render::metric_help(&word, &info))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn promql_slots() {
+        assert_eq!(slot("rate(http_requests_total"), PromqlSlot::Metric);
+        assert_eq!(slot("up{jo"), PromqlSlot::Label);
+        assert_eq!(slot("up{job=\"api\", "), PromqlSlot::Label);
+        assert_eq!(slot("up{job=~\"ap"), PromqlSlot::LabelValue("job".into()));
+        assert_eq!(slot("up{code!=\""), PromqlSlot::LabelValue("code".into()));
+        assert_eq!(slot("up{a=\"x\"} + down"), PromqlSlot::Metric);
+    }
+
+    #[test]
+    fn promql_lines() {
+        assert_eq!(promql_before_cursor("query up"), Some((None, "up")));
+        assert_eq!(
+            promql_before_cursor("e = query @thanos instant sum(x"),
+            Some((Some("thanos".into()), "sum(x"))
+        );
+        assert_eq!(
+            promql_before_cursor("check \"no errors\": rate(err"),
+            Some((None, "rate(err"))
+        );
+        assert_eq!(promql_before_cursor("check \"ok\": run ls"), None);
+        assert_eq!(promql_before_cursor("run query x"), None);
+    }
+}

@@ -1,0 +1,101 @@
+//! `check "TITLE": PROMQL`, `check "TITLE": run COMMAND`, `check "TITLE": probe URL ...`
+//!
+//! A check is a result, not an error: a failing check shows what failed, joins the findings, and
+//! makes `playbook run` exit 1; the cell goes on.
+
+use super::query::{interruptible, matrix, source_error};
+use super::run::Run;
+use super::{planned, run};
+use crate::engine::error::{CellError, Span};
+use crate::engine::session::Value;
+use crate::engine::syntax::{Template, Token, Tokens};
+use crate::engine::{window, Context};
+use crate::ops::check::CheckOutcome;
+use crate::ops::metrics::Series;
+use crate::render;
+
+#[derive(Debug, Clone)]
+pub enum Condition {
+    /// Alerting-rule semantics: fails when the expression returns any sample in the window.
+    PromQL {
+        expr: Template,
+        span: Span,
+    },
+    /// Fails on a non-zero exit.
+    Run(Run),
+    Probe(planned::Planned),
+}
+
+#[derive(Debug, Clone)]
+pub struct Check {
+    pub title: Template,
+    pub condition: Condition,
+}
+
+pub fn parse(tokens: &mut Tokens) -> Result<Check, CellError> {
+    let (title, _) = tokens.quoted_string("the check's title")?;
+    tokens.punct(':')?;
+    let before = tokens.pos;
+    let condition = match tokens.token()? {
+        Some((Token::Word(w), _)) if w == "run" => Condition::Run(run::parse(tokens)?),
+        Some((Token::Word(w), span)) if w == "probe" => {
+            Condition::Probe(planned::parse("probe", span, tokens)?)
+        }
+        Some(_) => {
+            tokens.pos = before;
+            let (start, end) = tokens.rest();
+            Condition::PromQL {
+                expr: Template::parse(tokens.line, start, end)?,
+                span: tokens.line.span(start, end),
+            }
+        }
+        None => return Err(tokens.missing("a PromQL expression, `run COMMAND` or `probe URL`")),
+    };
+    Ok(Check { title, condition })
+}
+
+impl Check {
+    pub async fn apply(&self, span: Span, cx: &mut Context<'_>) -> Result<Value, CellError> {
+        let title = cx.session.resolve(&self.title)?;
+        let (passed, detail) = match &self.condition {
+            Condition::PromQL { expr, span } => {
+                let text = cx.session.resolve(expr)?;
+                let range = cx.session.window.resolve(window::now());
+                let source = cx.session.source(None, *span)?;
+                let answer = interruptible(cx, *span, source.query_range(&text, &range))
+                    .await?
+                    .map_err(|e| source_error(e, expr, *span, "the check"))?;
+                let fired: Vec<Series> = matrix(&answer.result)
+                    .iter()
+                    .filter(|s| !s.points.is_empty())
+                    .cloned()
+                    .collect();
+                cx.out.display(render::query::check(&title, &text, &fired));
+                let detail = if fired.is_empty() {
+                    format!("`{text}` returned nothing in the window")
+                } else {
+                    format!("`{text}` fired for {} series", fired.len())
+                };
+                (fired.is_empty(), detail)
+            }
+            Condition::Run(run) => {
+                let Value::Command(result) = run.apply(span, cx).await? else {
+                    unreachable!("run gives a command result")
+                };
+                let passed = result.succeeded();
+                let detail = format!("`{}`: {}", result.command, render::exit_text(result.exit));
+                cx.out.display(render::check_line(&title, passed, &detail));
+                (passed, detail)
+            }
+            Condition::Probe(planned) => return Err(planned.not_supported()),
+        };
+        let outcome = CheckOutcome {
+            title,
+            passed,
+            detail,
+            at: chrono::Utc::now(),
+        };
+        cx.session.record_check(outcome.clone());
+        Ok(Value::Check(outcome))
+    }
+}
