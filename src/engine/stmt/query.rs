@@ -236,16 +236,20 @@ async fn no_data_hint(source: &dyn MetricsSource, expr: &str) -> String {
     }
 }
 
+/// PromQL keywords that are followed by a list of label names.
+const GROUPING: &[&str] = &[
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+];
+
 /// Identifiers in an expression that could be metric names: not functions, keywords or label
 /// names inside braces.
 fn metric_names_in(expr: &str) -> Vec<String> {
     const NOT_METRICS: &[&str] = &[
-        "by",
-        "without",
-        "on",
-        "ignoring",
-        "group_left",
-        "group_right",
         "bool",
         "and",
         "or",
@@ -300,10 +304,10 @@ fn metric_names_in(expr: &str) -> Vec<String> {
                 let rest = chars[i..].iter().find(|c| !c.is_whitespace());
                 let is_call = rest == Some(&'(');
                 let after_grouping = names_before_paren(&chars[..start]);
-                if !is_call
-                    && !after_grouping
-                    && !NOT_METRICS.contains(&word.to_lowercase().as_str())
-                {
+                let lower = word.to_lowercase();
+                let keyword =
+                    NOT_METRICS.contains(&lower.as_str()) || GROUPING.contains(&lower.as_str());
+                if !is_call && !after_grouping && !keyword {
                     names.push(word);
                 }
                 continue;
@@ -326,16 +330,7 @@ fn names_before_paren(before: &[char]) -> bool {
         return false;
     }
     let head = text[..open].trim_end();
-    [
-        "by",
-        "without",
-        "on",
-        "ignoring",
-        "group_left",
-        "group_right",
-    ]
-    .iter()
-    .any(|k| head.ends_with(k))
+    GROUPING.iter().any(|k| head.ends_with(k))
 }
 
 #[cfg(test)]
