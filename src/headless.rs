@@ -4,9 +4,10 @@
 
 use crate::engine::error::CellError;
 use crate::engine::sink::OutputSink;
-use crate::engine::Engine;
+use crate::engine::{Engine, Options};
 use crate::notebook;
 use crate::ops::command::Stream;
+use crate::ops::policy::Policy;
 use crate::render::Bundle;
 use serde_json::{json, Value};
 use std::cell::RefCell;
@@ -42,10 +43,18 @@ pub fn parse_param(text: &str) -> Result<(String, String), String> {
     }
 }
 
+/// What `playbook run` was told beyond the notebook and its parameters.
+pub struct Settings {
+    pub dry_run: bool,
+    /// Consent given in advance to every command that needs it.
+    pub yes: bool,
+}
+
 pub async fn run(
     input: &Path,
     output: &Path,
     params: Vec<(String, String)>,
+    settings: Settings,
 ) -> Result<Verdict, String> {
     let mut nb = notebook::read(input)?;
     let interrupt = CancellationToken::new();
@@ -61,7 +70,12 @@ pub async fn run(
         .filter_map(notebook::code)
         .filter(|c| !c.trim().is_empty())
         .count();
-    let mut engine = Engine::with_overrides(params);
+    let mut engine = Engine::new(Options {
+        overrides: params,
+        policy: Policy::find(input.parent().unwrap_or(Path::new("."))),
+        dry_run: settings.dry_run,
+        approve_all: settings.yes,
+    });
     let mut verdict = Verdict::Passed;
     let mut count = 0;
     let started = Instant::now();
@@ -130,6 +144,8 @@ fn progress(line: &str) {
 struct NotebookSink {
     execution_count: usize,
     outputs: RefCell<Vec<Value>>,
+    /// Displays that may be updated: their id and index in `outputs`.
+    displays: RefCell<Vec<(String, usize)>>,
 }
 
 impl NotebookSink {
@@ -137,11 +153,18 @@ impl NotebookSink {
         NotebookSink {
             execution_count,
             outputs: RefCell::default(),
+            displays: RefCell::default(),
         }
     }
 
     fn into_outputs(self) -> Vec<Value> {
-        self.outputs.into_inner()
+        let outputs = self.outputs.into_inner();
+        for (_, index) in self.displays.into_inner() {
+            if let Some(text) = outputs[index]["data"]["text/plain"].as_str() {
+                println!("{text}");
+            }
+        }
+        outputs
     }
 
     fn push(&self, output: Value, plain: Option<&str>) {
@@ -175,11 +198,27 @@ impl OutputSink for NotebookSink {
         outputs.push(json!({ "output_type": "stream", "name": name, "text": text }));
     }
 
-    fn display(&self, bundle: Bundle) {
+    fn display(&self, bundle: Bundle, id: Option<&str>) {
         let plain = bundle.get("text/plain").map(str::to_owned);
         let output =
             json!({ "output_type": "display_data", "data": bundle.into_json(), "metadata": {} });
-        self.push(output, plain.as_deref());
+        match id {
+            // A display with an id is a live line: the terminal shows its final form, at the end.
+            Some(id) => {
+                let index = self.outputs.borrow().len();
+                self.displays.borrow_mut().push((id.to_owned(), index));
+                self.outputs.borrow_mut().push(output);
+            }
+            None => self.push(output, plain.as_deref()),
+        }
+    }
+
+    /// Replaces the display in place in the notebook, as a frontend would.
+    fn update_display(&self, bundle: Bundle, id: &str) {
+        let displays = self.displays.borrow();
+        if let Some(&(_, index)) = displays.iter().find(|(d, _)| d == id) {
+            self.outputs.borrow_mut()[index]["data"] = bundle.into_json();
+        }
     }
 
     fn result(&self, bundle: Bundle) {

@@ -3,15 +3,32 @@
 
 use crate::engine::error::CellError;
 use crate::engine::sink::OutputSink;
-use crate::engine::{self, Engine};
+use crate::engine::{self, Engine, Options};
 use crate::jupyter::{self, Completeness, Completion, ErrorReport, Outputs};
 use crate::ops::command::Stream;
+use crate::ops::policy::Policy;
 use crate::render::Bundle;
 use serde_json::{json, Value};
 
-#[derive(Default)]
 pub struct PlaybookKernel {
     engine: Engine,
+}
+
+impl PlaybookKernel {
+    /// A kernel for the playbooks in the working directory, under its command policy.
+    pub fn in_working_directory() -> Self {
+        let dir = std::env::current_dir().unwrap_or_else(|_| ".".into());
+        let policy = Policy::find(&dir);
+        if let Err(problem) = &policy {
+            log::warn!("{problem}: no command will run until it is fixed");
+        }
+        PlaybookKernel {
+            engine: Engine::new(Options {
+                policy,
+                ..Options::default()
+            }),
+        }
+    }
 }
 
 fn report(error: &CellError) -> ErrorReport {
@@ -95,8 +112,12 @@ impl OutputSink for IopubSink<'_> {
         }
     }
 
-    fn display(&self, bundle: Bundle) {
-        self.0.display(bundle.into_json());
+    fn display(&self, bundle: Bundle, id: Option<&str>) {
+        self.0.display(bundle.into_json(), id);
+    }
+
+    fn update_display(&self, bundle: Bundle, id: &str) {
+        self.0.update_display(bundle.into_json(), id);
     }
 
     fn result(&self, bundle: Bundle) {

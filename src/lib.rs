@@ -7,9 +7,10 @@
 //! - [`engine`]: the cell language: parsing, the session, running steps; knows nothing of ZeroMQ;
 //! - [`ops`]: the primitives behind traits (commands, metrics, findings);
 //! - [`render`]: pure functions from results to MIME bundles;
-//! - [`notebook`]: `.ipynb` read and write.
+//! - [`notebook`]: `.ipynb` read and write; [`glob`]: shell-style patterns.
 
 pub mod engine;
+pub mod glob;
 pub mod headless;
 pub mod jupyter;
 pub mod kernel;

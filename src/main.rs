@@ -41,6 +41,13 @@ enum Command {
         /// Give parameter NAME this value instead of its `param` default (repeatable)
         #[arg(short = 'p', long = "param", value_name = "NAME=VALUE", value_parser = headless::parse_param)]
         params: Vec<(String, String)>,
+        /// Show what each command would do; start none
+        #[arg(long)]
+        dry_run: bool,
+        /// Consent in advance to every command that needs it (--confirm, or changing things by
+        /// the policy); without it such commands fail, as nobody can be asked
+        #[arg(long)]
+        yes: bool,
     },
 }
 
@@ -80,9 +87,12 @@ fn main() -> ExitCode {
             notebook,
             output,
             params,
+            dry_run,
+            yes,
         } => {
             let output = output.unwrap_or_else(|| headless::default_output(&notebook));
-            let run = headless::run(&notebook, &output, params);
+            let settings = headless::Settings { dry_run, yes };
+            let run = headless::run(&notebook, &output, params, settings);
             match runtime().and_then(|rt| rt.block_on(run)) {
                 Ok(verdict) => return ExitCode::from(verdict as u8),
                 Err(e) => Err(e),
@@ -109,7 +119,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
 
 fn serve_kernel(connection_file: &std::path::Path) -> Result<(), String> {
     let info = jupyter::ConnectionInfo::read(connection_file)?;
-    let mut kernel = kernel::PlaybookKernel::default();
+    let mut kernel = kernel::PlaybookKernel::in_working_directory();
     runtime()?.block_on(jupyter::serve(&info, &mut kernel))
 }
 

@@ -26,6 +26,10 @@ pub enum ErrorKind {
     CommandTimeout,
     /// A command that needs the user's consent did not get it.
     ConsentRequired,
+    /// The policy forbids the command, or the policy file is broken.
+    CommandDenied,
+    /// A secret's environment variable or file is missing.
+    SecretUnavailable,
     Interrupted,
     /// The metrics source rejected the expression.
     PromQLError,
@@ -47,6 +51,8 @@ impl ErrorKind {
             ErrorKind::CommandFailed => "CommandFailed",
             ErrorKind::CommandTimeout => "CommandTimeout",
             ErrorKind::ConsentRequired => "ConsentRequired",
+            ErrorKind::CommandDenied => "CommandDenied",
+            ErrorKind::SecretUnavailable => "SecretUnavailable",
             ErrorKind::Interrupted => "Interrupted",
             ErrorKind::PromQLError => "PromQLError",
             ErrorKind::NoSource => "NoSource",
@@ -86,6 +92,16 @@ impl CellError {
             self.source_line = cell.lines().nth(span.line - 1).map(str::to_owned);
         }
         self
+    }
+
+    /// The same error with its message and source line rewritten, e.g. to mask secrets.
+    pub fn map_text(&self, f: impl Fn(&str) -> String) -> CellError {
+        CellError {
+            kind: self.kind,
+            message: f(&self.message),
+            span: self.span,
+            source_line: self.source_line.as_deref().map(&f),
+        }
     }
 
     pub fn ename(&self) -> &'static str {

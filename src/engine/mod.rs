@@ -11,15 +11,19 @@
 pub mod complete;
 pub mod duration;
 pub mod error;
+pub mod scrub;
 pub mod session;
 pub mod sink;
 pub mod stmt;
 pub mod syntax;
 pub mod window;
 
-use crate::ops::command::{CommandRunner, Shell};
+use crate::ops::command::{CommandRunner, DryRun, Shell};
+use crate::ops::policy::Policy;
+use crate::ops::probe::{Http, Prober};
 use crate::render::{self, Bundle};
 use error::{CellError, ErrorKind, Span};
+use scrub::Scrubbed;
 use session::Session;
 use sink::OutputSink;
 use stmt::{Statement, Step};
@@ -31,6 +35,7 @@ pub struct Context<'a> {
     pub out: &'a dyn OutputSink,
     pub interrupt: &'a CancellationToken,
     pub commands: &'a dyn CommandRunner,
+    pub prober: &'a dyn Prober,
 }
 
 pub enum Completeness {
@@ -43,23 +48,49 @@ pub enum Completeness {
 pub struct Engine {
     session: Session,
     commands: Box<dyn CommandRunner>,
+    prober: Box<dyn Prober>,
 }
 
-impl Default for Engine {
+/// How an engine is set up: by the kernel from its working directory, by `playbook run` from
+/// its flags.
+pub struct Options {
+    /// `param` values given from outside (`-p NAME=VALUE`).
+    pub overrides: Vec<(String, String)>,
+    pub policy: Result<Policy, String>,
+    pub dry_run: bool,
+    /// Consent given in advance to every command that needs it (`--yes`).
+    pub approve_all: bool,
+}
+
+impl Default for Options {
     fn default() -> Self {
-        Engine {
-            session: Session::default(),
-            commands: Box::new(Shell),
+        Options {
+            overrides: Vec::new(),
+            policy: Ok(Policy::default()),
+            dry_run: false,
+            approve_all: false,
         }
     }
 }
 
+impl Default for Engine {
+    fn default() -> Self {
+        Engine::new(Options::default())
+    }
+}
+
 impl Engine {
-    /// An engine whose `param` statements take these values instead of their defaults.
-    pub fn with_overrides(overrides: impl IntoIterator<Item = (String, String)>) -> Self {
-        let mut engine = Engine::default();
-        engine.session.set_overrides(overrides);
-        engine
+    pub fn new(options: Options) -> Self {
+        let mut session = Session::default();
+        session.set_overrides(options.overrides);
+        session.policy = options.policy;
+        session.dry_run = options.dry_run;
+        session.approve_all = options.approve_all;
+        Engine {
+            session,
+            commands: Box::new(Shell),
+            prober: Box::new(Http),
+        }
     }
 
     /// The titles of the checks that failed in this session so far.
@@ -85,13 +116,17 @@ impl Engine {
         out: &dyn OutputSink,
         interrupt: &CancellationToken,
     ) -> Result<(), CellError> {
+        // Every output of the cell, its error included, passes the secrets' mask.
+        let secrets = self.session.secrets.clone();
+        let masked = Scrubbed::new(out, secrets.clone());
         let result = self
-            .run_cell(cell, out, interrupt)
+            .run_cell(cell, &masked, interrupt)
             .await
-            .map_err(|e| e.in_cell(cell));
+            .map_err(|e| secrets.mask_error(&e.in_cell(cell)));
         if let Err(error) = &result {
-            out.error(error);
+            masked.error(error);
         }
+        masked.flush();
         result
     }
 
@@ -136,11 +171,18 @@ impl Engine {
         out: &dyn OutputSink,
         interrupt: &CancellationToken,
     ) -> Result<(), CellError> {
+        // Dry run wraps the runner instead of a branch in every step that runs commands.
+        let commands: &dyn CommandRunner = if self.session.dry_run {
+            &DryRun
+        } else {
+            self.commands.as_ref()
+        };
         let mut cx = Context {
             session: &mut self.session,
             out,
             interrupt,
-            commands: self.commands.as_ref(),
+            commands,
+            prober: self.prober.as_ref(),
         };
         let value = match &step.statement {
             Statement::Param(param) => {
@@ -170,6 +212,15 @@ impl Engine {
                 None
             }
             Statement::Query(query) => Some(query.apply(&mut cx).await?),
+            Statement::Probe(probe) => Some(probe.apply(step.span, &mut cx).await?),
+            Statement::Secret(secret) => {
+                secret.apply(step.span, &mut cx)?;
+                None
+            }
+            Statement::DryRun(on) => {
+                stmt::dry_run::apply(*on, &mut cx);
+                None
+            }
             Statement::Check(check) => Some(check.apply(step.span, &mut cx).await?),
             Statement::Planned(planned) => return Err(planned.not_supported()),
         };

@@ -1,12 +1,15 @@
 //! What a session remembers between cells: bound results, parameters and findings.
 
 use super::error::{CellError, ErrorKind, Span};
+use super::scrub::Secrets;
 use super::syntax::{Part, Template};
 use super::window::Window;
 use crate::ops::check::CheckOutcome;
 use crate::ops::command::CommandResult;
 use crate::ops::finding::Finding;
 use crate::ops::metrics::{MetricsSource, QueryResult, Range};
+use crate::ops::policy::Policy;
+use crate::ops::probe::ProbeResult;
 use std::collections::{BTreeMap, HashMap};
 
 /// A query's result as bound to a name.
@@ -53,6 +56,12 @@ pub enum Value {
     Finding(Finding),
     Query(QueryValue),
     Check(CheckOutcome),
+    Probe(ProbeResult),
+    /// Inserted by `{{NAME}}` like text, and masked wherever it would be shown.
+    Secret {
+        value: String,
+        reference: String,
+    },
 }
 
 impl Value {
@@ -61,7 +70,12 @@ impl Value {
         match self {
             Value::Text(text) => Some(text.clone()),
             Value::Number(n) => Some(format_number(*n)),
-            Value::Command(_) | Value::Finding(_) | Value::Query(_) | Value::Check(_) => None,
+            Value::Secret { value, .. } => Some(value.clone()),
+            Value::Command(_)
+            | Value::Finding(_)
+            | Value::Query(_)
+            | Value::Check(_)
+            | Value::Probe(_) => None,
         }
     }
 
@@ -73,6 +87,8 @@ impl Value {
             Value::Finding(_) => "finding",
             Value::Query(_) => "query result",
             Value::Check(_) => "check result",
+            Value::Secret { .. } => "secret",
+            Value::Probe(_) => "probe result",
         }
     }
 }
@@ -85,7 +101,6 @@ pub fn format_number(n: f64) -> String {
     }
 }
 
-#[derive(Default)]
 pub struct Session {
     bindings: BTreeMap<String, Value>,
     findings: Vec<Finding>,
@@ -95,6 +110,30 @@ pub struct Session {
     sources: Vec<NamedSource>,
     pub window: Window,
     checks: Vec<CheckOutcome>,
+    pub secrets: Secrets,
+    /// Commands are shown, not started.
+    pub dry_run: bool,
+    /// Consent was given in advance for every command that needs it (`playbook run --yes`).
+    pub approve_all: bool,
+    /// Which commands may run; a broken policy file stops every command, it does not loosen.
+    pub policy: Result<Policy, String>,
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Session {
+            bindings: BTreeMap::new(),
+            findings: Vec::new(),
+            overrides: BTreeMap::new(),
+            sources: Vec::new(),
+            window: Window::default(),
+            checks: Vec::new(),
+            secrets: Secrets::default(),
+            dry_run: false,
+            approve_all: false,
+            policy: Ok(Policy::default()),
+        }
+    }
 }
 
 impl Session {

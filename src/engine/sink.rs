@@ -12,7 +12,9 @@ use crate::render::Bundle;
 pub trait OutputSink {
     /// A piece of a command's output, as it arrives; the sink may batch pieces.
     fn stream(&self, stream: Stream, text: String);
-    fn display(&self, bundle: Bundle);
+    /// A rich output; with an `id`, later `update_display` calls replace it in place.
+    fn display(&self, bundle: Bundle, id: Option<&str>);
+    fn update_display(&self, bundle: Bundle, id: &str);
     /// The value a cell shows as its result (a line holding only a name).
     fn result(&self, bundle: Bundle);
     fn error(&self, error: &CellError);

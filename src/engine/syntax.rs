@@ -147,6 +147,15 @@ impl Template {
         Ok(Template { parts })
     }
 
+    /// Parses one word that starts at `span` (a word of [`Tokens::raw_words`]).
+    pub fn parse_word(word: &str, span: Span) -> Result<Template, CellError> {
+        let line = Line {
+            text: word.chars().collect(),
+            pieces: vec![(0, span.line, span.column)],
+        };
+        Template::parse(&line, 0, line.text.len())
+    }
+
     /// The text, when it holds no reference.
     pub fn literal(&self) -> Option<String> {
         self.parts

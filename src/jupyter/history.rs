@@ -53,7 +53,7 @@ impl History {
                     .entries
                     .iter()
                     .rev()
-                    .filter(|e| glob_match(pattern, &e.input))
+                    .filter(|e| crate::glob::matches(pattern, &e.input))
                     .filter(|e| !unique || seen.insert(e.input.as_str()))
                     .collect();
                 if let Some(n) = n {
@@ -80,35 +80,6 @@ impl History {
             })
             .collect()
     }
-}
-
-/// Shell-style glob: `*` any run, `?` one character; the whole input must match.
-fn glob_match(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
-    let (mut pi, mut ti) = (0, 0);
-    let mut backtrack: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        match p.get(pi) {
-            Some('*') => {
-                backtrack = Some((pi, ti));
-                pi += 1;
-            }
-            Some(&c) if c == '?' || c == t[ti] => {
-                pi += 1;
-                ti += 1;
-            }
-            _ => match backtrack {
-                Some((bp, bt)) => {
-                    pi = bp + 1;
-                    ti = bt + 1;
-                    backtrack = Some((bp, bt + 1));
-                }
-                None => return false,
-            },
-        }
-    }
-    p[pi..].iter().all(|&c| c == '*')
 }
 
 #[cfg(test)]
@@ -138,13 +109,5 @@ mod tests {
         let unique =
             h.answer(&json!({"hist_access_type": "search", "pattern": "run*", "unique": true}));
         assert_eq!(unique, json!([[1, 3, "run ls"]]));
-    }
-
-    #[test]
-    fn globs() {
-        assert!(glob_match("*param*", "x\nparam y = 2"));
-        assert!(glob_match("r?n *", "run ls"));
-        assert!(!glob_match("run", "run ls"));
-        assert!(glob_match("*", ""));
     }
 }

@@ -108,10 +108,15 @@ impl Outputs {
         }
     }
 
-    pub fn display(&self, data: Value) {
+    /// A display_data; with a `display_id`, later updates replace it in place.
+    pub fn display(&self, data: Value, display_id: Option<&str>) {
+        self.publish("display_data", display_content(data, display_id));
+    }
+
+    pub fn update_display(&self, data: Value, display_id: &str) {
         self.publish(
-            "display_data",
-            json!({ "data": data, "metadata": {}, "transient": {} }),
+            "update_display_data",
+            display_content(data, Some(display_id)),
         );
     }
 
@@ -153,4 +158,12 @@ impl Outputs {
         let results = self.results.into_inner().unwrap();
         (!results.is_empty()).then(|| results.join("\n"))
     }
+}
+
+fn display_content(data: Value, display_id: Option<&str>) -> Value {
+    let transient = match display_id {
+        Some(id) => json!({ "display_id": id }),
+        None => json!({}),
+    };
+    json!({ "data": data, "metadata": {}, "transient": transient })
 }

@@ -7,7 +7,8 @@ use tokio_util::sync::CancellationToken;
 
 /// How long a command gets between SIGTERM and SIGKILL once it must stop.
 const GRACE: Duration = Duration::from_millis(300);
-/// How much of each stream the result keeps; the live output is never cut.
+/// How much of each stream is shown and kept. Past it the command keeps running and its output
+/// is read and dropped, so that a runaway command cannot exhaust the kernel's memory.
 const KEEP_BYTES: usize = 10 * 1024 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,16 +17,22 @@ pub enum Stream {
     Stderr,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct CommandSpec {
     pub command: String,
     pub timeout: Option<Duration>,
+    /// The working directory; the kernel's when `None`.
+    pub cwd: Option<std::path::PathBuf>,
+    /// Variables added to the kernel's environment.
+    pub env: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     Code(i32),
     Signal(i32),
+    /// A dry run: the command was shown, not started.
+    NotRun,
 }
 
 #[derive(Debug, Clone)]
@@ -70,6 +77,28 @@ pub trait CommandRunner {
 /// The real thing: `sh -c COMMAND`.
 pub struct Shell;
 
+/// A dry run: says what would run, starts nothing.
+pub struct DryRun;
+
+#[async_trait::async_trait(?Send)]
+impl CommandRunner for DryRun {
+    async fn run(
+        &self,
+        spec: &CommandSpec,
+        _output: &dyn Fn(Stream, String),
+        _interrupt: &CancellationToken,
+    ) -> Result<CommandResult, CommandError> {
+        Ok(CommandResult {
+            command: spec.command.clone(),
+            exit: Exit::NotRun,
+            duration: Duration::ZERO,
+            stdout: String::new(),
+            stderr: String::new(),
+            truncated: false,
+        })
+    }
+}
+
 #[async_trait::async_trait(?Send)]
 impl CommandRunner for Shell {
     async fn run(
@@ -79,16 +108,28 @@ impl CommandRunner for Shell {
         interrupt: &CancellationToken,
     ) -> Result<CommandResult, CommandError> {
         let started = Instant::now();
-        let mut child = tokio::process::Command::new("sh")
+        let mut command = tokio::process::Command::new("sh");
+        command
             .arg("-c")
             .arg(&spec.command)
+            .envs(spec.env.iter().cloned());
+        if let Some(dir) = &spec.cwd {
+            command.current_dir(dir);
+        }
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0)
             .kill_on_drop(true)
             .spawn()
-            .map_err(|e| CommandError::Spawn(format!("cannot start `sh -c`: {e}")))?;
+            .map_err(|e| match &spec.cwd {
+                Some(dir) if !dir.is_dir() => CommandError::Spawn(format!(
+                    "the working directory {} does not exist",
+                    dir.display()
+                )),
+                _ => CommandError::Spawn(format!("cannot start `sh -c`: {e}")),
+            })?;
         let group = child.id().map(|id| id as libc::pid_t);
         let mut stdout = child.stdout.take().expect("stdout is piped");
         let mut stderr = child.stderr.take().expect("stderr is piped");
@@ -159,6 +200,10 @@ async fn stop_group(group: Option<libc::pid_t>, child: &mut tokio::process::Chil
     let _ = child.wait().await;
 }
 
+/// Shown once where a stream's output is cut.
+pub const TRUNCATION_MARKER: &str =
+    "\n[playbook: output truncated here at 10 MiB; the command ran on and the rest was dropped]\n";
+
 /// One stream's output: decoded as UTF-8 across read boundaries (invalid bytes shown as U+FFFD,
 /// never an error), handed on, and kept up to [`KEEP_BYTES`].
 struct Collected {
@@ -197,12 +242,13 @@ impl Collected {
     }
 
     fn emit(&mut self, text: String, output: &dyn Fn(Stream, String)) {
-        if text.is_empty() {
+        if text.is_empty() || self.truncated {
             return;
         }
         let room = KEEP_BYTES.saturating_sub(self.kept.len());
         if text.len() <= room {
             self.kept.push_str(&text);
+            output(self.stream, text);
         } else {
             let cut = (0..=room)
                 .rev()
@@ -210,8 +256,9 @@ impl Collected {
                 .unwrap_or(0);
             self.kept.push_str(&text[..cut]);
             self.truncated = true;
+            output(self.stream, text[..cut].to_owned());
+            output(self.stream, TRUNCATION_MARKER.to_owned());
         }
-        output(self.stream, text);
     }
 }
 
@@ -246,6 +293,7 @@ mod tests {
         let spec = CommandSpec {
             command: command.into(),
             timeout,
+            ..CommandSpec::default()
         };
         let result = Shell
             .run(
@@ -265,6 +313,16 @@ mod tests {
         assert_eq!(result.stdout, "out\n");
         assert_eq!(result.stderr, "err\n");
         assert!(seen.contains("out\n") && seen.contains("err\n"));
+    }
+
+    #[tokio::test]
+    async fn output_past_the_cap_is_dropped_after_a_marker() {
+        let (result, seen) = run("head -c 11000000 /dev/zero | tr '\\0' x", None).await;
+        let result = result.unwrap();
+        assert!(result.truncated);
+        assert_eq!(result.stdout.len(), KEEP_BYTES);
+        assert_eq!(seen.len(), KEEP_BYTES + TRUNCATION_MARKER.len());
+        assert!(seen.ends_with(TRUNCATION_MARKER));
     }
 
     #[tokio::test]

@@ -5,4 +5,6 @@ pub mod check;
 pub mod command;
 pub mod finding;
 pub mod metrics;
+pub mod policy;
+pub mod probe;
 pub mod prometheus;

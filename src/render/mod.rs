@@ -6,6 +6,7 @@
 mod chart;
 mod downsample;
 mod format;
+pub mod probe;
 pub mod query;
 mod summary;
 mod svg;
@@ -40,12 +41,24 @@ impl Bundle {
         Bundle::default().with("text/plain", text)
     }
 
+    pub fn has(&self, mime: &str) -> bool {
+        self.0.contains_key(mime)
+    }
+
     pub fn get(&self, mime: &str) -> Option<&str> {
         self.0.get(mime).and_then(Json::as_str)
     }
 
     pub fn into_json(self) -> Json {
         Json::Object(self.0)
+    }
+
+    /// A bundle from a MIME-type-keyed JSON object (anything else gives an empty bundle).
+    pub fn from_json(json: Json) -> Self {
+        match json {
+            Json::Object(map) => Bundle(map),
+            _ => Bundle::default(),
+        }
     }
 }
 
@@ -92,11 +105,20 @@ pub fn exit_text(exit: Exit) -> String {
     match exit {
         Exit::Code(code) => format!("exit {code}"),
         Exit::Signal(signal) => format!("killed by signal {signal}"),
+        Exit::NotRun => "not run (dry run)".into(),
     }
 }
 
 /// The one line that ends a command's output.
 pub fn command_summary(result: &CommandResult) -> Bundle {
+    if result.exit == Exit::NotRun {
+        let line = format!("○ dry run: would run `{}`", result.command);
+        let html = format!(
+            "<div style=\"font-family:monospace;color:#6e7781\">{}</div>",
+            escape_html(&line)
+        );
+        return Bundle::plain(line).with("text/html", html);
+    }
     let mark = if result.succeeded() { "✓" } else { "✗" };
     let mut line = format!(
         "{mark} {} in {}",
@@ -244,14 +266,57 @@ pub fn value(value: &Value) -> Bundle {
             Bundle::plain(plain)
         }
         Value::Finding(finding) => finding_card(finding),
+        Value::Probe(result) => probe::probe(result),
         Value::Query(q) => match &q.result {
             QueryResult::Matrix(series) if series.is_empty() => {
                 query::no_data(&q.expr, &q.range, "the query returned no series")
             }
-            QueryResult::Matrix(series) => query::range(&q.expr, series, None, &q.range),
+            // Shown again as its chart: an execute result is one output.
+            QueryResult::Matrix(series) => query::range(&q.expr, series, None, &q.range)
+                .into_iter()
+                .next()
+                .unwrap_or_default(),
             other => query::instant(&q.expr, other),
         },
         Value::Check(outcome) => check_line(&outcome.title, outcome.passed, &outcome.detail),
+        Value::Secret { reference, .. } => Bundle::plain(format!(
+            "{} (a secret from {reference})",
+            crate::engine::scrub::MASK
+        )),
+    }
+}
+
+/// A command still running: how long, and how much output so far.
+pub fn command_progress(command: &str, elapsed: Duration, bytes: u64) -> Bundle {
+    let line = format!(
+        "⏳ running `{command}` · {} · {} of output so far",
+        human_duration(elapsed),
+        human_bytes(bytes)
+    );
+    let html = format!(
+        "<div style=\"font-family:monospace;color:#6e7781\">{}</div>",
+        escape_html(&line)
+    );
+    Bundle::plain(line).with("text/html", html)
+}
+
+/// The live line of a command that was stopped before it ended (the error says why).
+pub fn command_stopped(command: &str, elapsed: Duration) -> Bundle {
+    let line = format!("■ `{command}` stopped after {}", human_duration(elapsed));
+    Bundle::plain(line.clone()).with(
+        "text/html",
+        format!(
+            "<div style=\"font-family:monospace;color:#cf222e\">{}</div>",
+            escape_html(&line)
+        ),
+    )
+}
+
+fn human_bytes(bytes: u64) -> String {
+    match bytes {
+        0..1024 => format!("{bytes} B"),
+        1024..1_048_576 => format!("{:.1} KiB", bytes as f64 / 1024.0),
+        _ => format!("{:.1} MiB", bytes as f64 / 1_048_576.0),
     }
 }
 

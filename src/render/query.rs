@@ -22,15 +22,16 @@ pub struct Baseline<'a> {
     pub offset: Duration,
 }
 
-/// A range query's result: chart + table. `expr` is the PromQL as the user wrote it.
+/// A range query's result as two outputs: the chart (interactive Vega-Lite, and a static SVG for
+/// GitHub, nbviewer and exported HTML), then the table of exact figures.
 pub fn range(
     expr: &str,
     series: &[Series],
     baseline: Option<Baseline<'_>>,
     range: &Range,
-) -> Bundle {
+) -> Vec<Bundle> {
     if series.is_empty() {
-        return no_data(expr, range, "");
+        return vec![no_data(expr, range, "")];
     }
     let names = series_names(series.iter().map(|s| &s.labels), expr);
     let summaries: Vec<Summary> = series.iter().map(|s| Summary::of(&s.points)).collect();
@@ -77,10 +78,20 @@ pub fn range(
         unmatched_baseline,
     };
 
-    Bundle::plain(table.plain())
-        .with("text/html", table.html())
-        .with("image/svg+xml", svg::draw(&chart))
-        .with_json(vegalite::MIME, vegalite::spec(&chart))
+    // Two outputs, because a frontend draws one MIME type per output, and JupyterLab ranks
+    // text/html above Vega-Lite: in one bundle, the table would hide the chart.
+    let drawn_note = format!(
+        "chart of {}: {} series over {}",
+        expr,
+        series.len(),
+        format::window(range.start, range.end)
+    );
+    vec![
+        Bundle::plain(drawn_note)
+            .with("image/svg+xml", svg::draw(&chart))
+            .with_json(vegalite::MIME, vegalite::spec(&chart)),
+        Bundle::plain(table.plain()).with("text/html", table.html()),
+    ]
 }
 
 /// For each series, the baseline series with the same labels; and how many baseline series

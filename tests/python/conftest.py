@@ -97,3 +97,45 @@ def installed_kernelspec():
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO
+
+
+@pytest.fixture
+def kernel():
+    """A fresh playbook kernel through jupyter_client: (KernelManager, client with channels)."""
+    from jupyter_client.manager import KernelManager
+
+    km = KernelManager(kernel_name=KERNEL_NAME)
+    km.start_kernel()
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=20)
+    except RuntimeError:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+        raise
+    yield km, kc
+    kc.stop_channels()
+    if km.has_kernel:
+        km.shutdown_kernel(now=True)
+
+
+# --- a real Prometheus, loaded with tests/fixtures/incident.om (see prometheus.py) -------------
+
+
+@pytest.fixture(scope="session")
+def prometheus_blocks(tmp_path_factory) -> Path:
+    """The fixture as TSDB blocks, made once per session by promtool."""
+    from prometheus import build_blocks
+
+    return build_blocks(tmp_path_factory.mktemp("prometheus-blocks") / "blocks")
+
+
+@pytest.fixture(scope="session")
+def prometheus(prometheus_blocks, tmp_path_factory):
+    """One Prometheus serving the incident data, shared by the tests (they only read it)."""
+    from prometheus import PrometheusServer
+
+    server = PrometheusServer(prometheus_blocks, tmp_path_factory.mktemp("prometheus"))
+    yield server
+    server.stop()

@@ -3,27 +3,27 @@
 //! A check is a result, not an error: a failing check shows what failed, joins the findings, and
 //! makes `playbook run` exit 1; the cell goes on.
 
+use super::probe::{self, Probe};
 use super::query::{interruptible, matrix, source_error};
+use super::run;
 use super::run::Run;
-use super::{planned, run};
 use crate::engine::error::{CellError, Span};
 use crate::engine::session::Value;
 use crate::engine::syntax::{Template, Token, Tokens};
 use crate::engine::{window, Context};
 use crate::ops::check::CheckOutcome;
+use crate::ops::command::Exit;
 use crate::ops::metrics::Series;
 use crate::render;
 
 #[derive(Debug, Clone)]
 pub enum Condition {
     /// Alerting-rule semantics: fails when the expression returns any sample in the window.
-    PromQL {
-        expr: Template,
-        span: Span,
-    },
+    PromQL { expr: Template, span: Span },
     /// Fails on a non-zero exit.
     Run(Run),
-    Probe(planned::Planned),
+    /// Fails when the probe misses its expectation.
+    Probe(Probe),
 }
 
 #[derive(Debug, Clone)]
@@ -38,9 +38,7 @@ pub fn parse(tokens: &mut Tokens) -> Result<Check, CellError> {
     let before = tokens.pos;
     let condition = match tokens.token()? {
         Some((Token::Word(w), _)) if w == "run" => Condition::Run(run::parse(tokens)?),
-        Some((Token::Word(w), span)) if w == "probe" => {
-            Condition::Probe(planned::parse("probe", span, tokens)?)
-        }
+        Some((Token::Word(w), _)) if w == "probe" => Condition::Probe(probe::parse(tokens)?),
         Some(_) => {
             tokens.pos = before;
             let (start, end) = tokens.rest();
@@ -70,7 +68,8 @@ impl Check {
                     .filter(|s| !s.points.is_empty())
                     .cloned()
                     .collect();
-                cx.out.display(render::query::check(&title, &text, &fired));
+                cx.out
+                    .display(render::query::check(&title, &text, &fired), None);
                 let detail = if fired.is_empty() {
                     format!("`{text}` returned nothing in the window")
                 } else {
@@ -82,12 +81,23 @@ impl Check {
                 let Value::Command(result) = run.apply(span, cx).await? else {
                     unreachable!("run gives a command result")
                 };
+                if result.exit == Exit::NotRun {
+                    // A dry run decides nothing: the check is neither passed nor failed.
+                    return Ok(Value::Command(result));
+                }
                 let passed = result.succeeded();
                 let detail = format!("`{}`: {}", result.command, render::exit_text(result.exit));
-                cx.out.display(render::check_line(&title, passed, &detail));
+                cx.out
+                    .display(render::check_line(&title, passed, &detail), None);
                 (passed, detail)
             }
-            Condition::Probe(planned) => return Err(planned.not_supported()),
+            Condition::Probe(probe) => {
+                let result = probe.send(span, cx).await?;
+                let detail = format!("GET {}: {}", result.url, result.reason);
+                cx.out
+                    .display(render::check_line(&title, result.passed, &detail), None);
+                (result.passed, detail)
+            }
         };
         let outcome = CheckOutcome {
             title,

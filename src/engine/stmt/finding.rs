@@ -76,15 +76,15 @@ impl NewFinding {
             evidence: self.evidence.iter().map(|(n, _)| n.clone()).collect(),
             at: chrono::Utc::now(),
         };
-        cx.out.display(render::finding_card(&finding));
+        cx.out.display(render::finding_card(&finding), None);
         cx.session.record_finding(finding.clone());
         Ok(Value::Finding(finding))
     }
 }
 
 pub fn show_all(cx: &mut Context<'_>) {
-    cx.out.display(render::findings_table(
-        cx.session.findings(),
-        cx.session.checks(),
-    ));
+    cx.out.display(
+        render::findings_table(cx.session.findings(), cx.session.checks()),
+        None,
+    );
 }

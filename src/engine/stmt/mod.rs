@@ -3,11 +3,14 @@
 //! half done.
 
 pub mod check;
+pub mod dry_run;
 pub mod finding;
 pub mod param;
 pub mod planned;
+pub mod probe;
 pub mod query;
 pub mod run;
+pub mod secret;
 pub mod source;
 pub mod window;
 
@@ -33,6 +36,9 @@ pub enum Statement {
     Window(super::window::Window),
     Query(query::Query),
     Check(check::Check),
+    Secret(secret::Secret),
+    Probe(probe::Probe),
+    DryRun(bool),
     /// A line holding only a name shows its value again.
     Show(String),
     /// Part of the language, parsed and checked, not runnable yet.
@@ -45,8 +51,10 @@ pub const KEYWORDS: &[(&str, &str, &str)] = &[
     ("source", "source NAME prometheus URL [header K=V]... [token REF] [basic REF REF] [timeout D]\nsource NAME file PATH", "Declares a metrics source: a Prometheus-compatible server (Prometheus, Thanos, Mimir, VictoriaMetrics), or a metrics file evaluated in-process. The first source is the default. Secrets only by reference: env:VAR or file:PATH. `timeout` bounds each request (default 30s)."),
     ("window", "window START .. END [step D]\nwindow last D", "Sets the time range that queries and checks look at: RFC 3339 times, `now` or `now-2h`. The default is the last hour, with a step that gives 500 to 1,000 points a series."),
     ("query", "query [@SOURCE] PROMQL [baseline OFFSET]\nquery [@SOURCE] instant PROMQL", "A range query over the window, drawn as a chart with a summary table; with a baseline, the same query shifted back by OFFSET (e.g. 7d) drawn dashed beside it, and the table shows the change. `instant` evaluates once, at the window's end."),
-    ("run", "run [--timeout D] [--confirm] COMMAND", "Runs COMMAND with `sh -c` in its own process group. Output streams live; the result is the exit code, the duration and the output. A non-zero exit is a result, not an error. `--timeout` stops it after D (e.g. 30s); `--confirm` asks before it runs."),
-    ("probe", "probe URL [expect STATUS] [within D]", "An HTTP GET as a synthetic canary: status and latency, against an expectation."),
+    ("run", "run [--timeout D] [--confirm] [--cwd DIR] [--env K=V]... COMMAND", "Runs COMMAND with `sh -c` in its own process group. Output streams live; the result is the exit code, the duration and the output (up to 10 MiB a stream). A non-zero exit is a result, not an error. `--timeout` stops it after D (e.g. 30s); `--confirm` asks before it runs, as do commands the policy marks as changing things (kubectl delete, rm, systemctl restart, ...). Denied commands never start."),
+    ("secret", "secret NAME from env:VAR\nsecret NAME from file:PATH", "Reads a secret; `{{NAME}}` passes it into a statement, and its value is masked in every output."),
+    ("dry-run", "dry-run on\ndry-run off", "While on, commands are shown, not started."),
+    ("probe", "probe URL [expect STATUS] [within D] [header K=V]... [insecure]", "An HTTP GET as a synthetic canary: status, latency, body size and, for https, the days until the certificate expires. Passes on the expected status (any 2xx by default) within the deadline (10 s by default); a failure is a result, not an error. `insecure` accepts a self-signed certificate."),
     ("check", "check \"TITLE\": PROMQL\ncheck \"TITLE\": run COMMAND\ncheck \"TITLE\": probe URL ...", "A condition that must hold: fails when the PromQL returns a sample in the window, the command exits non-zero, or the probe misses its expectation. Checks join the findings."),
     ("finding", "finding SEVERITY \"TEXT\" [evidence NAME, ...]", "Records a finding (critical, high, medium, low, info) with its time and the bound steps that support it."),
     ("findings", "findings", "Shows every finding of the session as a timeline, with a count by severity."),
@@ -136,6 +144,9 @@ fn parse_statement(
         "window" => Statement::Window(window::parse(tokens)?),
         "query" => Statement::Query(query::parse(tokens)?),
         "check" => Statement::Check(check::parse(tokens)?),
+        "secret" => Statement::Secret(secret::parse(tokens)?),
+        "probe" => Statement::Probe(probe::parse(tokens)?),
+        "dry-run" => Statement::DryRun(dry_run::parse(tokens)?),
         _ => Statement::Planned(planned::parse(keyword, keyword_span, tokens)?),
     })
 }

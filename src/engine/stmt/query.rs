@@ -120,7 +120,7 @@ pub async fn interruptible<T>(
         answer = request => Ok(answer),
         _ = cx.interrupt.cancelled() => Err(CellError::new(
             ErrorKind::Interrupted,
-            "interrupted while waiting for the source; the query was abandoned",
+            "interrupted while waiting for an answer; the request was abandoned",
             span,
         )),
     }
@@ -139,7 +139,7 @@ impl Query {
                 .map_err(fail)?;
             show_warnings(cx, &answer);
             cx.out
-                .display(render::query::instant(&expr, &answer.result));
+                .display(render::query::instant(&expr, &answer.result), None);
             return Ok(Value::Query(QueryValue {
                 expr,
                 range,
@@ -153,7 +153,8 @@ impl Query {
         let series = matrix(&answer.result);
         if series.is_empty() {
             let hint = no_data_hint(source, &expr).await;
-            cx.out.display(render::query::no_data(&expr, &range, &hint));
+            cx.out
+                .display(render::query::no_data(&expr, &range, &hint), None);
         } else {
             let baseline = match self.baseline {
                 Some(offset) => Some(
@@ -169,8 +170,9 @@ impl Query {
                     series,
                     offset: *offset,
                 });
-            cx.out
-                .display(render::query::range(&expr, series, shown, &range));
+            for output in render::query::range(&expr, series, shown, &range) {
+                cx.out.display(output, None);
+            }
         }
         Ok(Value::Query(QueryValue {
             expr,
@@ -182,7 +184,8 @@ impl Query {
 
 fn show_warnings(cx: &Context<'_>, answer: &Answer) {
     if !answer.warnings.is_empty() {
-        cx.out.display(render::query::warnings(&answer.warnings));
+        cx.out
+            .display(render::query::warnings(&answer.warnings), None);
     }
 }
 
@@ -226,14 +229,59 @@ async fn no_data_hint(source: &dyn MetricsSource, expr: &str) -> String {
             .collect(),
         Err(_) => Vec::new(),
     };
-    if unknown.is_empty() {
-        "the series exist but have no samples in this window: try a wider `window`".into()
-    } else {
-        format!(
+    if !unknown.is_empty() {
+        return format!(
             "the source knows no metric named {}: check the name (Tab completes metric names after `query `)",
             unknown.join(", ")
-        )
+        );
     }
+    for (label, value) in equality_matchers(expr) {
+        if let Ok(known) = source.label_values(&label).await {
+            if !known.contains(&value) {
+                let mut some: Vec<&str> = known.iter().map(String::as_str).take(10).collect();
+                if known.len() > some.len() {
+                    some.push("…");
+                }
+                return format!(
+                    "no series has {label}=\"{value}\" at any time; the source knows {label} values {}",
+                    some.join(", ")
+                );
+            }
+        }
+    }
+    "the series exist but have no samples in this window: try a wider `window`".into()
+}
+
+/// The `label="value"` matchers of an expression (not `!=`, `=~` or `!~`).
+fn equality_matchers(expr: &str) -> Vec<(String, String)> {
+    let chars: Vec<char> = expr.chars().collect();
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let quoted = chars[i] == '"' && i >= 1 && chars[i - 1] == '=';
+        let plain_equals = i >= 2 && !matches!(chars[i - 2], '!' | '=' | '~');
+        if !(quoted && plain_equals) {
+            i += 1;
+            continue;
+        }
+        let name_end = i - 1;
+        let name_start = name_end
+            - chars[..name_end]
+                .iter()
+                .rev()
+                .take_while(|c| c.is_ascii_alphanumeric() || **c == '_')
+                .count();
+        let value_end = (i + 1..chars.len()).find(|&j| chars[j] == '"' && chars[j - 1] != '\\');
+        let Some(value_end) = value_end else { break };
+        if name_start < name_end {
+            found.push((
+                chars[name_start..name_end].iter().collect(),
+                chars[i + 1..value_end].iter().collect(),
+            ));
+        }
+        i = value_end + 1;
+    }
+    found
 }
 
 /// PromQL keywords that are followed by a list of label names.
@@ -336,6 +384,14 @@ fn names_before_paren(before: &[char]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn equality_matchers_in_expressions() {
+        assert_eq!(
+            equality_matchers(r#"sum(rate(x{service="payments",code=~"5..",job!="a"}[5m]))"#),
+            [("service".to_string(), "payments".to_string())]
+        );
+    }
 
     #[test]
     fn metric_names_in_expressions() {

@@ -1,17 +1,28 @@
-//! `run [--timeout D] [--confirm] COMMAND`
+//! `run [--timeout D] [--confirm] [--cwd DIR] [--env K=V]... COMMAND`
+//!
+//! Before a command starts, the policy judges it: denied commands never start, and commands that
+//! change things (or carry `--confirm`) run only with the user's consent, asked through the
+//! frontend. Where nobody can answer, the command does not run.
 
 use crate::engine::error::{CellError, ErrorKind, Span};
 use crate::engine::session::Value;
 use crate::engine::syntax::{Template, Token, Tokens};
 use crate::engine::{duration, Context};
-use crate::ops::command::{CommandError, CommandSpec, Stream};
+use crate::ops::command::{CommandError, CommandResult, CommandSpec, Stream};
+use crate::ops::policy::Judgement;
 use crate::render;
-use std::time::Duration;
+use std::cell::Cell;
+use std::time::{Duration, Instant};
+
+/// A command running longer than this shows a live line with its elapsed time and output size.
+const ALIVE_AFTER: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone)]
 pub struct Run {
     pub timeout: Option<Duration>,
     pub confirm: bool,
+    pub cwd: Option<Template>,
+    pub env: Vec<(String, Template)>,
     pub command: Template,
 }
 
@@ -19,33 +30,58 @@ pub fn parse(tokens: &mut Tokens) -> Result<Run, CellError> {
     let mut run = Run {
         timeout: None,
         confirm: false,
+        cwd: None,
+        env: Vec::new(),
         command: Template { parts: vec![] },
     };
     loop {
         let before = tokens.pos;
-        match tokens.token()? {
-            Some((Token::Word(w), span)) if w.starts_with("--") => match w.as_str() {
-                "--timeout" => {
-                    let (value, value_span) =
-                        tokens.word("a duration after --timeout, e.g. 30s")?;
-                    run.timeout = Some(duration::parse(&value).ok_or_else(|| {
-                        CellError::parse(
-                            format!("`{value}` is not a duration; write e.g. 500ms, 30s, 5m or 1h"),
-                            value_span,
-                        )
-                    })?);
-                }
-                "--confirm" => run.confirm = true,
-                _ => {
-                    return Err(CellError::parse(
-                        format!("unknown option `{w}` of run: it takes --timeout D and --confirm"),
-                        span,
-                    ))
-                }
-            },
+        let (option, span) = match tokens.token()? {
+            Some((Token::Word(w), span)) if w.starts_with("--") => (w, span),
             _ => {
                 tokens.pos = before;
                 break;
+            }
+        };
+        match option.as_str() {
+            "--timeout" => {
+                let (value, value_span) = tokens.word("a duration after --timeout, e.g. 30s")?;
+                run.timeout = Some(duration::parse(&value).ok_or_else(|| {
+                    CellError::parse(
+                        format!("`{value}` is not a duration; write e.g. 500ms, 30s, 5m or 1h"),
+                        value_span,
+                    )
+                })?);
+            }
+            "--confirm" => run.confirm = true,
+            "--cwd" | "--env" => {
+                let (start, end) = option_value(tokens);
+                if start == end {
+                    return Err(tokens.missing(&format!("a value after {option}")));
+                }
+                let value = Template::parse(tokens.line, start, end)?;
+                if option == "--cwd" {
+                    run.cwd = Some(value);
+                    continue;
+                }
+                let text: String = tokens.line.text[start..end].iter().collect();
+                let Some((name, _)) = text.split_once('=') else {
+                    return Err(CellError::parse(
+                        "--env takes NAME=VALUE",
+                        tokens.line.span(start, end),
+                    ));
+                };
+                let value_start = start + name.chars().count() + 1;
+                run.env.push((
+                    name.to_owned(),
+                    Template::parse(tokens.line, value_start, end)?,
+                ));
+            }
+            _ => {
+                return Err(CellError::parse(
+                    format!("unknown option `{option}` of run: it takes --timeout D, --confirm, --cwd DIR and --env K=V"),
+                    span,
+                ))
             }
         }
     }
@@ -57,37 +93,41 @@ pub fn parse(tokens: &mut Tokens) -> Result<Run, CellError> {
     Ok(run)
 }
 
+/// The next blank-separated word, raw: paths and values may hold `:` and `=`.
+fn option_value(tokens: &mut Tokens) -> (usize, usize) {
+    let text = &tokens.line.text;
+    let mut start = tokens.pos;
+    while start < text.len() && text[start].is_whitespace() {
+        start += 1;
+    }
+    let mut end = start;
+    while end < text.len() && !text[end].is_whitespace() {
+        end += 1;
+    }
+    tokens.pos = end;
+    (start, end)
+}
+
 impl Run {
     pub async fn apply(&self, span: Span, cx: &mut Context<'_>) -> Result<Value, CellError> {
         let command = cx.session.resolve(&self.command)?;
-        if self.confirm {
-            let prompt = format!("run `{command}`? [y/N] ");
-            let answer = cx.out.ask(&prompt).await.ok_or_else(|| {
-                CellError::new(
-                    ErrorKind::ConsentRequired,
-                    format!("`{command}` needs confirmation, and this frontend cannot ask for it; it was not run"),
-                    span,
-                )
-            })?;
-            if !matches!(answer.trim(), "y" | "Y" | "yes") {
-                return Err(CellError::new(
-                    ErrorKind::ConsentRequired,
-                    format!("`{command}` was not confirmed; it was not run"),
-                    span,
-                ));
-            }
+        let cwd = match &self.cwd {
+            Some(dir) => Some(cx.session.resolve(dir)?.into()),
+            None => None,
+        };
+        let mut env = Vec::new();
+        for (name, value) in &self.env {
+            env.push((name.clone(), cx.session.resolve(value)?));
         }
+        self.consent(&command, span, cx).await?;
         let spec = CommandSpec {
             command,
             timeout: self.timeout,
+            cwd,
+            env,
         };
-        let out = cx.out;
-        let forward = |stream: Stream, text: String| out.stream(stream, text);
-        match cx.commands.run(&spec, &forward, cx.interrupt).await {
-            Ok(result) => {
-                out.display(render::command_summary(&result));
-                Ok(Value::Command(result))
-            }
+        match run_showing_progress(&spec, cx).await {
+            Ok(result) => Ok(Value::Command(result)),
             Err(CommandError::Spawn(why)) => {
                 Err(CellError::new(ErrorKind::CommandFailed, why, span))
             }
@@ -111,4 +151,105 @@ impl Run {
             )),
         }
     }
+
+    /// Ok when the command may start; the error says why not.
+    async fn consent(
+        &self,
+        command: &str,
+        span: Span,
+        cx: &mut Context<'_>,
+    ) -> Result<(), CellError> {
+        let refuse = |kind, message: String| Err(CellError::new(kind, message, span));
+        let judgement = match &cx.session.policy {
+            Ok(policy) => policy.judge(command),
+            Err(problem) => {
+                return refuse(
+                    ErrorKind::CommandDenied,
+                    format!("no command runs while the policy is broken: {problem}"),
+                )
+            }
+        };
+        let reason = match judgement {
+            Judgement::Denied(why) => {
+                return refuse(
+                    ErrorKind::CommandDenied,
+                    format!("`{command}` was not run: {why}"),
+                )
+            }
+            Judgement::NeedsConsent(why) => why,
+            Judgement::Allowed if self.confirm => "it is marked --confirm".to_owned(),
+            Judgement::Allowed => return Ok(()),
+        };
+        if cx.session.dry_run {
+            return Ok(());
+        }
+        if cx.session.approve_all {
+            cx.out.display(
+                render::Bundle::plain(format!(
+                    "approved in advance (--yes): `{command}`: {reason}"
+                )),
+                None,
+            );
+            return Ok(());
+        }
+        let prompt = format!("run `{command}`? {reason}. [y/N] ");
+        match cx.out.ask(&prompt).await {
+            Some(answer) if matches!(answer.trim(), "y" | "Y" | "yes") => Ok(()),
+            Some(_) => refuse(
+                ErrorKind::ConsentRequired,
+                format!("`{command}` was not confirmed; it was not run"),
+            ),
+            None => refuse(
+                ErrorKind::ConsentRequired,
+                format!("`{command}` needs confirmation ({reason}), and nobody can give it here: this frontend allows no input, and headless runs need --yes; it was not run"),
+            ),
+        }
+    }
+}
+
+/// Runs the command, streaming its output; past [`ALIVE_AFTER`] a live line shows that it is
+/// still working, and becomes the summary when it ends.
+async fn run_showing_progress(
+    spec: &CommandSpec,
+    cx: &Context<'_>,
+) -> Result<CommandResult, CommandError> {
+    let out = cx.out;
+    let bytes = Cell::new(0u64);
+    let forward = |stream: Stream, text: String| {
+        bytes.set(bytes.get() + text.len() as u64);
+        out.stream(stream, text);
+    };
+    let running = cx.commands.run(spec, &forward, cx.interrupt);
+    tokio::pin!(running);
+    let started = Instant::now();
+    let id = format!("run-{}", uuid::Uuid::new_v4());
+    let mut shown = false;
+    let mut tick = tokio::time::interval_at(
+        tokio::time::Instant::now() + ALIVE_AFTER,
+        Duration::from_secs(1),
+    );
+    let result = loop {
+        tokio::select! {
+            result = &mut running => break result,
+            _ = tick.tick() => {
+                let line = render::command_progress(&spec.command, started.elapsed(), bytes.get());
+                if shown {
+                    out.update_display(line, &id);
+                } else {
+                    out.display(line, Some(&id));
+                    shown = true;
+                }
+            }
+        }
+    };
+    let last = match &result {
+        Ok(result) => render::command_summary(result),
+        Err(_) => render::command_stopped(&spec.command, started.elapsed()),
+    };
+    match (shown, &result) {
+        (true, _) => out.update_display(last, &id),
+        (false, Ok(_)) => out.display(last, None),
+        (false, Err(_)) => {}
+    }
+    result
 }

@@ -3,7 +3,7 @@
 
 use crate::engine::error::{CellError, ErrorKind, Span};
 use crate::engine::session::NamedSource;
-use crate::engine::syntax::{is_name, Tokens};
+use crate::engine::syntax::{is_name, Template, Tokens};
 use crate::engine::{duration, Context};
 use crate::ops::prometheus::{Auth, Prometheus};
 use crate::render::Bundle;
@@ -14,7 +14,8 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Debug, Clone)]
 pub enum SourceKind {
     Prometheus {
-        url: String,
+        url: Template,
+        url_span: Span,
         headers: Vec<(String, String)>,
         auth: AuthRef,
         timeout: Duration,
@@ -22,6 +23,18 @@ pub enum SourceKind {
     File {
         path: String,
     },
+}
+
+/// A URL given as `{{NAME}}` is checked once it is filled in.
+fn check_url(url: &str, span: Span) -> Result<(), CellError> {
+    if url.starts_with("http://") || url.starts_with("https://") {
+        Ok(())
+    } else {
+        Err(CellError::parse(
+            format!("`{url}` is not an http:// or https:// URL"),
+            span,
+        ))
+    }
 }
 
 /// Where the credentials are, never the credentials themselves.
@@ -36,10 +49,6 @@ pub enum AuthRef {
 pub struct NewSource {
     pub name: String,
     pub kind: SourceKind,
-}
-
-fn is_secret_reference(value: &str) -> bool {
-    value.starts_with("env:") || value.starts_with("file:")
 }
 
 pub fn parse(tokens: &mut Tokens) -> Result<NewSource, CellError> {
@@ -76,11 +85,9 @@ fn prometheus(words: &[(String, Span)], tokens: &Tokens) -> Result<SourceKind, C
     let (url, url_span) = words
         .next()
         .ok_or_else(|| tokens.missing("the server's URL"))?;
-    if !(url.starts_with("http://") || url.starts_with("https://")) {
-        return Err(CellError::parse(
-            format!("`{url}` is not an http:// or https:// URL"),
-            *url_span,
-        ));
+    let url = Template::parse_word(url, *url_span)?;
+    if let Some(literal) = url.literal() {
+        check_url(&literal, *url_span)?;
     }
     let mut headers = Vec::new();
     let mut auth = AuthRef::None;
@@ -102,12 +109,12 @@ fn prometheus(words: &[(String, Span)], tokens: &Tokens) -> Result<SourceKind, C
                 headers.push((k.to_owned(), v.to_owned()));
             }
             "token" => {
-                let reference = value().filter(|v| is_secret_reference(v));
+                let reference = value().filter(|v| super::secret::is_reference(v));
                 auth = AuthRef::Token(reference.ok_or_else(|| bad("env:VAR or file:PATH"))?);
             }
             "basic" => {
-                let user = value().filter(|v| is_secret_reference(v));
-                let password = value().filter(|v| is_secret_reference(v));
+                let user = value().filter(|v| super::secret::is_reference(v));
+                let password = value().filter(|v| super::secret::is_reference(v));
                 match (user, password) {
                     (Some(u), Some(p)) => auth = AuthRef::Basic(u, p),
                     _ => return Err(bad("a user and a password reference, e.g. basic env:USER env:PASS")),
@@ -128,34 +135,19 @@ fn prometheus(words: &[(String, Span)], tokens: &Tokens) -> Result<SourceKind, C
         }
     }
     Ok(SourceKind::Prometheus {
-        url: url.clone(),
+        url,
+        url_span: *url_span,
         headers,
         auth,
         timeout,
     })
 }
 
-/// Reads a secret from `env:VAR` or `file:PATH`.
-fn read_secret(reference: &str, span: Span) -> Result<String, CellError> {
-    let missing = |why: String| CellError::new(ErrorKind::SourceError, why, span);
-    if let Some(var) = reference.strip_prefix("env:") {
-        std::env::var(var)
-            .map_err(|_| missing(format!("the environment variable {var} is not set")))
-    } else if let Some(path) = reference.strip_prefix("file:") {
-        std::fs::read_to_string(path)
-            .map(|s| s.trim_end().to_owned())
-            .map_err(|e| missing(format!("cannot read the secret file {path}: {e}")))
-    } else {
-        Err(missing(format!(
-            "`{reference}` is not env:VAR or file:PATH"
-        )))
-    }
-}
-
 impl NewSource {
     pub fn apply(&self, span: Span, cx: &mut Context<'_>) -> Result<(), CellError> {
         let SourceKind::Prometheus {
             url,
+            url_span,
             headers,
             auth,
             timeout,
@@ -167,15 +159,22 @@ impl NewSource {
                 span,
             ));
         };
+        let url = cx.session.resolve(url)?;
+        check_url(&url, *url_span)?;
+        let read = |reference: &str| {
+            let value = super::secret::read(reference, span)?;
+            cx.session.secrets.add(&value);
+            Ok::<_, CellError>(value)
+        };
         let auth = match auth {
             AuthRef::None => Auth::None,
-            AuthRef::Token(r) => Auth::Bearer(read_secret(r, span)?),
+            AuthRef::Token(r) => Auth::Bearer(read(r)?),
             AuthRef::Basic(u, p) => Auth::Basic {
-                user: read_secret(u, span)?,
-                password: read_secret(p, span)?,
+                user: read(u)?,
+                password: read(p)?,
             },
         };
-        let source = Prometheus::new(url, headers.clone(), auth, *timeout)
+        let source = Prometheus::new(&url, headers.clone(), auth, *timeout)
             .map_err(|e| CellError::new(ErrorKind::SourceError, e, span))?;
         let is_default = cx.session.add_source(NamedSource::new(
             &self.name,
@@ -187,10 +186,10 @@ impl NewSource {
         } else {
             ""
         };
-        cx.out.display(Bundle::plain(format!(
-            "source {}: prometheus at {url}{role}",
-            self.name
-        )));
+        cx.out.display(
+            Bundle::plain(format!("source {}: prometheus at {url}{role}", self.name)),
+            None,
+        );
         Ok(())
     }
 }

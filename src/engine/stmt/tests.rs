@@ -207,11 +207,12 @@ fn metrics_statements() {
         headers,
         auth,
         timeout,
+        ..
     } = source.kind
     else {
         panic!()
     };
-    assert_eq!(url, "http://localhost:9090");
+    assert_eq!(url.literal().unwrap(), "http://localhost:9090");
     assert_eq!(headers, [("X-Scope-OrgID".to_string(), "team".to_string())]);
     assert!(matches!(auth, source::AuthRef::Token(ref r) if r == "env:PROM_TOKEN"));
     assert_eq!(timeout, Duration::from_secs(10));
@@ -222,6 +223,14 @@ fn metrics_statements() {
             ..
         })
     ));
+
+    let Statement::Source(source) = one("source prom prometheus {{prometheus}}").statement else {
+        panic!()
+    };
+    let source::SourceKind::Prometheus { url, .. } = source.kind else {
+        panic!()
+    };
+    assert!(url.literal().is_none(), "checked once filled in");
 
     let Statement::Window(w) = one("window now-2h .. now step 30s").statement else {
         panic!()
@@ -287,15 +296,23 @@ fn metrics_statements() {
         };
         assert_eq!(kind, expected, "{cell}");
     }
-    for cell in [
-        "probe https://example.test/health expect 200 within 2s",
-        "replay .playbook/journal/2026-11-26.jsonl",
-    ] {
-        assert!(
-            matches!(one(cell).statement, Statement::Planned(_)),
-            "{cell}"
-        );
-    }
+    let Statement::Probe(p) = one(
+        "probe https://example.test/health expect 200 within 2s header X-Probe={{id}} insecure",
+    )
+    .statement
+    else {
+        panic!()
+    };
+    assert_eq!(p.url.literal().unwrap(), "https://example.test/health");
+    assert_eq!(p.expect, Some(200));
+    assert_eq!(p.within, Some(Duration::from_secs(2)));
+    assert!(p.insecure);
+    assert_eq!(p.headers[0].0, "X-Probe");
+    assert_eq!(var_names(&p.headers[0].1), [var("id")]);
+    assert!(matches!(
+        one("replay .playbook/journal/2026-11-26.jsonl").statement,
+        Statement::Planned(_)
+    ));
     error_at("source prom influx http://x", 1, 13, "unknown source kind");
     error_at(
         "source prom prometheus localhost:9090",
@@ -326,6 +343,10 @@ fn metrics_statements() {
     error_at("window yesterday .. now", 1, 8, "not a time");
     error_at("query up baseline soon", 1, 19, "not a duration");
     error_at("probe http://x expect ok", 1, 23, "not an HTTP status");
+    error_at("probe http://x within soon", 1, 23, "not a duration");
+    error_at("probe http://x retries 3", 1, 16, "a probe takes");
+    error_at("probe http://x header nope", 1, 23, "NAME=VALUE");
+    error_at("probe", 1, 6, "the URL to probe");
     error_at("check no quotes: up", 1, 7, "in double quotes");
     error_at("check \"t\" up", 1, 11, "expected `:`");
     error_at("query", 1, 6, "PromQL");

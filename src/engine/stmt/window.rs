@@ -72,9 +72,9 @@ pub fn apply(new: &Window, span: Span, cx: &mut Context<'_>) -> Result<(), CellE
         ));
     }
     cx.session.window = new.clone();
-    cx.out.display(Bundle::plain(format!(
-        "window {}",
-        window::describe(&range)
-    )));
+    cx.out.display(
+        Bundle::plain(format!("window {}", window::describe(&range))),
+        None,
+    );
     Ok(())
 }

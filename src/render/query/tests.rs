@@ -6,6 +6,51 @@ use serde_json::Value as Json;
 const START: f64 = 1_714_557_600.0;
 const STEP: f64 = 15.0;
 
+/// Both outputs of a range result as one bundle, the table's text/plain winning, so that each
+/// test reads every MIME type in one place.
+fn range(expr: &str, series: &[Series], baseline: Option<Baseline<'_>>, window: &Range) -> Bundle {
+    let outputs = super::range(expr, series, baseline, window);
+    assert!(outputs.len() <= 2);
+    let mut merged = serde_json::Map::new();
+    for output in outputs {
+        if let Json::Object(map) = output.into_json() {
+            merged.extend(map);
+        }
+    }
+    Bundle::from_json(Json::Object(merged))
+}
+
+#[test]
+fn the_chart_and_the_table_are_separate_outputs() {
+    let all = [series(&[("job", "a")], &[1.0, 2.0])];
+    let outputs = super::range("x", &all, None, &window(2));
+    let types: Vec<Vec<&str>> = outputs
+        .iter()
+        .map(|b| {
+            [
+                "application/vnd.vegalite.v5+json",
+                "image/svg+xml",
+                "text/html",
+                "text/plain",
+            ]
+            .into_iter()
+            .filter(|m| b.has(m))
+            .collect()
+        })
+        .collect();
+    assert_eq!(
+        types,
+        [
+            vec![
+                "application/vnd.vegalite.v5+json",
+                "image/svg+xml",
+                "text/plain"
+            ],
+            vec!["text/html", "text/plain"]
+        ]
+    );
+}
+
 fn window(points: usize) -> Range {
     Range {
         start: START,

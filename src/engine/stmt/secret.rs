@@ -1,0 +1,89 @@
+//! `secret NAME from env:VAR` and `secret NAME from file:PATH`
+//!
+//! The value is read once, masked in every output from then on, and may be passed into a
+//! statement with `{{NAME}}`.
+
+use crate::engine::error::{CellError, ErrorKind, Span};
+use crate::engine::session::Value;
+use crate::engine::syntax::{is_name, Tokens};
+use crate::engine::Context;
+use crate::render::Bundle;
+
+#[derive(Debug, Clone)]
+pub struct Secret {
+    pub name: String,
+    pub reference: String,
+}
+
+pub fn is_reference(value: &str) -> bool {
+    value.starts_with("env:") || value.starts_with("file:")
+}
+
+pub fn parse(tokens: &mut Tokens) -> Result<Secret, CellError> {
+    let (name, span) = tokens.word("the secret's name")?;
+    if !is_name(&name) {
+        return Err(CellError::parse(format!("`{name}` is not a name"), span));
+    }
+    let (from, span) = tokens.word("`from`")?;
+    if from != "from" {
+        return Err(CellError::parse(
+            "expected `from env:VAR` or `from file:PATH`",
+            span,
+        ));
+    }
+    let words = tokens.raw_words();
+    match words.as_slice() {
+        [(reference, _)] if is_reference(reference) => Ok(Secret {
+            name,
+            reference: reference.clone(),
+        }),
+        [(other, span)] => Err(CellError::parse(
+            format!("`{other}`: a secret comes from env:VAR or file:PATH, never written in the notebook"),
+            *span,
+        )),
+        [] => Err(tokens.missing("env:VAR or file:PATH")),
+        [_, (_, span), ..] => Err(CellError::parse(
+            "unexpected text after the end of the statement",
+            *span,
+        )),
+    }
+}
+
+/// Reads a secret from `env:VAR` or `file:PATH`.
+pub fn read(reference: &str, span: Span) -> Result<String, CellError> {
+    let missing = |why: String| CellError::new(ErrorKind::SecretUnavailable, why, span);
+    if let Some(var) = reference.strip_prefix("env:") {
+        std::env::var(var)
+            .map_err(|_| missing(format!("the environment variable {var} is not set")))
+    } else if let Some(path) = reference.strip_prefix("file:") {
+        std::fs::read_to_string(path)
+            .map(|s| s.trim_end().to_owned())
+            .map_err(|e| missing(format!("cannot read the secret file {path}: {e}")))
+    } else {
+        Err(missing(format!(
+            "`{reference}` is not env:VAR or file:PATH"
+        )))
+    }
+}
+
+impl Secret {
+    pub fn apply(&self, span: Span, cx: &mut Context<'_>) -> Result<(), CellError> {
+        let value = read(&self.reference, span)?;
+        cx.session.secrets.add(&value);
+        cx.session.bind(
+            &self.name,
+            Value::Secret {
+                value,
+                reference: self.reference.clone(),
+            },
+        );
+        cx.out.display(
+            Bundle::plain(format!(
+                "secret {} from {}: masked in every output from now on",
+                self.name, self.reference
+            )),
+            None,
+        );
+        Ok(())
+    }
+}
