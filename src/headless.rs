@@ -6,6 +6,7 @@ use crate::engine::error::CellError;
 use crate::engine::sink::OutputSink;
 use crate::engine::{Engine, Options};
 use crate::notebook;
+use crate::ops::check::CheckOutcome;
 use crate::ops::command::Stream;
 use crate::ops::policy::Policy;
 use crate::render::Bundle;
@@ -48,6 +49,12 @@ pub struct Settings {
     pub dry_run: bool,
     /// Consent given in advance to every command that needs it.
     pub yes: bool,
+    /// Record every step here.
+    pub journal: Option<PathBuf>,
+    /// Answer every step from this journal, with no server and no command run.
+    pub replay: Option<PathBuf>,
+    /// Write each check as a JUnit test case here.
+    pub junit: Option<PathBuf>,
 }
 
 pub async fn run(
@@ -75,7 +82,9 @@ pub async fn run(
         policy: Policy::find(input.parent().unwrap_or(Path::new("."))),
         dry_run: settings.dry_run,
         approve_all: settings.yes,
-    });
+        journal: settings.journal,
+        replay: settings.replay,
+    })?;
     let mut verdict = Verdict::Passed;
     let mut count = 0;
     let started = Instant::now();
@@ -116,6 +125,10 @@ pub async fn run(
         ));
     }
     notebook::write(output, nb)?;
+    if let Some(path) = &settings.junit {
+        std::fs::write(path, junit(input, engine.checks()))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
     let outcome = match verdict {
         Verdict::Passed => "all cells passed".to_owned(),
         Verdict::CheckFailed => format!("checks failed: {}", failed.join("; ")),
@@ -127,6 +140,34 @@ pub async fn run(
         output.display()
     );
     Ok(verdict)
+}
+
+/// The checks as JUnit XML, one test case each, so that CI systems list them.
+fn junit(notebook: &Path, checks: &[CheckOutcome]) -> String {
+    let escape = |text: &str| {
+        text.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let suite = escape(&notebook.display().to_string());
+    let failures = checks.iter().filter(|c| !c.passed).count();
+    let mut xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite name=\"{suite}\" tests=\"{}\" failures=\"{failures}\">\n",
+        checks.len()
+    );
+    for check in checks {
+        xml.push_str(&format!(
+            "    <testcase classname=\"{suite}\" name=\"{}\">",
+            escape(&check.title)
+        ));
+        if !check.passed {
+            xml.push_str(&format!("<failure message=\"{}\"/>", escape(&check.detail)));
+        }
+        xml.push_str("</testcase>\n");
+    }
+    xml.push_str("  </testsuite>\n</testsuites>\n");
+    xml
 }
 
 /// A progress line on stderr, dimmed on a terminal.

@@ -4,6 +4,7 @@
 use crate::engine::error::CellError;
 use crate::engine::sink::OutputSink;
 use crate::engine::{self, Engine, Options};
+use crate::journal::record::Journal;
 use crate::jupyter::{self, Completeness, Completion, ErrorReport, Outputs};
 use crate::ops::command::Stream;
 use crate::ops::policy::Policy;
@@ -22,12 +23,17 @@ impl PlaybookKernel {
         if let Err(problem) = &policy {
             log::warn!("{problem}: no command will run until it is fixed");
         }
-        PlaybookKernel {
-            engine: Engine::new(Options {
-                policy,
-                ..Options::default()
-            }),
-        }
+        let options = |journal| Options {
+            policy: policy.clone(),
+            journal,
+            ..Options::default()
+        };
+        let engine =
+            Engine::new(options(Some(Journal::default_path(&dir)))).unwrap_or_else(|problem| {
+                log::error!("{problem}: this session keeps no journal");
+                Engine::new(options(None)).expect("an engine without a journal always starts")
+            });
+        PlaybookKernel { engine }
     }
 }
 
@@ -54,7 +60,13 @@ impl jupyter::Interpreter for PlaybookKernel {
                 "codemirror_mode": "shell",
                 "pygments_lexer": "bash",
             },
-            "banner": format!("playbook {version}: operational playbooks as notebooks. Statements: param, source, window, query, run, probe, check, finding, findings, replay. Shift+Tab on a statement shows its help."),
+            "banner": format!(
+                "playbook {version}: operational playbooks as notebooks. Shift+Tab on a statement shows its help.\n{}",
+                match self.engine.journal_path() {
+                    Some(path) => format!("journal: {}", path.display()),
+                    None => "this session keeps no journal".to_owned(),
+                }
+            ),
             "help_links": [],
         })
     }

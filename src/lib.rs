@@ -6,14 +6,17 @@
 //!   over a notebook file; the two front ends of one engine;
 //! - [`engine`]: the cell language: parsing, the session, running steps; knows nothing of ZeroMQ;
 //! - [`ops`]: the primitives behind traits (commands, metrics, findings);
+//! - [`journal`]: recording and replay, as wrappers around the ops;
 //! - [`render`]: pure functions from results to MIME bundles;
 //! - [`notebook`]: `.ipynb` read and write; [`glob`]: shell-style patterns.
 
 pub mod engine;
 pub mod glob;
 pub mod headless;
+pub mod journal;
 pub mod jupyter;
 pub mod kernel;
 pub mod notebook;
 pub mod ops;
 pub mod render;
+pub mod report;

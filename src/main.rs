@@ -3,7 +3,7 @@
 //! notebook headless through [`headless::run`]; both drive the same engine.
 
 use clap::{Args, Parser, Subcommand};
-use playbook::{headless, jupyter, kernel};
+use playbook::{headless, jupyter, kernel, report};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -48,6 +48,23 @@ enum Command {
         /// the policy); without it such commands fail, as nobody can be asked
         #[arg(long)]
         yes: bool,
+        /// Record every step in this journal (JSON Lines)
+        #[arg(long, value_name = "J")]
+        journal: Option<PathBuf>,
+        /// Answer every step from this journal: no server, no command run
+        #[arg(long, value_name = "J")]
+        replay: Option<PathBuf>,
+        /// Write each check as a JUnit test case to FILE
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+    },
+    /// The investigation in a journal as a timeline: findings, checks, commands, queries; and
+    /// whether its hash chain is intact
+    Report {
+        /// The journal (a .jsonl file)
+        journal: PathBuf,
+        #[arg(long, value_enum, default_value = "md")]
+        format: report::Format,
     },
 }
 
@@ -83,15 +100,29 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Kernel { connection_file } => serve_kernel(&connection_file),
         Command::Install(target) => install(target),
+        Command::Report { journal, format } => {
+            playbook::journal::read::load(&journal).map(|loaded| {
+                print!("{}", report::render(&loaded, format));
+            })
+        }
         Command::Run {
             notebook,
             output,
             params,
             dry_run,
             yes,
+            journal,
+            replay,
+            junit,
         } => {
             let output = output.unwrap_or_else(|| headless::default_output(&notebook));
-            let settings = headless::Settings { dry_run, yes };
+            let settings = headless::Settings {
+                dry_run,
+                yes,
+                journal,
+                replay,
+                junit,
+            };
             let run = headless::run(&notebook, &output, params, settings);
             match runtime().and_then(|rt| rt.block_on(run)) {
                 Ok(verdict) => return ExitCode::from(verdict as u8),

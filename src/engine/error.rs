@@ -39,6 +39,8 @@ pub enum ErrorKind {
     SourceTimeout,
     /// The source answered with an error, or with something that is not its API.
     SourceError,
+    /// Replay met a step that the journal does not hold.
+    NotRecorded,
 }
 
 impl ErrorKind {
@@ -59,6 +61,7 @@ impl ErrorKind {
             ErrorKind::SourceUnreachable => "SourceUnreachable",
             ErrorKind::SourceTimeout => "SourceTimeout",
             ErrorKind::SourceError => "SourceError",
+            ErrorKind::NotRecorded => "NotRecorded",
         }
     }
 }

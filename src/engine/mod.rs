@@ -18,6 +18,10 @@ pub mod stmt;
 pub mod syntax;
 pub mod window;
 
+use crate::journal::record::Journal;
+use crate::journal::recorded::Recorded;
+use crate::journal::replay::{Recording, ReplayClock, ReplayCommands, ReplayProber};
+use crate::ops::clock::{Clock, SystemClock};
 use crate::ops::command::{CommandRunner, DryRun, Shell};
 use crate::ops::policy::Policy;
 use crate::ops::probe::{Http, Prober};
@@ -26,6 +30,9 @@ use error::{CellError, ErrorKind, Span};
 use scrub::Scrubbed;
 use session::Session;
 use sink::OutputSink;
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::rc::Rc;
 use stmt::{Statement, Step};
 use tokio_util::sync::CancellationToken;
 
@@ -36,6 +43,7 @@ pub struct Context<'a> {
     pub interrupt: &'a CancellationToken,
     pub commands: &'a dyn CommandRunner,
     pub prober: &'a dyn Prober,
+    pub clock: &'a dyn Clock,
 }
 
 pub enum Completeness {
@@ -47,8 +55,6 @@ pub enum Completeness {
 
 pub struct Engine {
     session: Session,
-    commands: Box<dyn CommandRunner>,
-    prober: Box<dyn Prober>,
 }
 
 /// How an engine is set up: by the kernel from its working directory, by `playbook run` from
@@ -60,6 +66,10 @@ pub struct Options {
     pub dry_run: bool,
     /// Consent given in advance to every command that needs it (`--yes`).
     pub approve_all: bool,
+    /// Where to record every step; `None` records nothing.
+    pub journal: Option<PathBuf>,
+    /// A journal to answer every step from, from the start.
+    pub replay: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -69,28 +79,47 @@ impl Default for Options {
             policy: Ok(Policy::default()),
             dry_run: false,
             approve_all: false,
+            journal: None,
+            replay: None,
         }
     }
 }
 
 impl Default for Engine {
     fn default() -> Self {
-        Engine::new(Options::default())
+        Engine::new(Options::default()).expect("an engine without a journal always starts")
     }
 }
 
 impl Engine {
-    pub fn new(options: Options) -> Self {
+    /// Fails when the journal cannot be opened or the replay journal cannot be read.
+    pub fn new(options: Options) -> Result<Self, String> {
         let mut session = Session::default();
         session.set_overrides(options.overrides);
         session.policy = options.policy;
         session.dry_run = options.dry_run;
         session.approve_all = options.approve_all;
-        Engine {
-            session,
-            commands: Box::new(Shell),
-            prober: Box::new(Http),
+        if let Some(path) = options.journal {
+            let secrets = session.secrets.clone();
+            let mask = Box::new(move |text: &str| secrets.mask(text));
+            session.journal = Some(Rc::new(RefCell::new(Journal::open(&path, mask)?)));
         }
+        if let Some(path) = options.replay {
+            session.recording = Some(Recording::load(&path)?);
+        }
+        Ok(Engine { session })
+    }
+
+    /// Where this session's steps are recorded.
+    pub fn journal_path(&self) -> Option<PathBuf> {
+        self.session
+            .journal
+            .as_ref()
+            .map(|j| j.borrow().path().to_owned())
+    }
+
+    pub fn checks(&self) -> &[crate::ops::check::CheckOutcome] {
+        self.session.checks()
     }
 
     /// The titles of the checks that failed in this session so far.
@@ -171,18 +200,56 @@ impl Engine {
         out: &dyn OutputSink,
         interrupt: &CancellationToken,
     ) -> Result<(), CellError> {
-        // Dry run wraps the runner instead of a branch in every step that runs commands.
-        let commands: &dyn CommandRunner = if self.session.dry_run {
+        // Replay stands in for the live ops, dry run for commands, and recording wraps whichever
+        // runs: no step knows which of them it talks to.
+        let replay = self.session.recording.clone();
+        let (replay_commands, replay_prober, replay_clock);
+        let (base_commands, base_prober, base_clock): (
+            &dyn CommandRunner,
+            &dyn Prober,
+            &dyn Clock,
+        ) = match replay {
+            Some(recording) => {
+                replay_commands = ReplayCommands(recording.clone());
+                replay_prober = ReplayProber(recording.clone());
+                replay_clock = ReplayClock(recording);
+                (&replay_commands, &replay_prober, &replay_clock)
+            }
+            None => (&Shell, &Http, &SystemClock),
+        };
+        let base_commands: &dyn CommandRunner = if self.session.dry_run {
             &DryRun
         } else {
-            self.commands.as_ref()
+            base_commands
         };
+        let journal = self.session.journal.clone();
+        let (recorded_commands, recorded_prober, recorded_clock);
+        let (commands, prober, clock): (&dyn CommandRunner, &dyn Prober, &dyn Clock) =
+            match &journal {
+                Some(journal) => {
+                    recorded_commands = Recorded {
+                        inner: base_commands,
+                        journal,
+                    };
+                    recorded_prober = Recorded {
+                        inner: base_prober,
+                        journal,
+                    };
+                    recorded_clock = Recorded {
+                        inner: base_clock,
+                        journal,
+                    };
+                    (&recorded_commands, &recorded_prober, &recorded_clock)
+                }
+                None => (base_commands, base_prober, base_clock),
+            };
         let mut cx = Context {
             session: &mut self.session,
             out,
             interrupt,
             commands,
-            prober: self.prober.as_ref(),
+            prober,
+            clock,
         };
         let value = match &step.statement {
             Statement::Param(param) => {
@@ -222,8 +289,24 @@ impl Engine {
                 None
             }
             Statement::Check(check) => Some(check.apply(step.span, &mut cx).await?),
-            Statement::Planned(planned) => return Err(planned.not_supported()),
+            Statement::Replay(path) => {
+                stmt::replay::apply(path, step.span, &mut cx)?;
+                None
+            }
+            Statement::Journal => {
+                stmt::replay::show_journal(&mut cx);
+                None
+            }
         };
+        if let Some(journal) = &journal {
+            if let Some((kind, input, result)) =
+                journal_entry(&step.statement, value.as_ref(), &self.session)
+            {
+                if let Err(problem) = journal.borrow_mut().append(kind, input, result, 0) {
+                    log::error!("{problem}");
+                }
+            }
+        }
         if let (Some(name), Some(value)) = (&step.binding, value) {
             self.session.bind(name, value);
         }
@@ -252,6 +335,43 @@ impl Engine {
         } else {
             Completeness::Invalid
         }
+    }
+}
+
+/// The journal line of a step that is not an op call (ops are recorded by their wrappers).
+fn journal_entry(
+    statement: &Statement,
+    value: Option<&session::Value>,
+    session: &Session,
+) -> Option<(&'static str, serde_json::Value, serde_json::Value)> {
+    use serde_json::json;
+    match (statement, value) {
+        (Statement::Finding(_), Some(session::Value::Finding(f))) => Some((
+            "finding",
+            json!({ "severity": f.severity.name(), "text": f.text, "evidence": f.evidence }),
+            json!({}),
+        )),
+        (Statement::Check(check), Some(session::Value::Check(outcome))) => Some((
+            "check",
+            json!({ "title": outcome.title, "condition": check.condition.kind() }),
+            json!({ "passed": outcome.passed, "detail": outcome.detail }),
+        )),
+        (Statement::Source(source), _) => Some((
+            "source",
+            json!({
+                "name": source.name,
+                "kind": source.kind.name(),
+                "url": session.named_source(Some(&source.name)).map(|s| s.description.clone()),
+            }),
+            json!({}),
+        )),
+        (Statement::Window(window), _) => Some(("window", window.describe(), json!({}))),
+        (Statement::Secret(secret), _) => Some((
+            "secret",
+            json!({ "name": secret.name, "reference": secret.reference }),
+            json!({}),
+        )),
+        _ => None,
     }
 }
 

@@ -4,6 +4,8 @@ use super::error::{CellError, ErrorKind, Span};
 use super::scrub::Secrets;
 use super::syntax::{Part, Template};
 use super::window::Window;
+use crate::journal::record::SharedJournal;
+use crate::journal::replay::Recording;
 use crate::ops::check::CheckOutcome;
 use crate::ops::command::CommandResult;
 use crate::ops::finding::Finding;
@@ -11,6 +13,7 @@ use crate::ops::metrics::{MetricsSource, QueryResult, Range};
 use crate::ops::policy::Policy;
 use crate::ops::probe::ProbeResult;
 use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
 
 /// A query's result as bound to a name.
 #[derive(Debug, Clone)]
@@ -117,6 +120,9 @@ pub struct Session {
     pub approve_all: bool,
     /// Which commands may run; a broken policy file stops every command, it does not loosen.
     pub policy: Result<Policy, String>,
+    pub journal: Option<SharedJournal>,
+    /// The journal that answers every step, once the session replays.
+    pub recording: Option<Rc<Recording>>,
 }
 
 impl Default for Session {
@@ -132,6 +138,8 @@ impl Default for Session {
             dry_run: false,
             approve_all: false,
             policy: Ok(Policy::default()),
+            journal: None,
+            recording: None,
         }
     }
 }
@@ -238,6 +246,10 @@ impl Session {
             Some(name) => self.sources.iter_mut().find(|s| s.name == name),
             None => self.sources.first_mut(),
         }
+    }
+
+    pub fn sources_mut(&mut self) -> impl Iterator<Item = &mut NamedSource> {
+        self.sources.iter_mut()
     }
 
     pub fn source_names(&self) -> Vec<&str> {

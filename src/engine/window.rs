@@ -64,7 +64,29 @@ impl Default for Window {
     }
 }
 
+impl Instant {
+    fn describe(self) -> String {
+        match self {
+            Instant::At(t) => rfc3339(t),
+            Instant::Now(0.0) => "now".into(),
+            Instant::Now(offset) => {
+                let sign = if offset < 0.0 { '-' } else { '+' };
+                format!("now{sign}{}s", offset.abs())
+            }
+        }
+    }
+}
+
 impl Window {
+    /// The window as written, for the journal.
+    pub fn describe(&self) -> serde_json::Value {
+        serde_json::json!({
+            "start": self.start.describe(),
+            "end": self.end.describe(),
+            "step": self.step.map(|s| s.as_secs_f64()),
+        })
+    }
+
     /// The range this window covers when a step runs at `now` (Unix seconds).
     pub fn resolve(&self, now: f64) -> Range {
         let start = self.start.at(now);

@@ -58,6 +58,7 @@ pub enum CommandError {
     Spawn(String),
     TimedOut(Duration),
     Interrupted(Duration),
+    NotRecorded(super::NotRecorded),
 }
 
 /// Runs commands. Recording, replay and dry-run wrap this trait; the engine sees only it.

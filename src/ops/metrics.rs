@@ -70,6 +70,7 @@ pub enum SourceError {
     /// The server answered with an error that is not about the expression, or with a body that
     /// is not the API's JSON.
     Server(String),
+    NotRecorded(super::NotRecorded),
 }
 
 impl fmt::Display for SourceError {
@@ -79,6 +80,7 @@ impl fmt::Display for SourceError {
             SourceError::Unreachable(why) => write!(f, "{why}"),
             SourceError::Timeout(after) => write!(f, "no answer within {after:?}"),
             SourceError::Server(why) => write!(f, "{why}"),
+            SourceError::NotRecorded(missing) => write!(f, "{}", missing.0),
         }
     }
 }

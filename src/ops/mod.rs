@@ -2,9 +2,15 @@
 //! and dry-run can wrap them instead of being woven through them.
 
 pub mod check;
+pub mod clock;
 pub mod command;
 pub mod finding;
 pub mod metrics;
 pub mod policy;
 pub mod probe;
+
+/// A replayed step that the journal does not hold: replay never falls back to the live world.
+/// Names the closest recorded step, to help find what changed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotRecorded(pub String);
 pub mod prometheus;

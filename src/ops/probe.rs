@@ -50,7 +50,7 @@ pub struct ProbeResult {
 pub trait Prober {
     /// Sends the probe and judges the answer. Never fails: every problem is a failed result.
     /// Dropping the future abandons the request.
-    async fn probe(&self, spec: &ProbeSpec) -> ProbeResult;
+    async fn probe(&self, spec: &ProbeSpec) -> Result<ProbeResult, super::NotRecorded>;
 }
 
 /// The real prober: one HTTP GET over a fresh connection.
@@ -62,7 +62,13 @@ pub struct Http;
 
 #[async_trait::async_trait(?Send)]
 impl Prober for Http {
-    async fn probe(&self, spec: &ProbeSpec) -> ProbeResult {
+    async fn probe(&self, spec: &ProbeSpec) -> Result<ProbeResult, super::NotRecorded> {
+        Ok(self.send(spec).await)
+    }
+}
+
+impl Http {
+    async fn send(&self, spec: &ProbeSpec) -> ProbeResult {
         let budget = spec.within.unwrap_or(DEFAULT_TIMEOUT);
         let mut result = ProbeResult {
             url: spec.url.clone(),

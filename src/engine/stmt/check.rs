@@ -10,7 +10,7 @@ use super::run::Run;
 use crate::engine::error::{CellError, Span};
 use crate::engine::session::Value;
 use crate::engine::syntax::{Template, Token, Tokens};
-use crate::engine::{window, Context};
+use crate::engine::Context;
 use crate::ops::check::CheckOutcome;
 use crate::ops::command::Exit;
 use crate::ops::metrics::Series;
@@ -24,6 +24,17 @@ pub enum Condition {
     Run(Run),
     /// Fails when the probe misses its expectation.
     Probe(Probe),
+}
+
+impl Condition {
+    /// What kind of condition it is, as the journal names it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Condition::PromQL { .. } => "promql",
+            Condition::Run(_) => "run",
+            Condition::Probe(_) => "probe",
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -58,7 +69,7 @@ impl Check {
         let (passed, detail) = match &self.condition {
             Condition::PromQL { expr, span } => {
                 let text = cx.session.resolve(expr)?;
-                let range = cx.session.window.resolve(window::now());
+                let range = cx.session.window.resolve(cx.clock.now());
                 let source = cx.session.source(None, *span)?;
                 let answer = interruptible(cx, *span, source.query_range(&text, &range))
                     .await?

@@ -6,9 +6,9 @@ pub mod check;
 pub mod dry_run;
 pub mod finding;
 pub mod param;
-pub mod planned;
 pub mod probe;
 pub mod query;
+pub mod replay;
 pub mod run;
 pub mod secret;
 pub mod source;
@@ -41,8 +41,10 @@ pub enum Statement {
     DryRun(bool),
     /// A line holding only a name shows its value again.
     Show(String),
-    /// Part of the language, parsed and checked, not runnable yet.
-    Planned(planned::Planned),
+    /// Answer steps from a recorded journal from here on.
+    Replay(String),
+    /// Show where this session's journal is.
+    Journal,
 }
 
 /// Every statement keyword, its syntax and what it does: for errors, completion and inspect.
@@ -58,7 +60,8 @@ pub const KEYWORDS: &[(&str, &str, &str)] = &[
     ("check", "check \"TITLE\": PROMQL\ncheck \"TITLE\": run COMMAND\ncheck \"TITLE\": probe URL ...", "A condition that must hold: fails when the PromQL returns a sample in the window, the command exits non-zero, or the probe misses its expectation. Checks join the findings."),
     ("finding", "finding SEVERITY \"TEXT\" [evidence NAME, ...]", "Records a finding (critical, high, medium, low, info) with its time and the bound steps that support it."),
     ("findings", "findings", "Shows every finding of the session as a timeline, with a count by severity."),
-    ("replay", "replay JOURNAL", "From here on, answers steps from a recorded journal instead of the world."),
+    ("replay", "replay JOURNAL", "From here on, answers every query, command and probe from a recorded journal, by its input, in order, with `now` as recorded: nothing reaches the world and no command runs. A step the journal does not hold is a NotRecorded error."),
+    ("journal", "journal", "Shows where this session's steps are recorded (JSON Lines, one step a line, hash-chained)."),
 ];
 
 pub fn help(keyword: &str) -> Option<(&'static str, &'static str)> {
@@ -83,7 +86,7 @@ fn parse_line(line: &Line) -> Result<Step, CellError> {
         None => return Err(tokens.missing("a statement")),
     };
     if help(&first).is_some() {
-        let statement = parse_statement(&first, first_span, &mut tokens)?;
+        let statement = parse_statement(&first, &mut tokens)?;
         return Ok(Step {
             binding: None,
             statement,
@@ -119,7 +122,7 @@ fn parse_line(line: &Line) -> Result<Step, CellError> {
         };
         return Err(CellError::parse(message, keyword_span));
     }
-    let statement = parse_statement(&keyword, keyword_span, &mut tokens)?;
+    let statement = parse_statement(&keyword, &mut tokens)?;
     Ok(Step {
         binding: Some(first),
         statement,
@@ -127,11 +130,7 @@ fn parse_line(line: &Line) -> Result<Step, CellError> {
     })
 }
 
-fn parse_statement(
-    keyword: &str,
-    keyword_span: Span,
-    tokens: &mut Tokens,
-) -> Result<Statement, CellError> {
+fn parse_statement(keyword: &str, tokens: &mut Tokens) -> Result<Statement, CellError> {
     Ok(match keyword {
         "param" => Statement::Param(param::parse(tokens)?),
         "run" => Statement::Run(run::parse(tokens)?),
@@ -147,7 +146,12 @@ fn parse_statement(
         "secret" => Statement::Secret(secret::parse(tokens)?),
         "probe" => Statement::Probe(probe::parse(tokens)?),
         "dry-run" => Statement::DryRun(dry_run::parse(tokens)?),
-        _ => Statement::Planned(planned::parse(keyword, keyword_span, tokens)?),
+        "replay" => Statement::Replay(replay::parse(tokens)?),
+        "journal" => {
+            tokens.finish()?;
+            Statement::Journal
+        }
+        other => unreachable!("`{other}` is in KEYWORDS but has no parser"),
     })
 }
 

@@ -3,7 +3,7 @@
 //! A synthetic canary: one GET, judged against the expectation. A failing probe is a result,
 //! shown as such, not an error.
 
-use crate::engine::error::{CellError, Span};
+use crate::engine::error::{CellError, ErrorKind, Span};
 use crate::engine::session::Value;
 use crate::engine::syntax::{Template, Tokens};
 use crate::engine::{duration, Context};
@@ -108,7 +108,9 @@ impl Probe {
             headers,
             insecure: self.insecure,
         };
-        super::query::interruptible(cx, span, cx.prober.probe(&spec)).await
+        super::query::interruptible(cx, span, cx.prober.probe(&spec))
+            .await?
+            .map_err(|missing| CellError::new(ErrorKind::NotRecorded, missing.0, span))
     }
 
     pub async fn apply(&self, span: Span, cx: &mut Context<'_>) -> Result<Value, CellError> {

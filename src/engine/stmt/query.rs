@@ -3,7 +3,7 @@
 use crate::engine::error::{CellError, ErrorKind, Span};
 use crate::engine::session::{QueryValue, Value};
 use crate::engine::syntax::{Template, Token, Tokens};
-use crate::engine::{duration, window, Context};
+use crate::engine::{duration, Context};
 use crate::ops::metrics::{Answer, MetricsSource, QueryResult, Range, Series, SourceError};
 use crate::render;
 use std::time::Duration;
@@ -107,6 +107,9 @@ pub fn source_error(error: SourceError, expr: &Template, expr_span: Span, what: 
             expr_span,
         ),
         SourceError::Server(why) => CellError::new(ErrorKind::SourceError, why, expr_span),
+        SourceError::NotRecorded(missing) => {
+            CellError::new(ErrorKind::NotRecorded, missing.0, expr_span)
+        }
     }
 }
 
@@ -130,7 +133,7 @@ impl Query {
     pub async fn apply(&self, cx: &mut Context<'_>) -> Result<Value, CellError> {
         let expr = cx.session.resolve(&self.expr)?;
         let source_name = self.source.as_ref().map(|(n, s)| (n.as_str(), *s));
-        let range = cx.session.window.resolve(window::now());
+        let range = cx.session.window.resolve(cx.clock.now());
         let source = cx.session.source(source_name, self.expr_span)?;
         let fail = |e| source_error(e, &self.expr, self.expr_span, "the query");
         if self.instant {

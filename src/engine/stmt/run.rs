@@ -128,6 +128,9 @@ impl Run {
         };
         match run_showing_progress(&spec, cx).await {
             Ok(result) => Ok(Value::Command(result)),
+            Err(CommandError::NotRecorded(missing)) => {
+                Err(CellError::new(ErrorKind::NotRecorded, missing.0, span))
+            }
             Err(CommandError::Spawn(why)) => {
                 Err(CellError::new(ErrorKind::CommandFailed, why, span))
             }

@@ -5,6 +5,9 @@ use crate::engine::error::{CellError, ErrorKind, Span};
 use crate::engine::session::NamedSource;
 use crate::engine::syntax::{is_name, Template, Tokens};
 use crate::engine::{duration, Context};
+use crate::journal::recorded::RecordedSource;
+use crate::journal::replay::ReplaySource;
+use crate::ops::metrics::MetricsSource;
 use crate::ops::prometheus::{Auth, Prometheus};
 use crate::render::Bundle;
 use std::time::Duration;
@@ -34,6 +37,15 @@ fn check_url(url: &str, span: Span) -> Result<(), CellError> {
             format!("`{url}` is not an http:// or https:// URL"),
             span,
         ))
+    }
+}
+
+impl SourceKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            SourceKind::Prometheus { .. } => "prometheus",
+            SourceKind::File { .. } => "file",
+        }
     }
 }
 
@@ -174,12 +186,29 @@ impl NewSource {
                 password: read(p)?,
             },
         };
-        let source = Prometheus::new(&url, headers.clone(), auth, *timeout)
-            .map_err(|e| CellError::new(ErrorKind::SourceError, e, span))?;
+        // On replay the journal stands in for the server; with a journal, every call is recorded.
+        let source: Box<dyn MetricsSource> = match &cx.session.recording {
+            Some(recording) => Box::new(ReplaySource {
+                name: self.name.clone(),
+                recording: recording.clone(),
+            }),
+            None => Box::new(
+                Prometheus::new(&url, headers.clone(), auth, *timeout)
+                    .map_err(|e| CellError::new(ErrorKind::SourceError, e, span))?,
+            ),
+        };
+        let source: Box<dyn MetricsSource> = match &cx.session.journal {
+            Some(journal) => Box::new(RecordedSource {
+                name: self.name.clone(),
+                inner: source,
+                journal: journal.clone(),
+            }),
+            None => source,
+        };
         let is_default = cx.session.add_source(NamedSource::new(
             &self.name,
             format!("prometheus at {url}"),
-            Box::new(source),
+            source,
         ));
         let role = if is_default {
             " (the default source)"

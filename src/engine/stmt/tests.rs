@@ -311,8 +311,9 @@ fn metrics_statements() {
     assert_eq!(var_names(&p.headers[0].1), [var("id")]);
     assert!(matches!(
         one("replay .playbook/journal/2026-11-26.jsonl").statement,
-        Statement::Planned(_)
+        Statement::Replay(ref path) if path == ".playbook/journal/2026-11-26.jsonl"
     ));
+    assert!(matches!(one("journal").statement, Statement::Journal));
     error_at("source prom influx http://x", 1, 13, "unknown source kind");
     error_at(
         "source prom prometheus localhost:9090",

@@ -64,7 +64,7 @@ pub fn parse(tokens: &mut Tokens) -> Result<Window, CellError> {
 }
 
 pub fn apply(new: &Window, span: Span, cx: &mut Context<'_>) -> Result<(), CellError> {
-    let range = new.resolve(window::now());
+    let range = new.resolve(cx.clock.now());
     if range.end <= range.start {
         return Err(CellError::parse(
             "the window ends before it starts: write the earlier time first",

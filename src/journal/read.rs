@@ -1,0 +1,145 @@
+//! Loading a journal: every complete line, a warning for a torn last line (a crash mid-write),
+//! and every place where the hash chain says a line was changed, removed or inserted.
+
+use super::{key_of, sha256_hex, Record, GENESIS};
+use std::path::Path;
+
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub records: Vec<Record>,
+    pub warnings: Vec<String>,
+    /// Where the chain is broken, as a person reads it: "line 7: ...".
+    pub breaks: Vec<String>,
+}
+
+pub fn load(path: &Path) -> Result<Loaded, String> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| format!("cannot read the journal {}: {e}", path.display()))?;
+    Ok(parse(&String::from_utf8_lossy(&bytes)))
+}
+
+pub fn parse(text: &str) -> Loaded {
+    let mut loaded = Loaded::default();
+    let lines: Vec<&str> = text.split('\n').collect();
+    let last_nonblank = lines.iter().rposition(|l| !l.trim().is_empty());
+    let mut prev = GENESIS.to_owned();
+    for (index, line) in lines.iter().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let number = index + 1;
+        let record: Record = match serde_json::from_str(line) {
+            Ok(record) => record,
+            Err(_) if Some(index) == last_nonblank && !text.ends_with('\n') => {
+                loaded.warnings.push(format!(
+                    "line {number} is incomplete (the journal was cut off while it was written); it was skipped"
+                ));
+                break;
+            }
+            Err(e) => {
+                loaded
+                    .breaks
+                    .push(format!("line {number} is not a journal record: {e}"));
+                prev = sha256_hex(line.as_bytes());
+                continue;
+            }
+        };
+        if record.prev != prev {
+            let culprit = if number > 1 {
+                format!(
+                    "line {} was changed or removed, or line {number} was inserted",
+                    number - 1
+                )
+            } else {
+                "the first line is not the start of a journal".to_owned()
+            };
+            loaded.breaks.push(format!(
+                "line {number} (step {}): its `prev` does not match the line before it: {culprit}",
+                record.seq
+            ));
+        }
+        if record.key != key_of(&record.input) {
+            loaded.breaks.push(format!(
+                "line {number} (step {}): its input does not match its key: the input was changed",
+                record.seq
+            ));
+        }
+        prev = sha256_hex(line.as_bytes());
+        loaded.records.push(record);
+    }
+    loaded
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::record::Journal;
+    use super::*;
+    use serde_json::json;
+
+    fn written(steps: usize) -> (std::path::PathBuf, String) {
+        let path = std::env::temp_dir().join(format!(
+            "journal-test-{}-{}.jsonl",
+            std::process::id(),
+            uuid::Uuid::new_v4()
+        ));
+        let mut journal =
+            Journal::open(&path, Box::new(|s: &str| s.replace("hunter2", "••••"))).unwrap();
+        for i in 0..steps {
+            journal
+                .append(
+                    "run",
+                    json!({"command": format!("echo {i} hunter2")}),
+                    json!({"exit": 0}),
+                    3,
+                )
+                .unwrap();
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        (path, text)
+    }
+
+    #[test]
+    fn a_clean_journal_verifies_and_keeps_no_secret() {
+        let (path, text) = written(3);
+        let loaded = parse(&text);
+        assert_eq!(loaded.records.len(), 3);
+        assert!(loaded.breaks.is_empty() && loaded.warnings.is_empty());
+        assert!(!text.contains("hunter2"));
+        assert_eq!(loaded.records[2].seq, 3);
+        // Reopening continues the chain.
+        let mut again = Journal::open(&path, Box::new(|s: &str| s.to_owned())).unwrap();
+        again.append("finding", json!({}), json!({}), 0).unwrap();
+        let loaded = load(&path).unwrap();
+        assert_eq!(loaded.records.len(), 4);
+        assert!(loaded.breaks.is_empty());
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn a_changed_line_breaks_the_chain_there() {
+        let (path, text) = written(4);
+        let changed =
+            text.replacen("\"exit\":0", "\"exit\":1", 2)
+                .replacen("\"exit\":1", "\"exit\":0", 1);
+        let loaded = parse(&changed);
+        assert_eq!(loaded.breaks.len(), 1, "{:?}", loaded.breaks);
+        assert!(
+            loaded.breaks[0].starts_with("line 3 "),
+            "{:?}",
+            loaded.breaks
+        );
+        assert!(loaded.breaks[0].contains("line 2 was changed"));
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn a_torn_last_line_is_skipped_with_a_warning() {
+        let (path, text) = written(3);
+        let torn = &text[..text.len() - 20];
+        let loaded = parse(torn);
+        assert_eq!(loaded.records.len(), 2);
+        assert_eq!(loaded.warnings.len(), 1);
+        assert!(loaded.breaks.is_empty());
+        std::fs::remove_file(path).unwrap();
+    }
+}
