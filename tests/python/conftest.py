@@ -19,14 +19,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-KERNEL_NAME = "playbook"
-
-
-def playbook_bin() -> Path:
-    override = os.environ.get("PLAYBOOK_BIN")
-    path = Path(override) if override else REPO / "target" / "release" / "playbook"
-    return path.resolve()
+from kernel_client import KERNEL_NAME, REPO, playbook_bin, started_kernel
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -102,22 +95,8 @@ def repo_root() -> Path:
 @pytest.fixture
 def kernel():
     """A fresh playbook kernel through jupyter_client: (KernelManager, client with channels)."""
-    from jupyter_client.manager import KernelManager
-
-    km = KernelManager(kernel_name=KERNEL_NAME)
-    km.start_kernel()
-    kc = km.client()
-    kc.start_channels()
-    try:
-        kc.wait_for_ready(timeout=20)
-    except RuntimeError:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
-        raise
-    yield km, kc
-    kc.stop_channels()
-    if km.has_kernel:
-        km.shutdown_kernel(now=True)
+    with started_kernel() as (km, kc):
+        yield km, kc
 
 
 # --- a real Prometheus, loaded with tests/fixtures/incident.om (see prometheus.py) -------------

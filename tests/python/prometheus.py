@@ -5,10 +5,10 @@ session (`build_blocks`); every `PrometheusServer` copies those blocks into its 
 directory and serves them on a free loopback port, until `stop()`.
 
 Backfilled blocks hold samples but no metadata (HELP, TYPE), which Prometheus only learns by
-scraping. So each server scrapes one target: a small HTTP server in this process that serves
-tests/fixtures/metadata.prom, the fixture's HELP and TYPE lines without samples. That adds
-Prometheus's own per-target series (`up`, `scrape_*`, with labels `job` and `instance`) at the
-current time, far from the fixture's November 2026 data.
+scraping. So each server scrapes one target: a small HTTP server in this process (an
+http_stub.StubServer) that serves tests/fixtures/metadata.prom, the fixture's HELP and TYPE
+lines without samples. That adds Prometheus's own per-target series (`up`, `scrape_*`, with
+labels `job` and `instance`) at the current time, far from the fixture's November 2026 data.
 
 Uses the binaries of Debian's `prometheus` package (2.42): /usr/bin/prometheus and
 /usr/bin/promtool (or PROMETHEUS_BIN / PROMTOOL_BIN).
@@ -19,18 +19,17 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
-import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from http_stub import StubReply, StubRequest, StubServer, free_port
+from kernel_client import REPO
+
 FIXTURES = REPO / "tests" / "fixtures"
 INCIDENT_OM = FIXTURES / "incident.om"
 METADATA_PROM = FIXTURES / "metadata.prom"
@@ -56,12 +55,6 @@ def unix(rfc3339: str) -> float:
     return datetime.strptime(rfc3339, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def build_blocks(dest: Path) -> Path:
     """TSDB blocks of the fixture in `dest` (created), made by promtool."""
     proc = subprocess.run(
@@ -79,32 +72,10 @@ def build_blocks(dest: Path) -> Path:
     return dest
 
 
-class MetadataTarget:
+def metadata_target() -> StubServer:
     """Serves tests/fixtures/metadata.prom as a scrape target on a loopback port."""
-
-    def __init__(self) -> None:
-        body = METADATA_PROM.read_bytes()
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 (http.server's naming)
-                self.send_response(200)
-                self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.address = f"127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    body = METADATA_PROM.read_bytes()
+    return StubServer(lambda request: StubReply(200, body, "text/plain; version=0.0.4; charset=utf-8"))
 
 
 class PrometheusServer:
@@ -114,7 +85,7 @@ class PrometheusServer:
         self.workdir = workdir
         self.data = workdir / "data"
         shutil.copytree(blocks, self.data)
-        self.target = MetadataTarget()
+        self.target = metadata_target()
         config = workdir / "prometheus.yml"
         config.write_text(
             "global:\n"
@@ -123,7 +94,7 @@ class PrometheusServer:
             "scrape_configs:\n"
             "  - job_name: metadata\n"
             "    static_configs:\n"
-            f"      - targets: ['{self.target.address}']\n"
+            f"      - targets: ['127.0.0.1:{self.target.port}']\n"
         )
         self.log_path = workdir / "prometheus.log"
         self.process = None
@@ -210,31 +181,8 @@ class PrometheusServer:
         self.target.stop()
 
 
-# --- scripted stand-ins for a Prometheus server, for faults and for what the kernel sends ------
-
-
-class StubRequest:
-    def __init__(self, method: str, path: str, params: dict[str, list[str]], headers: dict[str, str]):
-        self.method = method
-        self.path = path
-        self.params = params
-        self.headers = headers
-
-    def param(self, name: str) -> str | None:
-        values = self.params.get(name)
-        return values[-1] if values else None
-
-    def __repr__(self) -> str:
-        return f"{self.method} {self.path} {self.params}"
-
-
-class StubReply:
-    def __init__(self, status: int = 200, body: object = b"", content_type: str = "application/json",
-                 delay: float = 0.0):
-        self.status = status
-        self.body = body
-        self.content_type = content_type
-        self.delay = delay
+# --- answers for stand-ins of a Prometheus server (http_stub.StubServer), for faults and for ---
+# --- what the kernel sends ------------------------------------------------------------------
 
 
 def api_success(request: StubRequest, warnings: list[str] | None = None) -> StubReply:
@@ -268,74 +216,6 @@ def api_success(request: StubRequest, warnings: list[str] | None = None) -> Stub
     if warnings:
         body["warnings"] = warnings
     return StubReply(200, body)
-
-
-class StubServer:
-    """An HTTP server on a loopback port whose answers `respond(StubRequest) -> StubReply`
-    scripts. It records every request; `request_seen` is set at each one. A reply's delay is
-    slept in small steps, so `stop()` returns quickly even while a reply is being held back."""
-
-    def __init__(self, respond) -> None:
-        self.requests: list[StubRequest] = []
-        self.request_seen = threading.Event()
-        self.stopping = threading.Event()
-        stub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def handle_any(self):
-                parsed = urllib.parse.urlsplit(self.path)
-                params = urllib.parse.parse_qs(parsed.query, keep_blank_values=True)
-                length = int(self.headers.get("Content-Length") or 0)
-                if length:
-                    body = self.rfile.read(length).decode("utf-8", "replace")
-                    if "x-www-form-urlencoded" in (self.headers.get("Content-Type") or ""):
-                        for k, v in urllib.parse.parse_qs(body, keep_blank_values=True).items():
-                            params.setdefault(k, []).extend(v)
-                request = StubRequest(self.command, parsed.path, params,
-                                      {k.lower(): v for k, v in self.headers.items()})
-                stub.requests.append(request)
-                stub.request_seen.set()
-                reply = respond(request)
-                deadline = time.monotonic() + reply.delay
-                while time.monotonic() < deadline and not stub.stopping.is_set():
-                    time.sleep(0.02)
-                body = reply.body
-                if isinstance(body, (dict, list)):
-                    body = json.dumps(body)
-                if isinstance(body, str):
-                    body = body.encode()
-                try:
-                    self.send_response(reply.status)
-                    self.send_header("Content-Type", reply.content_type)
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up (a timeout or an interrupt): expected
-
-            do_GET = handle_any  # noqa: N815
-            do_POST = handle_any  # noqa: N815
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.server.block_on_close = False
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def api_requests(self, endpoint: str) -> list[StubRequest]:
-        """The requests made to /api/v1/ENDPOINT."""
-        return [r for r in self.requests if r.path.rstrip("/") == f"/api/v1/{endpoint}"]
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def incident_notebook(prometheus_url: str):

@@ -28,8 +28,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from conftest import REPO
-from prometheus import free_port, incident_notebook
+from http_stub import free_port
+from kernel_client import REPO
+from prometheus import incident_notebook
 
 CHROMIUM = os.environ.get("PLAYBOOK_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [

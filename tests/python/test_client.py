@@ -17,152 +17,24 @@ import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
-from queue import Empty
 
 import nbformat
 import pytest
 import zmq
-from jupyter_client.manager import KernelManager
 
-KERNEL_NAME = "playbook"
-ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-
-
-# --- helpers ----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def kernel():
-    km = KernelManager(kernel_name=KERNEL_NAME)
-    km.start_kernel()
-    kc = km.client()
-    kc.start_channels()
-    try:
-        kc.wait_for_ready(timeout=20)
-    except RuntimeError:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
-        raise
-    yield km, kc
-    kc.stop_channels()
-    if km.has_kernel:
-        km.shutdown_kernel(now=True)
-
-
-def get_reply(kc, msg_id: str, timeout: float, channel: str = "shell") -> dict:
-    """The reply to msg_id on the shell (or control) channel, or fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    get = kc.get_shell_msg if channel == "shell" else kc.get_control_msg
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise AssertionError(f"no {channel} reply to {msg_id} within {timeout} s")
-        try:
-            msg = get(timeout=remaining)
-        except Empty:
-            continue
-        if msg["parent_header"].get("msg_id") == msg_id:
-            return msg
-
-
-def iopub_until_idle(kc, msg_id: str, timeout: float = 15) -> list[dict]:
-    """IOPub messages caused by msg_id (status messages left out), up to its `idle`."""
-    deadline = time.monotonic() + timeout
-    out = []
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise AssertionError(f"no idle status for {msg_id} within {timeout} s")
-        try:
-            msg = kc.get_iopub_msg(timeout=remaining)
-        except Empty:
-            continue
-        if msg["parent_header"].get("msg_id") != msg_id:
-            continue
-        if msg["msg_type"] == "status":
-            if msg["content"]["execution_state"] == "idle":
-                return out
-            continue
-        out.append(msg)
-
-
-def execute(kc, code: str, timeout: float = 15) -> tuple[dict, list[dict]]:
-    msg_id = kc.execute(code)
-    reply = get_reply(kc, msg_id, timeout)
-    outputs = iopub_until_idle(kc, msg_id, timeout)
-    return reply, outputs
-
-
-def stream_text(outputs: list[dict], name: str = "stdout") -> str:
-    return "".join(
-        m["content"]["text"]
-        for m in outputs
-        if m["msg_type"] == "stream" and m["content"]["name"] == name
-    )
-
-
-def errors(outputs: list[dict]) -> list[dict]:
-    return [m["content"] for m in outputs if m["msg_type"] == "error"]
-
-
-def wait_for(predicate, timeout: float, interval: float = 0.02):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)
-
-
-def process_table() -> dict[int, dict]:
-    """pid -> {ppid, state, argv, start} for every process visible in /proc."""
-    table = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                stat = f.read()
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                cmdline = f.read()
-        except OSError:
-            continue
-        rest = stat[stat.rindex(b")") + 2 :].split()
-        table[int(entry)] = {
-            "state": rest[0].decode(),
-            "ppid": int(rest[1]),
-            "start": int(rest[19]),
-            "argv": cmdline.split(b"\0")[:-1],
-        }
-    return table
-
-
-def descendants(root: int, table: dict[int, dict]) -> set[int]:
-    found, frontier = set(), {root}
-    while frontier:
-        frontier = {pid for pid, p in table.items() if p["ppid"] in frontier} - found
-        found |= frontier
-    return found
-
-
-def sleeps_under(kernel_pid: int) -> dict[int, int]:
-    """`sleep 30` processes descending from the kernel: pid -> start time."""
-    table = process_table()
-    return {
-        pid: table[pid]["start"]
-        for pid in descendants(kernel_pid, table)
-        if table[pid]["argv"] == [b"sleep", b"30"]
-    }
-
-
-def still_running(procs: dict[int, int]) -> dict[int, int]:
-    """The processes of `procs` that still run (zombies count as ended)."""
-    table = process_table()
-    return {
-        pid: start
-        for pid, start in procs.items()
-        if pid in table and table[pid]["start"] == start and table[pid]["state"] != "Z"
-    }
+from kernel_client import (
+    KERNEL_NAME,
+    assert_cells_ran,
+    caret_under,
+    errors,
+    execute,
+    get_reply,
+    iopub_until_idle,
+    sleeps_under,
+    still_running,
+    stream_text,
+    wait_for,
+)
 
 
 # --- interrupt --------------------------------------------------------------------------------
@@ -554,16 +426,7 @@ def test_stop_on_error_aborts_queued_cells(kernel):
     # Only what was queued is aborted: the next cell runs.
     after = kc.execute("run echo after")
     assert get_reply(kc, after, timeout=15)["content"]["status"] == "ok"
-    published = []
-    while True:
-        msg = kc.get_iopub_msg(timeout=15)
-        published.append(msg)
-        if (
-            msg["parent_header"].get("msg_id") == after
-            and msg["msg_type"] == "status"
-            and msg["content"]["execution_state"] == "idle"
-        ):
-            break
+    published = iopub_until_idle(kc, after, timeout=15, everything=True)
     assert stream_text([m for m in published if m["parent_header"].get("msg_id") == after]) == (
         "after\n"
     )
@@ -652,28 +515,16 @@ def test_parse_error_points_at_line_and_column(kernel):
     assert err["ename"] == "ParseError"
     assert re.search(r"line 2\b|\b2:\d+", err["evalue"], re.IGNORECASE), err["evalue"]
 
-    lines = ANSI.sub("", "\n".join(err["traceback"])).split("\n")
-    at = [n for n, line in enumerate(lines) if bad_line in line]
-    assert at, f"the offending line is not in the traceback:\n" + "\n".join(lines)
-    source = lines[at[0]]
-    assert at[0] + 1 < len(lines) and "^" in lines[at[0] + 1], "\n".join(lines)
-    caret = lines[at[0] + 1].index("^")
-    assert caret == source.index("bogus"), (
-        "the caret does not point at the unknown severity:\n" + "\n".join(lines)
-    )
+    # The caret points at the unknown severity.
+    caret_under(err, bad_line, "bogus")
 
 
 # --- whole notebooks --------------------------------------------------------------------------
 
 
 def check_first_response(nb) -> None:
-    assert nb.metadata.kernelspec.name == KERNEL_NAME
-    code_cells = [c for c in nb.cells if c.cell_type == "code"]
-    assert code_cells
+    code_cells = assert_cells_ran(nb)
     for cell in code_cells:
-        assert cell.execution_count is not None, cell.source
-        for out in cell.outputs:
-            assert out.output_type != "error", f"{cell.source!r} failed: {out.get('evalue')}"
         if re.search(r"(^|=\s*)run ", cell.source, re.MULTILINE):
             stdout = "".join(
                 o.text for o in cell.outputs if o.output_type == "stream" and o.name == "stdout"

@@ -2,36 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-from pathlib import Path
-
 import nbformat
 from nbclient import NotebookClient
 
-from conftest import KERNEL_NAME, REPO, playbook_bin
-
-
-def playbook_run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(playbook_bin()), "run", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
-
-
-def notebook(tmp_path: Path, *cells: str, tags: dict[int, list[str]] | None = None) -> Path:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": KERNEL_NAME, "display_name": "Playbook", "language": "playbook"}
-    for i, source in enumerate(cells):
-        cell = nbformat.v4.new_code_cell(source)
-        if tags and i in tags:
-            cell.metadata["tags"] = tags[i]
-        nb.cells.append(cell)
-    path = tmp_path / "playbook.ipynb"
-    nbformat.write(nb, path)
-    return path
+from kernel_client import KERNEL_NAME, REPO, notebook, playbook_run
 
 
 def test_first_response_runs_and_writes_a_valid_notebook(tmp_path):
@@ -56,10 +30,7 @@ def test_first_response_runs_and_writes_a_valid_notebook(tmp_path):
 def test_an_error_stops_the_run_with_exit_2_and_keeps_what_ran(tmp_path):
     path = notebook(tmp_path, "run echo before", "finding bogus \"x\"", "run touch should-not-exist")
     out = tmp_path / "out.ipynb"
-    proc = subprocess.run(
-        [str(playbook_bin()), "run", str(path), "-o", str(out)],
-        capture_output=True, text=True, timeout=60, cwd=tmp_path,
-    )
+    proc = playbook_run(str(path), "-o", str(out), cwd=tmp_path)
     assert proc.returncode == 2, proc.stderr
     assert "line 1, column 9" in proc.stderr
     assert not (tmp_path / "should-not-exist").exists(), "no cell runs after an error"

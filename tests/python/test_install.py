@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 import subprocess
 
-from conftest import playbook_bin
+from kernel_client import playbook_bin
 
 
 def png_size(path) -> tuple[int, int]:

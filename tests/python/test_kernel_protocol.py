@@ -8,11 +8,11 @@ language.
 
 from __future__ import annotations
 
-import re
-
 import jupyter_kernel_test
 import pytest
 from jupyter_kernel_test.msgspec_v5 import validate_message
+
+from kernel_client import ANSI, iopub_until_idle
 
 TIMEOUT = 15
 
@@ -93,7 +93,7 @@ class PlaybookKernelTests(jupyter_kernel_test.KernelTests):
         self.assertEqual(err["content"]["ename"], "ParseError")
         self.assertTrue(err["content"]["evalue"])
         text = "\n".join(err["content"]["traceback"])
-        self.assertIn("frobnicate the servers", re.sub(r"\x1b\[[0-9;]*m", "", text))
+        self.assertIn("frobnicate the servers", ANSI.sub("", text))
 
     def test_run_summary_after_stream(self) -> None:
         """`run` streams the command's output, then shows a one-line summary."""
@@ -134,14 +134,7 @@ class PlaybookKernelTests(jupyter_kernel_test.KernelTests):
         reply = self.get_non_kernel_info_reply(timeout=TIMEOUT)
         validate_message(reply, "execute_reply", msg_id)
         self.assertEqual(reply["content"]["status"], "ok")
-        seen = []
-        while True:
-            msg = self.kc.get_iopub_msg(timeout=TIMEOUT)
-            if msg["parent_header"].get("msg_id") != msg_id:
-                continue
-            seen.append(msg["msg_type"])
-            if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-                break
+        seen = [m["msg_type"] for m in iopub_until_idle(self.kc, msg_id, TIMEOUT)]
         self.assertNotIn("execute_input", seen)
         after, _ = self.execute_helper("run true")
         self.assertEqual(after["content"]["execution_count"], before["content"]["execution_count"] + 1)

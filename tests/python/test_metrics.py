@@ -11,19 +11,32 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import subprocess
+import sys
 import time
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
-from pathlib import Path
 
 import nbformat
 import pytest
 
-from conftest import KERNEL_NAME, REPO, playbook_bin
-from prometheus import StubServer, api_success, incident_notebook
-from test_client import ANSI, errors, execute, get_reply
+from http_stub import StubServer
+from kernel_client import (
+    REPO,
+    assert_cells_ran,
+    bundles,
+    caret_under,
+    get_reply,
+    notebook,
+    plain,
+    playbook_run,
+    run_error,
+    run_ok,
+    started_kernel,
+)
+from prometheus import api_success, incident_notebook
 
 VEGALITE = "application/vnd.vegalite.v5+json"
 SCHEMA = REPO / "tests" / "schemas" / "vega-lite-v5.6.1.schema.json"
@@ -34,38 +47,6 @@ CART_5XX = 'sum(rate(http_requests_total{service="cart",code=~"5.."}[5m]))'
 
 
 # --- helpers ----------------------------------------------------------------------------------
-
-
-def run_ok(kc, code: str, timeout: float = 30) -> list[dict]:
-    """Execute `code`, assert it succeeded, and return its output messages."""
-    reply, outputs = execute(kc, code, timeout=timeout)
-    errs = errors(outputs)
-    assert reply["content"]["status"] == "ok" and not errs, (
-        f"{code!r} failed: {[(e['ename'], e['evalue']) for e in errs]}"
-    )
-    return outputs
-
-
-def run_error(kc, code: str, timeout: float = 30) -> dict:
-    """Execute `code`, assert it failed with exactly one error output, and return that."""
-    reply, outputs = execute(kc, code, timeout=timeout)
-    assert reply["content"]["status"] == "error", f"{code!r} did not fail: {bundles(outputs)}"
-    [err] = errors(outputs)
-    assert reply["content"]["ename"] == err["ename"]
-    return err
-
-
-def bundles(outputs: list[dict]) -> list[dict]:
-    """The data of every display_data and execute_result, in order."""
-    return [
-        m["content"]["data"]
-        for m in outputs
-        if m["msg_type"] in ("display_data", "execute_result")
-    ]
-
-
-def plain(outputs: list[dict]) -> str:
-    return "\n".join(b.get("text/plain", "") for b in bundles(outputs))
 
 
 def connect(kc, prometheus, window: str = INCIDENT) -> None:
@@ -247,27 +228,11 @@ def urls_in_data(spec) -> list:
     return []
 
 
-def caret_under(err: dict, statement: str, token: str) -> None:
-    """The traceback shows `statement` with a caret under the first character of `token`."""
-    lines = ANSI.sub("", "\n".join(err["traceback"])).split("\n")
-    at = [n for n, line in enumerate(lines) if statement in line]
-    assert at, "the statement is not in the traceback:\n" + "\n".join(lines)
-    source = lines[at[0]]
-    assert at[0] + 1 < len(lines) and "^" in lines[at[0] + 1], "\n".join(lines)
-    caret = lines[at[0] + 1].index("^")
-    expected = source.index(statement) + statement.index(token)
-    assert caret == expected, (
-        f"the caret is at column {caret}, `{token}` at {expected}:\n" + "\n".join(lines)
-    )
-
-
 # --- the fixture ------------------------------------------------------------------------------
 
 
 def test_fixture_is_the_generators_output(tmp_path):
     """tests/fixtures/incident.om and metadata.prom are exactly what generate.py writes."""
-    import sys
-
     fixtures = REPO / "tests" / "fixtures"
     subprocess.run([sys.executable, str(fixtures / "generate.py"), str(tmp_path)], check=True, timeout=60)
     for name in ("incident.om", "metadata.prom"):
@@ -545,25 +510,18 @@ def test_default_and_widened_steps(kernel):
 
 def test_headers_and_secrets_reach_the_source_and_nothing_else(tmp_path):
     """`header`, `token env:` and `basic env: env:` are sent; the secrets appear in no output."""
-    from jupyter_client.manager import KernelManager
-    import os
-
     stub = StubServer(api_success)
-    km = KernelManager(kernel_name=KERNEL_NAME)
-    km.start_kernel(env={**os.environ, "PROM_TOKEN": "tok-s3cret", "PROM_USER": "alice",
-                         "PROM_PASS": "pa55-s3cret"}, cwd=str(tmp_path))
-    kc = km.client()
-    kc.start_channels()
+    env = {**os.environ, "PROM_TOKEN": "tok-s3cret", "PROM_USER": "alice", "PROM_PASS": "pa55-s3cret"}
     try:
-        kc.wait_for_ready(timeout=20)
-        outputs = run_ok(
-            kc,
-            f"source a prometheus {stub.url} header X-Scope-OrgID=tenant-1 token env:PROM_TOKEN\n"
-            f"source b prometheus {stub.url} basic env:PROM_USER env:PROM_PASS\n"
-            "window last 1h\n"
-            "query up\n"
-            "query @b up",
-        )
+        with started_kernel(env=env, cwd=tmp_path) as (km, kc):
+            outputs = run_ok(
+                kc,
+                f"source a prometheus {stub.url} header X-Scope-OrgID=tenant-1 token env:PROM_TOKEN\n"
+                f"source b prometheus {stub.url} basic env:PROM_USER env:PROM_PASS\n"
+                "window last 1h\n"
+                "query up\n"
+                "query @b up",
+            )
         first, second = stub.api_requests("query_range")
         assert first.headers.get("x-scope-orgid") == "tenant-1", first.headers
         assert first.headers.get("authorization") == "Bearer tok-s3cret", first.headers
@@ -575,8 +533,6 @@ def test_headers_and_secrets_reach_the_source_and_nothing_else(tmp_path):
             if path.is_file():
                 assert "s3cret" not in path.read_text(errors="replace"), f"a secret is in {path}"
     finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
         stub.stop()
 
 
@@ -731,12 +687,7 @@ def test_inspect_a_metric_shows_help_and_type(connected):
 
 
 def check_incident_notebook(nb) -> None:
-    assert nb.metadata.kernelspec.name == KERNEL_NAME
-    code_cells = [c for c in nb.cells if c.cell_type == "code"]
-    for cell in code_cells:
-        assert cell.execution_count is not None, cell.source
-        for out in cell.outputs:
-            assert out.output_type != "error", f"{cell.source!r} failed: {out.get('evalue')}"
+    code_cells = assert_cells_ran(nb)
     outputs = [o for c in code_cells for o in c.outputs if "data" in o]
     charts = [o for o in outputs if VEGALITE in o.data]
     queries = sum(len(re.findall(r"(?m)^\w+ = query ", c.source)) for c in code_cells)
@@ -760,25 +711,15 @@ def test_incident_notebook_with_nbclient(prometheus, tmp_path):
 
 def test_incident_notebook_headless_exits_1_on_the_failed_check(prometheus, tmp_path):
     out = tmp_path / "incident-5xx.out.ipynb"
-    proc = subprocess.run(
-        [str(playbook_bin()), "run", str(REPO / "notebooks" / "incident-5xx.ipynb"),
-         "-p", f"prometheus={prometheus.url}", "-o", str(out)],
-        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL, cwd=tmp_path,
+    proc = playbook_run(
+        str(REPO / "notebooks" / "incident-5xx.ipynb"), "-p", f"prometheus={prometheus.url}",
+        "-o", str(out), cwd=tmp_path,
     )
     assert proc.returncode == 1, f"exit {proc.returncode}\n{proc.stderr}"
     assert "checkout 5xx rate below 1/s" in proc.stderr + proc.stdout
     executed = nbformat.read(out, as_version=4)
     nbformat.validate(executed)
     check_incident_notebook(executed)
-
-
-def small_notebook(tmp_path: Path, *cells: str) -> Path:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": KERNEL_NAME, "display_name": "Playbook", "language": "playbook"}
-    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
-    path = tmp_path / "checks.ipynb"
-    nbformat.write(nb, path)
-    return path
 
 
 @pytest.mark.parametrize(
@@ -791,14 +732,11 @@ def small_notebook(tmp_path: Path, *cells: str) -> Path:
     ids=["all-checks-pass", "a-check-fails", "a-check-fails-then-an-error"],
 )
 def test_run_exit_codes(prometheus, tmp_path, window, last_cell, exit_code):
-    path = small_notebook(
+    path = notebook(
         tmp_path,
         f"source prom prometheus {prometheus.url}\n{window}",
         f'check "checkout 5xx rate below 1/s": {CHECKOUT_5XX} > 1',
         last_cell,
     )
-    proc = subprocess.run(
-        [str(playbook_bin()), "run", str(path), "-o", str(tmp_path / "out.ipynb")],
-        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL, cwd=tmp_path,
-    )
+    proc = playbook_run(str(path), "-o", str(tmp_path / "out.ipynb"), cwd=tmp_path)
     assert proc.returncode == exit_code, f"exit {proc.returncode}\n{proc.stderr}"

@@ -1,6 +1,6 @@
 """Metrics sources that fail: nothing listening, too slow, interrupted, answering errors or
 something that is not the API's JSON. Each is a scripted HTTP server on a loopback port
-(prometheus.StubServer), or a closed port; none needs Prometheus itself."""
+(http_stub.StubServer), or a closed port; none needs Prometheus itself."""
 
 from __future__ import annotations
 
@@ -8,9 +8,18 @@ import time
 
 import pytest
 
-from prometheus import StubReply, StubServer, api_success, free_port
-from test_client import errors, execute, get_reply, iopub_until_idle
-from test_metrics import bundles, plain, run_error, run_ok
+from http_stub import StubReply, StubServer, free_port
+from kernel_client import (
+    bundles,
+    errors,
+    execute,
+    get_reply,
+    iopub_until_idle,
+    plain,
+    run_error,
+    run_ok,
+)
+from prometheus import api_success
 
 WINDOW = "window 2026-11-20T10:00:00Z .. 2026-11-20T12:00:00Z"
 QUERY = 'query sum(rate(http_requests_total{code=~"5.."}[5m]))'

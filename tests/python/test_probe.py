@@ -1,7 +1,8 @@
 """Synthetic probes against servers this module starts: `probe URL [expect STATUS] [within D]
 [header K=V]... [insecure]`, `NAME = probe ...` and `check "TITLE": probe ...`.
 
-The servers listen on 127.0.0.1 on random ports, in threads of this process:
+The servers (http_stub.StubServer, answering as `answer` says) listen on 127.0.0.1 on random
+ports, in threads of this process:
 - plain HTTP (fixture `site`): /ok (200, a body of OK_BYTES), /fail (500), /slow (200 after 2 s),
   /moved (301 to /ok), /headers (200, records the request's headers);
 - https with a self-signed certificate made here, valid CERT_DAYS days (fixture `tls_site`),
@@ -17,15 +18,13 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import re
-import socket
 import ssl
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from test_client import errors, execute
+from http_stub import StubReply, StubServer, free_port
+from kernel_client import bundles, errors, execute, run_ok
 
 OK_BYTES = 3482  # shown as 3.4 KB
 CERT_DAYS = 30
@@ -35,63 +34,17 @@ SLOW_SECONDS = 2
 # --- servers ----------------------------------------------------------------------------------
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def do_GET(self):  # noqa: N802 (the http.server convention)
-        path = self.path.split("?")[0]
-        self.server.seen.append((path, {k.lower(): v for k, v in self.headers.items()}))
-        if path == "/ok" or path == "/headers":
-            self.answer(200, b"x" * OK_BYTES)
-        elif path == "/fail":
-            self.answer(500, b"internal error\n")
-        elif path == "/slow":
-            time.sleep(SLOW_SECONDS)
-            self.answer(200, b"finally\n")
-        elif path == "/moved":
-            self.answer(301, b"", [("Location", "/ok")])
-        else:
-            self.answer(404, b"not found\n")
-
-    def answer(self, status: int, body: bytes, headers=()):
-        try:
-            self.send_response(status)
-            for name, value in headers:
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Content-Type", "text/plain")
-            self.end_headers()
-            self.wfile.write(body)
-        except OSError:
-            pass  # the probe gave up and hung up (the slow endpoint)
-
-    def log_message(self, *args):
-        pass
-
-
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(self, tls: ssl.SSLContext | None = None):
-        super().__init__(("127.0.0.1", 0), Handler)
-        self.seen: list[tuple[str, dict[str, str]]] = []
-        if tls is not None:
-            # The handshake happens in the request's thread, not in the accept loop.
-            self.socket = tls.wrap_socket(self.socket, server_side=True, do_handshake_on_connect=False)
-        self.thread = threading.Thread(target=self.serve_forever, daemon=True)
-        self.thread.start()
-
-    def handle_error(self, request, client_address):
-        pass  # a probe that rejects the certificate ends the handshake: not a test failure
-
-    @property
-    def port(self) -> int:
-        return self.server_address[1]
-
-    def stop(self):
-        self.shutdown()
-        self.server_close()
+def answer(request) -> StubReply:
+    """What every test site answers, by path."""
+    if request.path in ("/ok", "/headers"):
+        return StubReply(200, b"x" * OK_BYTES, "text/plain")
+    if request.path == "/fail":
+        return StubReply(500, b"internal error\n", "text/plain")
+    if request.path == "/slow":
+        return StubReply(200, b"finally\n", "text/plain", delay=SLOW_SECONDS)
+    if request.path == "/moved":
+        return StubReply(301, b"", "text/plain", headers=[("Location", "/ok")])
+    return StubReply(404, b"not found\n", "text/plain")
 
 
 def self_signed(tmp_path, name: str, not_before: dt.datetime, not_after: dt.datetime, ca: bool):
@@ -144,7 +97,7 @@ def now() -> dt.datetime:
 
 @pytest.fixture(scope="module")
 def site():
-    server = Server()
+    server = StubServer(answer)
     yield server
     server.stop()
 
@@ -158,7 +111,7 @@ def tls_site(tmp_path_factory):
         now() + dt.timedelta(days=CERT_DAYS),
         ca=False,
     )
-    server = Server(context)
+    server = StubServer(answer, tls=context)
     yield server
     server.stop()
 
@@ -173,7 +126,7 @@ def ca_tls_site(tmp_path_factory):
         now() + dt.timedelta(days=CERT_DAYS),
         ca=True,
     )
-    server = Server(context)
+    server = StubServer(answer, tls=context)
     yield server
     server.stop()
 
@@ -187,7 +140,7 @@ def expired_tls_site(tmp_path_factory):
         now() - dt.timedelta(days=3, hours=1),
         ca=False,
     )
-    server = Server(context)
+    server = StubServer(answer, tls=context)
     yield server
     server.stop()
 
@@ -195,9 +148,7 @@ def expired_tls_site(tmp_path_factory):
 @pytest.fixture
 def closed_port() -> int:
     """A port that was just free: nothing listens there, so connecting is refused."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_port()
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -206,18 +157,9 @@ def closed_port() -> int:
 def shown(kc, code: str, timeout: float = 30) -> str:
     """Run `code`, assert it succeeded with one display, and return that display's text/plain
     (after checking that text/html says the same verdict)."""
-    reply, outputs = execute(kc, code, timeout=timeout)
-    errs = errors(outputs)
-    assert reply["content"]["status"] == "ok" and not errs, (
-        f"{code!r} failed: {[(e['ename'], e['evalue']) for e in errs]}"
-    )
-    bundles = [
-        m["content"]["data"]
-        for m in outputs
-        if m["msg_type"] in ("display_data", "execute_result")
-    ]
-    assert len(bundles) == 1, f"{code!r} showed {len(bundles)} outputs: {bundles}"
-    [bundle] = bundles
+    displays = bundles(run_ok(kc, code, timeout=timeout))
+    assert len(displays) == 1, f"{code!r} showed {len(displays)} outputs: {displays}"
+    [bundle] = displays
     text, html = bundle["text/plain"], bundle.get("text/html", "")
     verdict = text.split(" ", 2)[:2]
     assert verdict in (["✓", "PASS"], ["✗", "FAIL"]), f"not a pass/fail line: {text!r}"
@@ -267,11 +209,11 @@ def test_an_unexpected_status_fails_naming_both(kernel, site):
 def test_a_redirect_is_not_followed(kernel, site):
     km, kc = kernel
     url = f"http://127.0.0.1:{site.port}/moved"
-    before = len(site.seen)
+    before = len(site.requests)
     text = shown(kc, f"probe {url}")
     assert text.startswith("✗ FAIL") and "301" in text, text
     assert "/ok" in text, f"the redirect's target is not shown: {text}"
-    assert [path for path, _ in site.seen[before:]] == ["/moved"], "the redirect was followed"
+    assert [r.path for r in site.requests[before:]] == ["/moved"], "the redirect was followed"
     assert passes(shown(kc, f"probe {url} expect 301"))
 
 
@@ -308,10 +250,11 @@ def test_unknown_host(kernel):
 
 def test_a_header_reaches_the_server(kernel, site):
     km, kc = kernel
-    before = len(site.seen)
+    before = len(site.requests)
     text = shown(kc, f"probe http://127.0.0.1:{site.port}/headers header X-Probe=1 header X-Team=sre")
     assert passes(text), text
-    [(path, headers)] = site.seen[before:]
+    [request] = site.requests[before:]
+    path, headers = request.path, request.headers
     assert path == "/headers"
     assert headers.get("x-probe") == "1", headers
     assert headers.get("x-team") == "sre", headers
@@ -394,7 +337,7 @@ def test_checks_pass_and_fail_and_join_the_findings(kernel, site, closed_port):
 
     reply, outputs = execute(kc, "findings")
     assert reply["content"]["status"] == "ok", reply
-    [listing] = [m["content"]["data"] for m in outputs if m["msg_type"] in ("display_data", "execute_result")]
+    [listing] = bundles(outputs)
     lines = listing["text/plain"].splitlines()
     for title, verdict in [("api answers", "PASS"), ("api healthy", "FAIL"), ("old api gone", "FAIL")]:
         [line] = [line for line in lines if title in line]

@@ -25,15 +25,32 @@ pub fn parse(tokens: &mut Tokens) -> Result<Probe, CellError> {
     let Some((url, url_span)) = words.first() else {
         return Err(tokens.missing("the URL to probe"));
     };
+    let url_template = Template::parse_word(url, *url_span)?;
+    if url_template.literal().is_some()
+        && !(url.starts_with("http://") || url.starts_with("https://"))
+    {
+        return Err(CellError::parse(
+            format!("`{url}` is not an http:// or https:// URL"),
+            *url_span,
+        ));
+    }
     let mut probe = Probe {
-        url: Template::parse_word(url, *url_span)?,
+        url: url_template,
         expect: None,
         within: None,
         headers: Vec::new(),
         insecure: false,
     };
     let mut rest = words[1..].iter();
+    let mut seen: Vec<&str> = Vec::new();
     while let Some((option, span)) = rest.next() {
+        if option != "header" && seen.contains(&option.as_str()) {
+            return Err(CellError::parse(
+                format!("`{option}` is given twice"),
+                *span,
+            ));
+        }
+        seen.push(option);
         if option == "insecure" {
             probe.insecure = true;
             continue;
@@ -62,12 +79,16 @@ pub fn parse(tokens: &mut Tokens) -> Result<Probe, CellError> {
                 );
             }
             "within" => {
-                probe.within = Some(duration::parse(value).ok_or_else(|| {
-                    CellError::parse(
-                        format!("`{value}` is not a duration; write e.g. 500ms or 2s"),
-                        *value_span,
-                    )
-                })?);
+                probe.within = Some(duration::parse(value).filter(|d| !d.is_zero()).ok_or_else(
+                    || {
+                        CellError::parse(
+                            format!(
+                                "`{value}` is not a duration above zero; write e.g. 500ms or 2s"
+                            ),
+                            *value_span,
+                        )
+                    },
+                )?);
             }
             "header" => {
                 let (name, header_value) = value

@@ -348,6 +348,9 @@ fn metrics_statements() {
     error_at("probe http://x retries 3", 1, 16, "a probe takes");
     error_at("probe http://x header nope", 1, 23, "NAME=VALUE");
     error_at("probe", 1, 6, "the URL to probe");
+    error_at("probe localhost:8080", 1, 7, "not an http");
+    error_at("probe http://x expect 200 expect 201", 1, 27, "given twice");
+    error_at("probe http://x within 0s", 1, 23, "above zero");
     error_at("check no quotes: up", 1, 7, "in double quotes");
     error_at("check \"t\" up", 1, 11, "expected `:`");
     error_at("query", 1, 6, "PromQL");
