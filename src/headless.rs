@@ -84,6 +84,7 @@ pub async fn run(
         approve_all: settings.yes,
         journal: settings.journal,
         replay: settings.replay,
+        base_dir: input.parent().unwrap_or(Path::new(".")).to_owned(),
     })?;
     let mut verdict = Verdict::Passed;
     let mut count = 0;

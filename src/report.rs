@@ -143,6 +143,8 @@ struct QueryRow {
     end: Option<f64>,
     step: Option<f64>,
     now: Option<f64>,
+    /// An instant query's time.
+    time: Option<f64>,
     result_type: Option<String>,
     series: Option<usize>,
     warnings: Vec<String>,
@@ -165,6 +167,17 @@ struct SecretRow {
     place: Place,
     name: Option<String>,
     reference: Option<String>,
+}
+
+/// Steps that are the machinery of replay rather than the investigation: readings of the clock
+/// and completion's lookups. The JSON timeline keeps them; the pages leave them out and say so.
+const BOOKKEEPING: [(&str, &str, &str); 2] = [
+    ("clock", "reading of the clock", "readings of the clock"),
+    ("lookup", "completion lookup", "completion lookups"),
+];
+
+fn is_bookkeeping(step: &str) -> bool {
+    BOOKKEEPING.iter().any(|(kind, _, _)| *kind == step)
 }
 
 /// One line of the timeline.
@@ -249,12 +262,13 @@ impl Report {
                     end: text(result, "end"),
                     step_seconds: number(result, "step_seconds"),
                 };
-                let line = format!(
-                    "window {} .. {}, step {}",
-                    or_unknown(&row.start),
-                    or_unknown(&row.end),
-                    row.step_seconds.map(duration).unwrap_or_else(|| "?".into())
-                );
+                let line = match (&row.start, &row.end) {
+                    (Some(start), Some(end)) => format!(
+                        "window {start} .. {end}, step {}",
+                        row.step_seconds.map(duration).unwrap_or_else(|| "?".into())
+                    ),
+                    _ => format!("window {}", row.written),
+                };
                 self.windows.push(row);
                 line
             }
@@ -273,6 +287,7 @@ impl Report {
                     end: number(input, "end"),
                     step: number(input, "step"),
                     now: number(input, "now"),
+                    time: number(input, "time"),
                     // A scalar or a string is one value, not a list of series.
                     series: match result_type.as_deref() {
                         Some("scalar" | "string") => None,
@@ -376,11 +391,59 @@ impl Report {
                 self.secrets.push(row);
                 line
             }
+            "clock" => match number(result, "now") {
+                Some(now) => format!("the time is {}", rfc3339(now)),
+                None => "the time is ?".to_owned(),
+            },
+            "lookup" => {
+                let mut line = format!(
+                    "lookup @{} {}",
+                    text(input, "source").unwrap_or_else(|| "?".into()),
+                    text(input, "call").unwrap_or_else(|| "?".into())
+                );
+                if let Some(argument) = text(input, "argument").filter(|a| !a.is_empty()) {
+                    let _ = write!(line, " {}", shorten(&one_line(&argument), 80));
+                }
+                let outcome = match (
+                    error_of(result),
+                    result.get("values").and_then(Value::as_array),
+                ) {
+                    (Some(error), _) => format!("error: {}", one_line(&error)),
+                    (None, Some(values)) => format!("{} values", values.len()),
+                    (None, None) => "done".to_owned(),
+                };
+                format!("{line}: {outcome}")
+            }
             other => {
                 let shown = serde_json::to_string(input).unwrap_or_default();
                 format!("{} {}", one_line(other), shorten(&one_line(&shown), 120))
             }
         }
+    }
+
+    /// The timeline a person reads: without the bookkeeping steps.
+    fn shown_timeline(&self) -> impl Iterator<Item = &Event> {
+        self.timeline.iter().filter(|e| !is_bookkeeping(&e.step))
+    }
+
+    /// What the shown timeline leaves out, if anything: "9 readings of the clock are left out".
+    fn left_out(&self) -> Option<String> {
+        let parts: Vec<String> = BOOKKEEPING
+            .iter()
+            .filter_map(|(kind, one, many)| {
+                match self.timeline.iter().filter(|e| e.step == *kind).count() {
+                    0 => None,
+                    1 => Some(format!("1 {one}")),
+                    n => Some(format!("{n} {many}")),
+                }
+            })
+            .collect();
+        (!parts.is_empty()).then(|| {
+            format!(
+                "Left out: {} (the JSON report keeps them).",
+                parts.join(" and ")
+            )
+        })
     }
 
     fn verified(&self) -> bool {
@@ -504,7 +567,7 @@ impl Report {
             "queries": self.queries.iter().map(|q| with(&q.place, json!({
                 "source": q.source, "expr": q.expr, "instant": q.instant,
                 "start": q.start.map(rfc3339), "end": q.end.map(rfc3339), "step_seconds": q.step,
-                "now": q.now.map(rfc3339), "result_type": q.result_type, "series": q.series,
+                "now": q.now.map(rfc3339), "time": q.time.map(rfc3339), "result_type": q.result_type, "series": q.series,
                 "warnings": q.warnings, "error": q.error, "summary": q.summary(),
             }))).collect::<Vec<_>>(),
             "probes": self.probes.iter().map(|p| {
@@ -543,6 +606,7 @@ impl CommandRow {
             Exit::Code(0) => "✓",
             Exit::Code(_) | Exit::Signal(_) => "✗",
             Exit::NotRun => "○",
+            Exit::Unknown if self.error.is_some() => "✗",
             Exit::Other(_) | Exit::Unknown => "?",
         }
     }
@@ -567,7 +631,7 @@ impl QueryRow {
     /// What the query looked at: an instant, or a range and its step.
     fn range(&self) -> String {
         if self.instant == Some(true) {
-            let at = self.end.or(self.now);
+            let at = self.time.or(self.end).or(self.now);
             return format!(
                 "instant at {}",
                 at.map(rfc3339).unwrap_or_else(|| "?".into())
@@ -695,10 +759,25 @@ fn strings(value: &Value, key: &str) -> Vec<String> {
     }
 }
 
+/// A step's failure as a person reads it: `{"error": "text"}` or `{"error": {"kind", "message"}}`.
 fn error_of(result: &Value) -> Option<String> {
     match result.get("error")? {
         Value::Null => None,
         Value::String(s) => Some(s.clone()),
+        Value::Object(error) => {
+            let kind = error.get("kind").and_then(Value::as_str);
+            let message = error.get("message").and_then(Value::as_str);
+            let after = error.get("after_ms").and_then(Value::as_f64);
+            Some(match (kind, message, after) {
+                (Some("timeout"), _, Some(after)) => format!("timed out after {}", millis(after)),
+                (Some(kind), Some(message), _) => {
+                    format!("{}: {message}", kind.replace('_', " "))
+                }
+                (None, Some(message), _) => message.to_owned(),
+                (Some(kind), None, _) => kind.replace('_', " "),
+                (None, None, _) => Value::Object(error.clone()).to_string(),
+            })
+        }
         other => Some(other.to_string()),
     }
 }
@@ -821,6 +900,9 @@ fn shorten(text: &str, chars: usize) -> String {
 fn millis(ms: f64) -> String {
     if !ms.is_finite() || ms < 0.0 {
         "?".to_owned()
+    } else if ms < 0.5 {
+        // Recorded in whole milliseconds: 0 means under one.
+        "<1 ms".to_owned()
     } else if ms < 1000.0 {
         format!("{ms:.0} ms")
     } else if ms < 60_000.0 {
@@ -858,6 +940,24 @@ fn md(text: &str) -> String {
         }
     }
     out
+}
+
+/// Text with `code spans` (as check details have): the spans as code, the rest as plain text.
+/// Unbalanced backticks are plain text.
+fn md_rich(text: &str) -> String {
+    rich(text, md, md_code)
+}
+
+fn rich(text: &str, plain: fn(&str) -> String, code: fn(&str) -> String) -> String {
+    let parts: Vec<&str> = text.split('`').collect();
+    if parts.len() < 3 || parts.len() % 2 == 0 {
+        return plain(text);
+    }
+    parts
+        .iter()
+        .enumerate()
+        .map(|(i, part)| if i % 2 == 1 { code(part) } else { plain(part) })
+        .collect()
 }
 
 /// Code in a table cell: a code span with enough backticks, its pipes escaped.
@@ -982,7 +1082,7 @@ fn markdown(r: &Report) -> String {
                     format!("**{}**", verdict(c.passed)),
                     md(or_unknown(&c.title)),
                     md(or_unknown(&c.condition)),
-                    md(c.detail.as_deref().unwrap_or("")),
+                    md_rich(c.detail.as_deref().unwrap_or("")),
                     r.clock(&c.place.at),
                 ]
             })
@@ -1081,8 +1181,7 @@ fn markdown(r: &Report) -> String {
         out.push_str("The journal holds no steps.\n");
     } else {
         let rows = r
-            .timeline
-            .iter()
+            .shown_timeline()
             .map(|e| {
                 vec![
                     e.place.seq.to_string(),
@@ -1093,6 +1192,9 @@ fn markdown(r: &Report) -> String {
             })
             .collect();
         md_table(&mut out, &["#", "Time", "Step", "What"], rows);
+        if let Some(note) = r.left_out() {
+            let _ = writeln!(out, "{}", md(&note));
+        }
     }
     while out.ends_with("\n\n") {
         out.pop();
@@ -1273,7 +1375,7 @@ fn html(r: &Report) -> String {
                     esc(or_unknown(&c.condition)),
                     format!(
                         "<span class=\"detail\">{}</span>",
-                        esc(c.detail.as_deref().unwrap_or(""))
+                        rich(c.detail.as_deref().unwrap_or(""), esc, code)
                     ),
                     esc(&r.clock(&c.place.at)),
                 ]
@@ -1292,9 +1394,9 @@ fn html(r: &Report) -> String {
             .commands
             .iter()
             .map(|c| {
-                let class = match c.exit {
-                    Exit::Code(0) => "pass",
-                    Exit::Code(_) | Exit::Signal(_) => "fail",
+                let class = match c.mark() {
+                    "✓" => "pass",
+                    "✗" => "fail",
                     _ => "unknown",
                 };
                 let mut exit = format!(
@@ -1388,8 +1490,7 @@ fn html(r: &Report) -> String {
         out.push_str("<p>The journal holds no steps.</p>\n");
     } else {
         let rows = r
-            .timeline
-            .iter()
+            .shown_timeline()
             .map(|e| {
                 vec![
                     e.place.seq.to_string(),
@@ -1400,6 +1501,9 @@ fn html(r: &Report) -> String {
             })
             .collect();
         html_table(&mut out, &["#", "Time", "Step", "What"], rows);
+        if let Some(note) = r.left_out() {
+            let _ = writeln!(out, "<p>{}</p>", esc(&note));
+        }
     }
     out.push_str("</body>\n</html>\n");
     out
@@ -1477,7 +1581,7 @@ mod tests {
         j.append(
             "check",
             json!({"title": "cart <fine> & \"well\"", "condition": "run"}),
-            json!({"passed": true, "detail": "exit 0"}),
+            json!({"passed": true, "detail": "`test -f a|b` exited 0"}),
             5,
         )
         .unwrap();
@@ -1543,6 +1647,8 @@ mod tests {
             "{md}"
         );
         assert!(md.contains("✗ exit 1") && md.contains("1.50 s"), "{md}");
+        // A check's detail keeps its code spans.
+        assert!(md.contains("| `test -f a\\|b` exited 0 |"), "{md}");
         assert!(
             md.contains("killed by signal 9") && md.contains("2m05s"),
             "{md}"
@@ -1691,10 +1797,29 @@ mod tests {
                 json!({"instant": true}),
                 json!({"error": "bad\ngateway"}),
             ),
+            line(
+                9,
+                "query",
+                json!({"source": "prom", "expr": "up", "instant": true, "time": 1_795_176_000.0}),
+                json!({"error": {"kind": "unreachable", "message": "connection refused"}}),
+            ),
+            line(
+                10,
+                "run",
+                json!({"command": "sleep 9"}),
+                json!({"error": {"kind": "timeout", "after_ms": 2000}}),
+            ),
+            line(11, "clock", json!({}), json!({"now": 1_795_176_000.0})),
+            line(
+                12,
+                "lookup",
+                json!({"source": "prom", "call": "label_values", "argument": "code"}),
+                json!({"values": ["200", "500"]}),
+            ),
         ]
         .join("\n");
         let loaded = parse(&text);
-        assert_eq!(loaded.records.len(), 8, "{:?}", loaded.breaks);
+        assert_eq!(loaded.records.len(), 12, "{:?}", loaded.breaks);
         for format in [Format::Markdown, Format::Html, Format::Json] {
             let out = render(&loaded, format);
             assert!(!out.is_empty());
@@ -1703,13 +1828,26 @@ mod tests {
         assert!(
             md.contains("? UNKNOWN")
                 && md.contains("a scalar")
-                && md.contains("error: bad gateway"),
+                && md.contains("error: bad gateway")
+                && md.contains("error: unreachable: connection refused")
+                && md.contains("instant at 2026-11-20T12:00:00Z")
+                && md.contains("✗ error: timed out after 2.00 s")
+                && md.contains("Left out: 1 reading of the clock and 1 completion lookup"),
             "{md}"
         );
         let report: Value = serde_json::from_str(&render(&loaded, Format::Json)).unwrap();
         assert_eq!(report["verified"], false);
         assert_eq!(report["checks"][0]["passed"], Value::Null);
         assert_eq!(report["findings"][0]["evidence"], json!(["one"]));
+        assert_eq!(
+            report["timeline"][10]["summary"],
+            "the time is 2026-11-20T12:00:00Z"
+        );
+        assert_eq!(
+            report["timeline"][11]["summary"],
+            "lookup @prom label_values code: 2 values"
+        );
+        assert_eq!(report["timeline"][5]["summary"], "window ? .. ?");
         // An empty journal still makes a report.
         let empty = render(&Loaded::default(), Format::Markdown);
         assert!(

@@ -70,6 +70,8 @@ pub struct Options {
     pub journal: Option<PathBuf>,
     /// A journal to answer every step from, from the start.
     pub replay: Option<PathBuf>,
+    /// The notebook's folder: relative paths of metrics files start there.
+    pub base_dir: PathBuf,
 }
 
 impl Default for Options {
@@ -81,6 +83,7 @@ impl Default for Options {
             approve_all: false,
             journal: None,
             replay: None,
+            base_dir: PathBuf::from("."),
         }
     }
 }
@@ -99,6 +102,7 @@ impl Engine {
         session.policy = options.policy;
         session.dry_run = options.dry_run;
         session.approve_all = options.approve_all;
+        session.base_dir = options.base_dir;
         if let Some(path) = options.journal {
             let secrets = session.secrets.clone();
             let mask = Box::new(move |text: &str| secrets.mask(text));

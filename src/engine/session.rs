@@ -121,6 +121,8 @@ pub struct Session {
     /// Which commands may run; a broken policy file stops every command, it does not loosen.
     pub policy: Result<Policy, String>,
     pub journal: Option<SharedJournal>,
+    /// Where relative paths in the notebook start: its folder.
+    pub base_dir: std::path::PathBuf,
     /// The journal that answers every step, once the session replays.
     pub recording: Option<Rc<Recording>>,
 }
@@ -139,6 +141,7 @@ impl Default for Session {
             approve_all: false,
             policy: Ok(Policy::default()),
             journal: None,
+            base_dir: std::path::PathBuf::from("."),
             recording: None,
         }
     }

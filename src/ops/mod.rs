@@ -13,4 +13,5 @@ pub mod probe;
 /// Names the closest recorded step, to help find what changed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NotRecorded(pub String);
+pub mod file_source;
 pub mod prometheus;

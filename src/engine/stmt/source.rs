@@ -7,6 +7,7 @@ use crate::engine::syntax::{is_name, Template, Tokens};
 use crate::engine::{duration, Context};
 use crate::journal::recorded::RecordedSource;
 use crate::journal::replay::ReplaySource;
+use crate::ops::file_source;
 use crate::ops::metrics::MetricsSource;
 use crate::ops::prometheus::{Auth, Prometheus};
 use crate::render::Bundle;
@@ -157,45 +158,38 @@ fn prometheus(words: &[(String, Span)], tokens: &Tokens) -> Result<SourceKind, C
 
 impl NewSource {
     pub fn apply(&self, span: Span, cx: &mut Context<'_>) -> Result<(), CellError> {
-        let SourceKind::Prometheus {
-            url,
-            url_span,
-            headers,
-            auth,
-            timeout,
-        } = &self.kind
-        else {
-            return Err(CellError::new(
-                ErrorKind::NotSupported,
-                "file sources are not supported yet in this version of playbook: they arrive with the embedded PromQL engine",
-                span,
-            ));
-        };
-        let url = cx.session.resolve(url)?;
-        check_url(&url, *url_span)?;
-        let read = |reference: &str| {
-            let value = super::secret::read(reference, span)?;
-            cx.session.secrets.add(&value);
-            Ok::<_, CellError>(value)
-        };
-        let auth = match auth {
-            AuthRef::None => Auth::None,
-            AuthRef::Token(r) => Auth::Bearer(read(r)?),
-            AuthRef::Basic(u, p) => Auth::Basic {
-                user: read(u)?,
-                password: read(p)?,
-            },
-        };
-        // On replay the journal stands in for the server; with a journal, every call is recorded.
-        let source: Box<dyn MetricsSource> = match &cx.session.recording {
-            Some(recording) => Box::new(ReplaySource {
-                name: self.name.clone(),
-                recording: recording.clone(),
-            }),
-            None => Box::new(
-                Prometheus::new(&url, headers.clone(), auth, *timeout)
-                    .map_err(|e| CellError::new(ErrorKind::SourceError, e, span))?,
-            ),
+        // On replay the journal stands in for the source, and nothing is contacted or read.
+        let (source, description): (Box<dyn MetricsSource>, String) = match &self.kind {
+            SourceKind::Prometheus {
+                url,
+                url_span,
+                headers,
+                auth,
+                timeout,
+            } => {
+                let url = cx.session.resolve(url)?;
+                check_url(&url, *url_span)?;
+                let description = format!("prometheus at {url}");
+                if cx.session.recording.is_some() {
+                    (self.replayed(cx), description)
+                } else {
+                    let auth = read_auth(auth, span, cx)?;
+                    let server = Prometheus::new(&url, headers.clone(), auth, *timeout)
+                        .map_err(|e| CellError::new(ErrorKind::SourceError, e, span))?;
+                    (Box::new(server), description)
+                }
+            }
+            SourceKind::File { path } => {
+                let description = format!("the metrics file {path}, evaluated in-process");
+                if cx.session.recording.is_some() {
+                    (self.replayed(cx), description)
+                } else {
+                    // Relative to the notebook, as the kernel's working directory is in Jupyter.
+                    let file = file_source::load(&cx.session.base_dir.join(path))
+                        .map_err(|e| CellError::new(ErrorKind::SourceError, e, span))?;
+                    (Box::new(file), description)
+                }
+            }
         };
         let source: Box<dyn MetricsSource> = match &cx.session.journal {
             Some(journal) => Box::new(RecordedSource {
@@ -205,20 +199,44 @@ impl NewSource {
             }),
             None => source,
         };
-        let is_default = cx.session.add_source(NamedSource::new(
-            &self.name,
-            format!("prometheus at {url}"),
-            source,
-        ));
+        let line = format!("source {}: {description}", self.name);
+        let is_default = cx
+            .session
+            .add_source(NamedSource::new(&self.name, description, source));
         let role = if is_default {
             " (the default source)"
         } else {
             ""
         };
-        cx.out.display(
-            Bundle::plain(format!("source {}: prometheus at {url}{role}", self.name)),
-            None,
-        );
+        cx.out.display(Bundle::plain(format!("{line}{role}")), None);
         Ok(())
     }
+
+    fn replayed(&self, cx: &Context<'_>) -> Box<dyn MetricsSource> {
+        Box::new(ReplaySource {
+            name: self.name.clone(),
+            recording: cx
+                .session
+                .recording
+                .clone()
+                .expect("called only while replaying"),
+        })
+    }
+}
+
+/// Reads the credentials a source refers to; their values are masked from then on.
+fn read_auth(auth: &AuthRef, span: Span, cx: &mut Context<'_>) -> Result<Auth, CellError> {
+    let read = |reference: &str| {
+        let value = super::secret::read(reference, span)?;
+        cx.session.secrets.add(&value);
+        Ok::<_, CellError>(value)
+    };
+    Ok(match auth {
+        AuthRef::None => Auth::None,
+        AuthRef::Token(r) => Auth::Bearer(read(r)?),
+        AuthRef::Basic(u, p) => Auth::Basic {
+            user: read(u)?,
+            password: read(p)?,
+        },
+    })
 }

@@ -1,0 +1,173 @@
+//! Aggregation operators (`sum by (...)` and friends), as Prometheus 2.42's `aggregation`.
+
+use super::functions::{go_max, quantile, scalar};
+use super::{check_unique, execution, unsupported, Ctx, EvalResult, Labels, Sample, Value};
+use promql_parser::parser::token::{
+    T_AVG, T_BOTTOMK, T_COUNT, T_COUNT_VALUES, T_GROUP, T_MAX, T_MIN, T_QUANTILE, T_STDDEV,
+    T_STDVAR, T_SUM, T_TOPK,
+};
+use promql_parser::parser::{AggregateExpr, Expr, LabelModifier};
+use std::collections::HashMap;
+
+pub fn eval(ctx: &Ctx, agg: &AggregateExpr, ts: i64) -> EvalResult<Value> {
+    let op = agg.op.id();
+    let param = match &agg.param {
+        None => None,
+        Some(p) if op == T_COUNT_VALUES => Some(Param::Label(label_param(p)?)),
+        Some(p) => Some(Param::Number(scalar(ctx, p, ts)?)),
+    };
+    let input = match ctx.eval(&agg.expr, ts)? {
+        Value::Vector(v) => v,
+        _ => return execution("aggregations apply to instant vectors only"),
+    };
+    let out = match op {
+        T_TOPK | T_BOTTOMK => {
+            let Some(Param::Number(k)) = param else {
+                return execution("topk and bottomk need a number");
+            };
+            top(input, &agg.modifier, k, op == T_TOPK)
+        }
+        T_SUM | T_AVG | T_COUNT | T_MIN | T_MAX | T_GROUP | T_STDDEV | T_STDVAR | T_QUANTILE
+        | T_COUNT_VALUES => {
+            let groups = group(input, &agg.modifier, &param)?;
+            groups
+                .into_iter()
+                .map(|(labels, values)| Sample {
+                    labels,
+                    t: ts,
+                    v: reduce(op, &values, &param),
+                })
+                .collect()
+        }
+        _ => return unsupported(format!("the aggregation {}", agg.op)),
+    };
+    check_unique(&out)?;
+    Ok(Value::Vector(out))
+}
+
+enum Param {
+    Number(f64),
+    Label(String),
+}
+
+fn label_param(e: &Expr) -> EvalResult<String> {
+    match e {
+        Expr::StringLiteral(s) => Ok(s.val.clone()),
+        Expr::Paren(p) => label_param(&p.expr),
+        _ => execution("count_values needs a label name string"),
+    }
+}
+
+/// The labels of an element's group: only the `by` labels, or all but the `without` labels
+/// and the metric name.
+fn group_labels(labels: &Labels, modifier: &Option<LabelModifier>) -> Labels {
+    match modifier {
+        Some(LabelModifier::Include(by)) => by
+            .labels
+            .iter()
+            .filter_map(|l| labels.get(l).map(|v| (l.clone(), v.clone())))
+            .collect(),
+        Some(LabelModifier::Exclude(without)) => labels
+            .iter()
+            .filter(|(k, _)| *k != "__name__" && !without.labels.contains(k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        None => Labels::new(),
+    }
+}
+
+/// Groups the values, in the order the groups first appear.
+fn group(
+    input: Vec<Sample>,
+    modifier: &Option<LabelModifier>,
+    param: &Option<Param>,
+) -> EvalResult<Vec<(Labels, Vec<f64>)>> {
+    let mut index: HashMap<Labels, usize> = HashMap::new();
+    let mut groups: Vec<(Labels, Vec<f64>)> = Vec::new();
+    for s in input {
+        let mut labels = group_labels(&s.labels, modifier);
+        if let Some(Param::Label(name)) = param {
+            labels.insert(name.clone(), format_value(s.v));
+        }
+        let i = *index.entry(labels.clone()).or_insert_with(|| {
+            groups.push((labels, Vec::new()));
+            groups.len() - 1
+        });
+        groups[i].1.push(s.v);
+    }
+    Ok(groups)
+}
+
+/// Go's `strconv.FormatFloat(v, 'f', -1, 64)`, which count_values writes into its label.
+fn format_value(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v == f64::INFINITY {
+        "+Inf".into()
+    } else if v == f64::NEG_INFINITY {
+        "-Inf".into()
+    } else {
+        format!("{v}")
+    }
+}
+
+fn reduce(op: u16, values: &[f64], param: &Option<Param>) -> f64 {
+    let first = values[0];
+    match op {
+        T_SUM => values.iter().sum(),
+        T_AVG => super::functions::running_mean(values.iter().copied()),
+        T_COUNT | T_COUNT_VALUES => values.len() as f64,
+        T_GROUP => 1.0,
+        T_MIN => values
+            .iter()
+            .skip(1)
+            .fold(first, |m, &v| if m > v || m.is_nan() { v } else { m }),
+        T_MAX => values
+            .iter()
+            .skip(1)
+            .fold(first, |m, &v| if m < v || m.is_nan() { v } else { m }),
+        T_STDVAR => super::functions::variance(values.iter().copied()),
+        T_STDDEV => super::functions::variance(values.iter().copied()).sqrt(),
+        T_QUANTILE => {
+            let q = match param {
+                Some(Param::Number(q)) => *q,
+                _ => f64::NAN,
+            };
+            quantile(q, values.to_vec())
+        }
+        _ => unreachable!("reduce called for an operator it does not know"),
+    }
+}
+
+/// topk / bottomk: the k largest (smallest) elements of each group, with their own labels.
+/// NaN ranks below every number either way.
+fn top(input: Vec<Sample>, modifier: &Option<LabelModifier>, k: f64, largest: bool) -> Vec<Sample> {
+    let k = go_max(k, 0.0);
+    if k.is_nan() || k < 1.0 {
+        return Vec::new();
+    }
+    let k = k as usize;
+    let mut index: HashMap<Labels, usize> = HashMap::new();
+    let mut groups: Vec<Vec<Sample>> = Vec::new();
+    for s in input {
+        let key = group_labels(&s.labels, modifier);
+        let i = *index.entry(key).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[i].push(s);
+    }
+    let mut out = Vec::new();
+    for mut g in groups {
+        g.sort_by(|a, b| match (a.v.is_nan(), b.v.is_nan()) {
+            (true, true) => std::cmp::Ordering::Equal,
+            (true, false) => std::cmp::Ordering::Greater,
+            (false, true) => std::cmp::Ordering::Less,
+            _ if largest => b.v.total_cmp(&a.v),
+            _ => a.v.total_cmp(&b.v),
+        });
+        g.truncate(k);
+        out.extend(g);
+    }
+    out
+}
