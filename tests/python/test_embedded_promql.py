@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import urllib.error
 from pathlib import Path
 
@@ -48,27 +47,12 @@ def run_embedded(tmp_path: Path, exprs: list[str], name: str) -> list[dict]:
     cells += [f"query {expr}" for expr in exprs]
     path = notebook(tmp_path, *cells, name=f"{name}.ipynb")
     proc = playbook_run(str(path), "--journal", str(journal), "-o", str(tmp_path / f"{name}.out.ipynb"), cwd=REPO)
-    if "file sources are not supported yet" in proc.stdout + proc.stderr:
-        pytest.skip("`source NAME file PATH` is not wired to ops::file_source::load yet")
-    lines = [json.loads(l) for l in journal.read_text().splitlines() if l.strip()] if journal.exists() else []
+    assert journal.exists(), proc.stderr
+    lines = [json.loads(l) for l in journal.read_text().splitlines() if l.strip()]
     results = [l for l in lines if l["step"] == "query"]
     for line, expr in zip(results, exprs):
         assert line["input"]["expr"] == expr, (line["input"], expr)
     return [l["result"] for l in results]
-
-
-def embedded_dump() -> dict[str, dict] | None:
-    """Results written by `cargo test --test file_source -- --ignored corpus_dump` (for working on
-    the engine before the kernel can reach it), when PLAYBOOK_EMBEDDED_DUMP names that file."""
-    path = os.environ.get("PLAYBOOK_EMBEDDED_DUMP")
-    if not path:
-        return None
-    out = {}
-    for line in Path(path).read_text().splitlines():
-        entry = json.loads(line)
-        result = entry["result"]
-        out[entry["expr"]] = result if isinstance(result, dict) else {"resultType": "matrix", "result": result}
-    return out
 
 
 def as_series(result: list[dict]) -> dict[frozenset, list[tuple[float, float]]]:
@@ -117,12 +101,8 @@ def test_corpus_agrees_with_prometheus(prometheus, tmp_path):
     entries = corpus()
     assert sum(kind == "compare" for kind, _ in entries) >= 60
     compared = [expr for kind, expr in entries if kind == "compare"]
-    dump = embedded_dump()
-    if dump is None:
-        results = run_embedded(tmp_path, compared, "corpus")
-        assert len(results) == len(compared), f"{len(results)} of {len(compared)} queries ran"
-    else:
-        results = [dump[expr] for expr in compared]
+    results = run_embedded(tmp_path, compared, "corpus")
+    assert len(results) == len(compared), f"{len(results)} of {len(compared)} queries ran"
     problems, agreed = [], 0
     for expr, result in zip(compared, results):
         reference = reference_range(prometheus, expr)
@@ -140,11 +120,10 @@ def test_corpus_agrees_with_prometheus(prometheus, tmp_path):
 
 
 def test_refusals_and_errors(prometheus, tmp_path):
-    dump = embedded_dump()
     for i, (kind, expr) in enumerate(corpus()):
         if kind not in ("unsupported", "error"):
             continue
-        result = dump[expr] if dump is not None else (run_embedded(tmp_path, [expr], f"e{i}") or [{}])[0]
+        result = (run_embedded(tmp_path, [expr], f"e{i}") or [{}])[0]
         assert "error" in result, (expr, result)
         if kind == "unsupported":
             assert "UnsupportedInEmbeddedEngine: " in json.dumps(result["error"]), (expr, result)
