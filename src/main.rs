@@ -100,11 +100,18 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Kernel { connection_file } => serve_kernel(&connection_file),
         Command::Install(target) => install(target),
-        Command::Report { journal, format } => {
-            playbook::journal::read::load(&journal).map(|loaded| {
+        Command::Report { journal, format } => match playbook::journal::read::load(&journal) {
+            Ok(loaded) => {
                 print!("{}", report::render(&loaded, format));
-            })
-        }
+                // A CI job can gate on a journal nobody changed.
+                return if loaded.breaks.is_empty() {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(1)
+                };
+            }
+            Err(e) => Err(e),
+        },
         Command::Run {
             notebook,
             output,

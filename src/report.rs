@@ -999,7 +999,7 @@ fn markdown(r: &Report) -> String {
     } else {
         out.push_str("- **Integrity:** ✗ the journal was changed after it was written:\n");
         for b in &r.breaks {
-            let _ = writeln!(out, "  - {}", md(b));
+            let _ = writeln!(out, "  - {}", md_rich(b));
         }
     }
     for w in &r.warnings {
@@ -1281,7 +1281,7 @@ fn html(r: &Report) -> String {
             "<div class=\"broken\"><p><strong>The journal was changed:</strong></p><ul>\n",
         );
         for b in &r.breaks {
-            let _ = writeln!(out, "<li>{}</li>", esc(b));
+            let _ = writeln!(out, "<li>{}</li>", rich(b, esc, code));
         }
         out.push_str("</ul></div>\n");
     }

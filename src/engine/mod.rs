@@ -360,16 +360,27 @@ fn journal_entry(
             json!({ "title": outcome.title, "condition": check.condition.kind() }),
             json!({ "passed": outcome.passed, "detail": outcome.detail }),
         )),
-        (Statement::Source(source), _) => Some((
-            "source",
-            json!({
-                "name": source.name,
-                "kind": source.kind.name(),
-                "url": session.named_source(Some(&source.name)).map(|s| s.description.clone()),
-            }),
-            json!({}),
-        )),
-        (Statement::Window(window), _) => Some(("window", window.describe(), json!({}))),
+        (Statement::Source(source), _) => {
+            let mut input = json!({ "name": source.name, "kind": source.kind.name() });
+            match &source.kind {
+                stmt::source::SourceKind::Prometheus { url, .. } => {
+                    input["url"] = json!(session.resolve(url).ok());
+                }
+                stmt::source::SourceKind::File { path } => input["path"] = json!(path),
+            }
+            Some(("source", input, json!({})))
+        }
+        (Statement::Window(window), _) => {
+            let result = match &session.window_resolved {
+                Some(range) => json!({
+                    "start": window::rfc3339(range.start),
+                    "end": window::rfc3339(range.end),
+                    "step_seconds": range.step,
+                }),
+                None => json!({}),
+            };
+            Some(("window", window.describe(), result))
+        }
         (Statement::Secret(secret), _) => Some((
             "secret",
             json!({ "name": secret.name, "reference": secret.reference }),

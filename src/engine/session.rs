@@ -112,6 +112,8 @@ pub struct Session {
     /// In the order declared: the first is the default.
     sources: Vec<NamedSource>,
     pub window: Window,
+    /// The range the last `window` statement resolved to, for the journal.
+    pub window_resolved: Option<Range>,
     checks: Vec<CheckOutcome>,
     pub secrets: Secrets,
     /// Commands are shown, not started.
@@ -135,6 +137,7 @@ impl Default for Session {
             overrides: BTreeMap::new(),
             sources: Vec::new(),
             window: Window::default(),
+            window_resolved: None,
             checks: Vec::new(),
             secrets: Secrets::default(),
             dry_run: false,

@@ -138,15 +138,20 @@ def steady(value):
 
 def seen(nb) -> list[list]:
     """What a reader sees of each code cell's outputs, times and durations masked, display ids
-    and execution counts left out."""
+    and execution counts left out. A command's stdout and stderr are each compared whole: the
+    journal keeps the two streams, not how a live run happened to interleave them."""
     cells = []
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
-        shown = []
+        streams: dict[str, str] = {}
         for o in cell.outputs:
             if o.output_type == "stream":
-                shown.append(("stream", o.name, steady(o.text)))
+                streams[o.name] = streams.get(o.name, "") + o.text
+        shown = [("streams", {name: steady(text) for name, text in sorted(streams.items())})]
+        for o in cell.outputs:
+            if o.output_type == "stream":
+                continue
             elif o.output_type == "error":
                 shown.append(("error", o.ename, steady(o.evalue)))
             else:

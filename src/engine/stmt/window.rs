@@ -72,6 +72,7 @@ pub fn apply(new: &Window, span: Span, cx: &mut Context<'_>) -> Result<(), CellE
         ));
     }
     cx.session.window = new.clone();
+    cx.session.window_resolved = Some(range);
     cx.out.display(
         Bundle::plain(format!("window {}", window::describe(&range))),
         None,
