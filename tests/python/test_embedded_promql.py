@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from kernel_client import REPO, notebook, playbook_run
+from kernel_client import REPO, get_reply, notebook, playbook_run, run_ok
 
 CORPUS = REPO / "tests" / "promql_corpus.txt"
 FIXTURE = REPO / "tests" / "fixtures" / "incident.om"
@@ -129,3 +129,22 @@ def test_refusals_and_errors(prometheus, tmp_path):
             assert "UnsupportedInEmbeddedEngine: " in json.dumps(result["error"]), (expr, result)
         else:
             assert isinstance(reference_range(prometheus, expr), Exception), expr
+
+
+def test_completion_and_inspect_on_a_file_source(kernel):
+    """Tab and Shift+Tab know the file's metrics, labels, values and HELP/TYPE, as with a server."""
+    _, kc = kernel
+    run_ok(kc, f"source f file {FIXTURE}")
+
+    def matches(code: str) -> list[str]:
+        reply = get_reply(kc, kc.complete(code, len(code)), timeout=10)
+        return reply["content"]["matches"]
+
+    assert "http_requests_total" in matches("query http_req")
+    assert "service" in matches("query http_requests_total{serv")
+    assert matches('query http_requests_total{service="ca') == ["cart"]
+    reply = get_reply(kc, kc.inspect("query http_requests_total", 10), timeout=10)["content"]
+    assert reply["found"], reply
+    text = reply["data"]["text/plain"]
+    assert "counter" in text and "HTTP requests answered" in text, text
+
