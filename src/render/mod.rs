@@ -5,7 +5,7 @@
 
 mod chart;
 mod downsample;
-mod format;
+pub(crate) mod format;
 pub mod probe;
 pub mod query;
 mod summary;
@@ -63,18 +63,23 @@ impl Bundle {
 }
 
 pub fn human_duration(d: Duration) -> String {
-    let ms = d.as_secs_f64() * 1000.0;
+    human_millis(d.as_secs_f64() * 1000.0)
+}
+
+/// Milliseconds as a person reads them: `12 ms`, `1.50 s`, `2m05s`. Also for the durations a
+/// journal records as a number of milliseconds.
+pub(crate) fn human_millis(ms: f64) -> String {
     if ms < 1000.0 {
         format!("{ms:.0} ms")
     } else if ms < 60_000.0 {
         format!("{:.2} s", ms / 1000.0)
     } else {
-        let s = d.as_secs();
+        let s = (ms / 1000.0) as u64;
         format!("{}m{:02}s", s / 60, s % 60)
     }
 }
 
-fn escape_html(text: &str) -> String {
+pub(crate) fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -140,7 +145,7 @@ pub fn command_summary(result: &CommandResult) -> Bundle {
     Bundle::plain(line).with("text/html", html)
 }
 
-fn severity_mark(severity: Severity) -> &'static str {
+pub(crate) fn severity_mark(severity: Severity) -> &'static str {
     match severity {
         Severity::Critical => "🟥",
         Severity::High => "🟧",

@@ -1,0 +1,63 @@
+//! `playbook report JOURNAL`: an investigation journal as a postmortem timeline a person pastes
+//! into an incident document (GitHub-flavoured markdown, or a self-contained HTML page), or as
+//! JSON for tools.
+//!
+//! A report leads with what it can vouch for: the time span, the number of steps, and whether
+//! the hash chain holds (every break is named, by line). Then the sections: windows and sources,
+//! findings by severity, checks, commands, queries, probes and secrets (by reference only), and
+//! the whole timeline, one line a step.
+//!
+//! A journal is read as data, not trusted as code: an unknown field is ignored, an unknown step
+//! is shown by its kind, and a missing value reads `?` (`null` in JSON). Nothing here panics on
+//! a journal's content.
+//!
+//! The modules: `model` files each record under its section; `fields` reads the values out
+//! of a record; `wording` says a row in words, whatever the format; `markdown`, `html` and
+//! `json` write the report.
+
+mod fields;
+mod html;
+mod json;
+mod markdown;
+mod model;
+mod wording;
+
+#[cfg(test)]
+mod tests;
+
+use crate::journal::read::Loaded;
+use model::Report;
+use std::str::FromStr;
+
+/// What `--format` chooses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Markdown,
+    Html,
+    Json,
+}
+
+impl FromStr for Format {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Format, String> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "md" | "markdown" => Ok(Format::Markdown),
+            "html" => Ok(Format::Html),
+            "json" => Ok(Format::Json),
+            other => Err(format!(
+                "unknown report format `{other}`: use md, html or json"
+            )),
+        }
+    }
+}
+
+/// The report of a loaded journal, in `format`.
+pub fn render(loaded: &Loaded, format: Format) -> String {
+    let report = Report::of(loaded);
+    match format {
+        Format::Markdown => markdown::render(&report),
+        Format::Html => html::render(&report),
+        Format::Json => json::render(&report),
+    }
+}

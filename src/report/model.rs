@@ -1,0 +1,375 @@
+//! The report's model: each record filed under its section, with its line in the timeline.
+
+use super::fields::{
+    error_of, exit_of, field, number, parse_time, place, severity_rank, strings, text,
+};
+use super::wording::{duration, one_line, or_unknown, rfc3339, verdict};
+use crate::journal::read::Loaded;
+use crate::journal::Record;
+use crate::render::format::shorten;
+use serde_json::{json, Value};
+use std::fmt::Write;
+
+/// What the report says, whatever the format.
+pub(super) struct Report {
+    pub(super) first: Option<String>,
+    pub(super) last: Option<String>,
+    /// Whether every step happened on the first step's day (UTC), so times can omit the date.
+    pub(super) one_day: bool,
+    pub(super) steps: usize,
+    pub(super) breaks: Vec<String>,
+    pub(super) warnings: Vec<String>,
+    pub(super) windows: Vec<WindowRow>,
+    pub(super) sources: Vec<SourceRow>,
+    pub(super) findings: Vec<FindingRow>,
+    pub(super) checks: Vec<CheckRow>,
+    pub(super) commands: Vec<CommandRow>,
+    pub(super) queries: Vec<QueryRow>,
+    pub(super) probes: Vec<ProbeRow>,
+    pub(super) secrets: Vec<SecretRow>,
+    pub(super) timeline: Vec<Event>,
+}
+
+/// Where and when a step happened.
+pub(super) struct Place {
+    pub(super) seq: u64,
+    pub(super) at: String,
+}
+
+pub(super) struct WindowRow {
+    pub(super) place: Place,
+    pub(super) written: String,
+    pub(super) start: Option<String>,
+    pub(super) end: Option<String>,
+    pub(super) step_seconds: Option<f64>,
+}
+
+pub(super) struct SourceRow {
+    pub(super) place: Place,
+    pub(super) name: Option<String>,
+    pub(super) kind: Option<String>,
+    pub(super) url: Option<String>,
+}
+
+pub(super) struct FindingRow {
+    pub(super) place: Place,
+    pub(super) severity: Option<String>,
+    pub(super) text: Option<String>,
+    pub(super) evidence: Vec<String>,
+}
+
+pub(super) struct CheckRow {
+    pub(super) place: Place,
+    pub(super) title: Option<String>,
+    pub(super) condition: Option<String>,
+    pub(super) passed: Option<bool>,
+    pub(super) detail: Option<String>,
+}
+
+pub(super) enum Exit {
+    Code(i64),
+    Signal(i64),
+    NotRun,
+    Other(String),
+    Unknown,
+}
+
+pub(super) struct CommandRow {
+    pub(super) place: Place,
+    /// The recorded duration, for JSON.
+    pub(super) raw_duration: Value,
+    pub(super) command: Option<String>,
+    pub(super) cwd: Option<String>,
+    pub(super) exit: Exit,
+    pub(super) duration_ms: Option<f64>,
+    pub(super) truncated: Option<bool>,
+    pub(super) error: Option<String>,
+}
+
+pub(super) struct QueryRow {
+    pub(super) place: Place,
+    pub(super) source: Option<String>,
+    pub(super) expr: Option<String>,
+    pub(super) instant: Option<bool>,
+    pub(super) start: Option<f64>,
+    pub(super) end: Option<f64>,
+    pub(super) step: Option<f64>,
+    pub(super) now: Option<f64>,
+    /// An instant query's time.
+    pub(super) time: Option<f64>,
+    pub(super) result_type: Option<String>,
+    pub(super) series: Option<usize>,
+    pub(super) warnings: Vec<String>,
+    pub(super) error: Option<String>,
+}
+
+pub(super) struct ProbeRow {
+    pub(super) place: Place,
+    /// The fields as recorded, for JSON, where a number stays a number.
+    pub(super) raw: Value,
+    pub(super) url: Option<String>,
+    pub(super) status: Option<String>,
+    pub(super) latency_ms: Option<f64>,
+    pub(super) cert_days_left: Option<f64>,
+    pub(super) passed: Option<bool>,
+    pub(super) reason: Option<String>,
+}
+
+pub(super) struct SecretRow {
+    pub(super) place: Place,
+    pub(super) name: Option<String>,
+    pub(super) reference: Option<String>,
+}
+
+/// Steps that are the machinery of replay rather than the investigation: readings of the clock
+/// and completion's lookups. The JSON timeline keeps them; the pages leave them out and say so.
+pub(super) const BOOKKEEPING: [(&str, &str, &str); 2] = [
+    ("clock", "reading of the clock", "readings of the clock"),
+    ("lookup", "completion lookup", "completion lookups"),
+];
+
+pub(super) fn is_bookkeeping(step: &str) -> bool {
+    BOOKKEEPING.iter().any(|(kind, _, _)| *kind == step)
+}
+
+/// One line of the timeline.
+pub(super) struct Event {
+    pub(super) place: Place,
+    pub(super) step: String,
+    pub(super) line: String,
+    pub(super) ms: u64,
+}
+
+impl Report {
+    pub(super) fn of(loaded: &Loaded) -> Report {
+        let records = &loaded.records;
+        let day = |r: &Record| parse_time(&r.at).map(|t| t.date_naive());
+        let first_day = records.first().and_then(day);
+        let mut report = Report {
+            first: records.first().map(|r| r.at.clone()),
+            last: records.last().map(|r| r.at.clone()),
+            one_day: first_day.is_some() && records.iter().all(|r| day(r) == first_day),
+            steps: records.len(),
+            breaks: loaded.breaks.clone(),
+            warnings: loaded.warnings.clone(),
+            windows: Vec::new(),
+            sources: Vec::new(),
+            findings: Vec::new(),
+            checks: Vec::new(),
+            commands: Vec::new(),
+            queries: Vec::new(),
+            probes: Vec::new(),
+            secrets: Vec::new(),
+            timeline: Vec::new(),
+        };
+        for record in records {
+            let line = report.add(record);
+            report.timeline.push(Event {
+                place: place(record),
+                step: record.step.clone(),
+                line,
+                ms: record.ms,
+            });
+        }
+        // Critical first; within a severity, in the order they were recorded.
+        report
+            .findings
+            .sort_by_key(|f| (severity_rank(f.severity.as_deref()), f.place.seq));
+        report
+    }
+
+    /// Files one record under its section and returns its timeline line.
+    fn add(&mut self, record: &Record) -> String {
+        let (input, result) = (&record.input, &record.result);
+        match record.step.as_str() {
+            "source" => {
+                let row = SourceRow {
+                    place: place(record),
+                    name: text(input, "name"),
+                    kind: text(input, "kind"),
+                    url: text(input, "url"),
+                };
+                let line = format!(
+                    "source {}: {} {}",
+                    or_unknown(&row.name),
+                    or_unknown(&row.kind),
+                    or_unknown(&row.url)
+                );
+                self.sources.push(row);
+                line
+            }
+            "window" => {
+                let written = format!(
+                    "{} .. {}{}",
+                    text(input, "start").unwrap_or_else(|| "?".into()),
+                    text(input, "end").unwrap_or_else(|| "?".into()),
+                    text(input, "step")
+                        .map(|s| format!(" step {s}"))
+                        .unwrap_or_default()
+                );
+                let row = WindowRow {
+                    place: place(record),
+                    written,
+                    start: text(result, "start"),
+                    end: text(result, "end"),
+                    step_seconds: number(result, "step_seconds"),
+                };
+                let line = match (&row.start, &row.end) {
+                    (Some(start), Some(end)) => format!(
+                        "window {start} .. {end}, step {}",
+                        row.step_seconds.map(duration).unwrap_or_else(|| "?".into())
+                    ),
+                    _ => format!("window {}", row.written),
+                };
+                self.windows.push(row);
+                line
+            }
+            "query" => {
+                let series = result
+                    .get("result")
+                    .and_then(Value::as_array)
+                    .map(|items| items.len());
+                let result_type = text(result, "resultType");
+                let row = QueryRow {
+                    place: place(record),
+                    source: text(input, "source"),
+                    expr: text(input, "expr"),
+                    instant: input.get("instant").and_then(Value::as_bool),
+                    start: number(input, "start"),
+                    end: number(input, "end"),
+                    step: number(input, "step"),
+                    now: number(input, "now"),
+                    time: number(input, "time"),
+                    // A scalar or a string is one value, not a list of series.
+                    series: match result_type.as_deref() {
+                        Some("scalar" | "string") => None,
+                        _ => series,
+                    },
+                    result_type,
+                    warnings: strings(result, "warnings"),
+                    error: error_of(result),
+                };
+                let line = format!(
+                    "query @{} {}: {} ({})",
+                    or_unknown(&row.source),
+                    shorten(or_unknown(&row.expr), 120),
+                    row.outcome(),
+                    row.range()
+                );
+                self.queries.push(row);
+                line
+            }
+            "run" => {
+                let row = CommandRow {
+                    place: place(record),
+                    raw_duration: field(result, "duration_ms"),
+                    command: text(input, "command"),
+                    cwd: text(input, "cwd"),
+                    exit: exit_of(result.get("exit")),
+                    duration_ms: number(result, "duration_ms"),
+                    truncated: result.get("truncated").and_then(Value::as_bool),
+                    error: error_of(result),
+                };
+                let line = format!(
+                    "run {}: {}",
+                    shorten(or_unknown(&row.command), 120),
+                    row.outcome()
+                );
+                self.commands.push(row);
+                line
+            }
+            "probe" => {
+                let row = ProbeRow {
+                    place: place(record),
+                    raw: json!({
+                        "expect": field(input, "expect"),
+                        "status": field(result, "status"),
+                        "latency_ms": field(result, "latency_ms"),
+                        "body_bytes": field(result, "body_bytes"),
+                        "cert_days_left": field(result, "cert_days_left"),
+                    }),
+                    url: text(input, "url"),
+                    status: text(result, "status"),
+                    latency_ms: number(result, "latency_ms"),
+                    cert_days_left: number(result, "cert_days_left"),
+                    passed: result.get("passed").and_then(Value::as_bool),
+                    reason: text(result, "reason").or_else(|| error_of(result)),
+                };
+                let line = format!("probe {}: {}", or_unknown(&row.url), row.outcome());
+                self.probes.push(row);
+                line
+            }
+            "check" => {
+                let row = CheckRow {
+                    place: place(record),
+                    title: text(input, "title"),
+                    condition: text(input, "condition"),
+                    passed: result.get("passed").and_then(Value::as_bool),
+                    detail: text(result, "detail").or_else(|| error_of(result)),
+                };
+                let line = format!("{} check {}", verdict(row.passed), or_unknown(&row.title));
+                self.checks.push(row);
+                line
+            }
+            "finding" => {
+                let row = FindingRow {
+                    place: place(record),
+                    severity: text(input, "severity"),
+                    text: text(input, "text"),
+                    evidence: strings(input, "evidence"),
+                };
+                let mut line = format!(
+                    "{} finding: {}",
+                    or_unknown(&row.severity).to_uppercase(),
+                    shorten(or_unknown(&row.text), 160)
+                );
+                if !row.evidence.is_empty() {
+                    let _ = write!(line, " (evidence {})", row.evidence.join(", "));
+                }
+                self.findings.push(row);
+                line
+            }
+            "secret" => {
+                let row = SecretRow {
+                    place: place(record),
+                    name: text(input, "name"),
+                    reference: text(input, "reference"),
+                };
+                let line = format!(
+                    "secret {} from {}",
+                    or_unknown(&row.name),
+                    or_unknown(&row.reference)
+                );
+                self.secrets.push(row);
+                line
+            }
+            "clock" => match number(result, "now") {
+                Some(now) => format!("the time is {}", rfc3339(now)),
+                None => "the time is ?".to_owned(),
+            },
+            "lookup" => {
+                let mut line = format!(
+                    "lookup @{} {}",
+                    text(input, "source").unwrap_or_else(|| "?".into()),
+                    text(input, "call").unwrap_or_else(|| "?".into())
+                );
+                if let Some(argument) = text(input, "argument").filter(|a| !a.is_empty()) {
+                    let _ = write!(line, " {}", shorten(&one_line(&argument), 80));
+                }
+                let outcome = match (
+                    error_of(result),
+                    result.get("values").and_then(Value::as_array),
+                ) {
+                    (Some(error), _) => format!("error: {}", one_line(&error)),
+                    (None, Some(values)) => format!("{} values", values.len()),
+                    (None, None) => "done".to_owned(),
+                };
+                format!("{line}: {outcome}")
+            }
+            other => {
+                let shown = serde_json::to_string(input).unwrap_or_default();
+                format!("{} {}", one_line(other), shorten(&one_line(&shown), 120))
+            }
+        }
+    }
+}
