@@ -68,7 +68,7 @@ def shape(cells):
 
 def test_headless_outputs_match_the_kernels(tmp_path):
     cells = (
-        "run printf 'a\\nb\\n'; printf 'oops\\n' >&2",
+        "run printf 'a\\nb\\n'; sleep 0.2; printf 'oops\\n' >&2",  # the pause orders the two pipes
         "param n = 3\nn",
         "finding medium \"queue depth {{n}}x normal\"",
         "findings",
