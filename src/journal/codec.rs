@@ -3,7 +3,9 @@
 //! ±Inf survive.
 
 use crate::ops::command::{CommandResult, CommandSpec, Exit};
-use crate::ops::metrics::{Answer, MetricInfo, QueryResult, Range, Series, SourceError};
+use crate::ops::metrics::{
+    format_value, Answer, MetricInfo, QueryResult, Range, Series, SourceError,
+};
 use crate::ops::probe::{ProbeResult, ProbeSpec};
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -76,23 +78,11 @@ pub fn instant_input(source: &str, expr: &str, time: f64) -> Value {
     json!({ "source": source, "expr": expr, "instant": true, "time": time })
 }
 
-fn number(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v == f64::INFINITY {
-        "+Inf".into()
-    } else if v == f64::NEG_INFINITY {
-        "-Inf".into()
-    } else {
-        format!("{v}")
-    }
-}
-
 fn series_json(series: &Series) -> Value {
     let values: Vec<Value> = series
         .points
         .iter()
-        .map(|(t, v)| json!([t, number(*v)]))
+        .map(|(t, v)| json!([t, format_value(*v)]))
         .collect();
     json!({ "metric": series.labels, "values": values })
 }
@@ -112,10 +102,10 @@ pub fn answer_result(answer: &Result<Answer, SourceError>) -> Value {
             "vector",
             samples
                 .iter()
-                .map(|s| json!({ "metric": s.labels, "value": [s.time, number(s.value)] }))
+                .map(|s| json!({ "metric": s.labels, "value": [s.time, format_value(s.value)] }))
                 .collect(),
         ),
-        QueryResult::Scalar { time, value } => ("scalar", json!([time, number(*value)])),
+        QueryResult::Scalar { time, value } => ("scalar", json!([time, format_value(*value)])),
         QueryResult::String { time, value } => ("string", json!([time, value])),
     };
     json!({ "resultType": kind, "result": result, "warnings": answer.warnings })

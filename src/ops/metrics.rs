@@ -85,6 +85,20 @@ impl fmt::Display for SourceError {
     }
 }
 
+/// A sample value as Prometheus writes it in its API and in `count_values` labels (Go's
+/// `strconv.FormatFloat(v, 'f', -1, 64)`): `NaN`, `+Inf`, `-Inf`, or the shortest exact decimal.
+pub fn format_value(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v == f64::INFINITY {
+        "+Inf".into()
+    } else if v == f64::NEG_INFINITY {
+        "-Inf".into()
+    } else {
+        format!("{v}")
+    }
+}
+
 /// A metrics backend. Dropping a returned future abandons the request: that is how an interrupt
 /// stops a slow query.
 #[async_trait::async_trait(?Send)]

@@ -87,7 +87,7 @@ fn group(
     for s in input {
         let mut labels = group_labels(&s.labels, modifier);
         if let Some(Param::Label(name)) = param {
-            labels.insert(name.clone(), format_value(s.v));
+            labels.insert(name.clone(), crate::ops::metrics::format_value(s.v));
         }
         let i = *index.entry(labels.clone()).or_insert_with(|| {
             groups.push((labels, Vec::new()));
@@ -96,19 +96,6 @@ fn group(
         groups[i].1.push(s.v);
     }
     Ok(groups)
-}
-
-/// Go's `strconv.FormatFloat(v, 'f', -1, 64)`, which count_values writes into its label.
-fn format_value(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v == f64::INFINITY {
-        "+Inf".into()
-    } else if v == f64::NEG_INFINITY {
-        "-Inf".into()
-    } else {
-        format!("{v}")
-    }
 }
 
 fn reduce(op: u16, values: &[f64], param: &Option<Param>) -> f64 {
