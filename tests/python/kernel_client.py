@@ -326,3 +326,16 @@ def assert_cells_ran(nb) -> list:
         for out in cell.outputs:
             assert out.output_type != "error", f"{cell.source!r} failed: {out.get('evalue')}"
     return code_cells
+
+
+def assert_interrupted_within_a_second(km, kc, msg_id: str) -> None:
+    """Interrupts the running request as JupyterLab does, and checks that its reply comes within
+    1 s as an `Interrupted` error, with exactly that one error output."""
+    started = time.monotonic()
+    km.interrupt_kernel()
+    reply = get_reply(kc, msg_id, timeout=1.0)
+    assert time.monotonic() - started < 1.0
+    assert reply["content"]["status"] == "error"
+    assert reply["content"]["ename"] == "Interrupted"
+    outputs = iopub_until_idle(kc, msg_id, timeout=5)
+    assert [e["ename"] for e in errors(outputs)] == ["Interrupted"]
