@@ -95,6 +95,9 @@ const LOGOS: &[(&str, &[u8])] = &[
 ];
 
 fn main() -> ExitCode {
+    // evcxr starts this binary again to run Rust cells: the hook takes over that process.
+    #[cfg(feature = "rust-cells")]
+    playbook::ops::rust::prepare_process();
     StderrLog::init();
     let cli = Cli::parse();
     let result = match cli.command {

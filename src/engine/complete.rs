@@ -2,6 +2,7 @@
 //! bound names, severities and `{{` references come from the session; metric names, label names
 //! and label values from the live source, fetched once and kept for the session.
 
+use super::rust_cell;
 use super::stmt;
 use super::Engine;
 use crate::ops::finding::Severity;
@@ -109,10 +110,38 @@ fn is_binding_prefix(before: &str) -> bool {
         .is_some_and(|name| super::syntax::is_name(name.trim()))
 }
 
+/// The byte offset of the `chars`-th character.
+fn byte_offset(text: &str, chars: usize) -> usize {
+    text.char_indices()
+        .nth(chars)
+        .map_or(text.len(), |(i, _)| i)
+}
+
+/// The number of characters before byte offset `bytes`.
+fn char_offset(text: &str, bytes: usize) -> usize {
+    text.get(..bytes)
+        .map_or(text.chars().count(), |t| t.chars().count())
+}
+
 impl Engine {
     /// Candidates for the word that ends at `cursor` (a count of Unicode code points), and the
     /// range of code points they replace.
     pub async fn complete(&mut self, cell: &str, cursor: usize) -> (Vec<String>, usize, usize) {
+        if let Some(marker) = rust_cell::marker(cell) {
+            // Jupyter counts characters, evcxr bytes.
+            let code = rust_cell::code(cell, marker);
+            let found = self
+                .session
+                .rust
+                .complete(&code, byte_offset(&code, cursor))
+                .await;
+            return match found {
+                Some((words, start, end)) => {
+                    (words, char_offset(&code, start), char_offset(&code, end))
+                }
+                None => (Vec::new(), cursor, cursor),
+            };
+        }
         let chars: Vec<char> = cell.chars().collect();
         let cursor = cursor.min(chars.len());
         let line_start = chars[..cursor]
@@ -189,6 +218,15 @@ impl Engine {
 
     /// Help for the statement keyword, the bound name, or (in a query) the metric at `cursor`.
     pub async fn inspect(&mut self, cell: &str, cursor: usize) -> Option<Bundle> {
+        if let Some(marker) = rust_cell::marker(cell) {
+            let code = rust_cell::code(cell, marker);
+            let (plain, html) = self
+                .session
+                .rust
+                .inspect(&code, byte_offset(&code, cursor))
+                .await?;
+            return Some(render::rust_help(plain, html));
+        }
         let chars: Vec<char> = cell.chars().collect();
         let cursor = cursor.min(chars.len());
         let start = word_start(&chars, cursor, false);

@@ -15,8 +15,6 @@ pub struct Span {
 pub enum ErrorKind {
     /// The cell does not follow the cell language.
     ParseError,
-    /// The statement is part of the language but this version cannot run it yet.
-    NotSupported,
     /// A `{{NAME}}`, an evidence or a shown name that nothing defined.
     UnknownName,
     /// A value of the wrong kind where a scalar (or another kind) was needed.
@@ -41,13 +39,20 @@ pub enum ErrorKind {
     SourceError,
     /// Replay met a step that the journal does not hold.
     NotRecorded,
+    /// A Rust cell did not compile.
+    CompileError,
+    /// A Rust cell panicked.
+    Panic,
+    /// Rust cells cannot run: this build has none, or the toolchain is missing.
+    RustUnavailable,
+    /// evcxr failed, or the process running Rust cells ended.
+    RustError,
 }
 
 impl ErrorKind {
     pub fn ename(self) -> &'static str {
         match self {
             ErrorKind::ParseError => "ParseError",
-            ErrorKind::NotSupported => "NotSupported",
             ErrorKind::UnknownName => "UnknownName",
             ErrorKind::TypeError => "TypeError",
             ErrorKind::CommandFailed => "CommandFailed",
@@ -62,6 +67,10 @@ impl ErrorKind {
             ErrorKind::SourceTimeout => "SourceTimeout",
             ErrorKind::SourceError => "SourceError",
             ErrorKind::NotRecorded => "NotRecorded",
+            ErrorKind::CompileError => "CompileError",
+            ErrorKind::Panic => "Panic",
+            ErrorKind::RustUnavailable => "RustUnavailable",
+            ErrorKind::RustError => "RustError",
         }
     }
 }
@@ -81,6 +90,16 @@ impl CellError {
             kind,
             message: message.into(),
             span: Some(span),
+            source_line: None,
+        }
+    }
+
+    /// An error that belongs to the whole cell, not to a place in it.
+    pub fn unplaced(kind: ErrorKind, message: impl Into<String>) -> Self {
+        CellError {
+            kind,
+            message: message.into(),
+            span: None,
             source_line: None,
         }
     }

@@ -11,6 +11,7 @@
 pub mod complete;
 pub mod duration;
 pub mod error;
+pub mod rust_cell;
 pub mod scrub;
 pub mod session;
 pub mod sink;
@@ -23,6 +24,7 @@ use crate::journal::recorded::Recorded;
 use crate::journal::replay::{Recording, ReplayClock, ReplayCommands, ReplayProber};
 use crate::ops::clock::{Clock, SystemClock};
 use crate::ops::command::{CommandRunner, DryRun, Shell};
+use crate::ops::finding::Finding;
 use crate::ops::policy::Policy;
 use crate::ops::probe::{Http, Prober};
 use crate::render::{self, Bundle};
@@ -169,20 +171,8 @@ impl Engine {
         out: &dyn OutputSink,
         interrupt: &CancellationToken,
     ) -> Result<(), CellError> {
-        if let Some((index, first)) = cell.lines().enumerate().find(|(_, l)| !l.trim().is_empty()) {
-            if first.trim() == "%%rust" {
-                let column = first.find('%').unwrap_or(0) + 1;
-                let span = Span {
-                    line: index + 1,
-                    column,
-                    len: 6,
-                };
-                return Err(CellError::new(
-                    ErrorKind::NotSupported,
-                    "Rust cells (%%rust) are not supported yet in this version of playbook",
-                    span,
-                ));
-            }
+        if let Some(marker) = rust_cell::marker(cell) {
+            return rust_cell::run(&mut self.session, cell, marker, out, interrupt).await;
         }
         let steps = stmt::parse_cell(cell)?;
         for step in &steps {
@@ -302,14 +292,8 @@ impl Engine {
                 None
             }
         };
-        if let Some(journal) = &journal {
-            if let Some((kind, input, result)) =
-                journal_entry(&step.statement, value.as_ref(), &self.session)
-            {
-                if let Err(problem) = journal.borrow_mut().append(kind, input, result, 0) {
-                    log::error!("{problem}");
-                }
-            }
+        if let Some(entry) = journal_entry(&step.statement, value.as_ref(), &self.session) {
+            journal_write(&self.session, entry);
         }
         if let (Some(name), Some(value)) = (&step.binding, value) {
             self.session.bind(name, value);
@@ -332,7 +316,10 @@ impl Engine {
     }
 
     pub fn is_complete(&self, cell: &str) -> Completeness {
-        if syntax::ends_with_continuation(cell) {
+        if rust_cell::marker(cell).is_some() {
+            // Rust has no line continuation to wait for: Enter in a console runs the cell.
+            Completeness::Complete
+        } else if syntax::ends_with_continuation(cell) {
             Completeness::Incomplete
         } else if stmt::parse_cell(cell).is_ok() {
             Completeness::Complete
@@ -342,19 +329,35 @@ impl Engine {
     }
 }
 
+type JournalEntry = (&'static str, serde_json::Value, serde_json::Value);
+
+fn finding_entry(f: &Finding) -> JournalEntry {
+    let input = serde_json::json!({ "severity": f.severity.name(), "text": f.text, "evidence": f.evidence });
+    ("finding", input, serde_json::json!({}))
+}
+
+/// Journals a finding that no `finding` statement made (one recorded from a Rust cell).
+fn journal_finding(session: &Session, finding: &Finding) {
+    journal_write(session, finding_entry(finding));
+}
+
+fn journal_write(session: &Session, (kind, input, result): JournalEntry) {
+    if let Some(journal) = &session.journal {
+        if let Err(problem) = journal.borrow_mut().append(kind, input, result, 0) {
+            log::error!("{problem}");
+        }
+    }
+}
+
 /// The journal line of a step that is not an op call (ops are recorded by their wrappers).
 fn journal_entry(
     statement: &Statement,
     value: Option<&session::Value>,
     session: &Session,
-) -> Option<(&'static str, serde_json::Value, serde_json::Value)> {
+) -> Option<JournalEntry> {
     use serde_json::json;
     match (statement, value) {
-        (Statement::Finding(_), Some(session::Value::Finding(f))) => Some((
-            "finding",
-            json!({ "severity": f.severity.name(), "text": f.text, "evidence": f.evidence }),
-            json!({}),
-        )),
+        (Statement::Finding(_), Some(session::Value::Finding(f))) => Some(finding_entry(f)),
         (Statement::Check(check), Some(session::Value::Check(outcome))) => Some((
             "check",
             json!({ "title": outcome.title, "condition": check.condition.kind() }),

@@ -12,6 +12,7 @@ use crate::ops::finding::Finding;
 use crate::ops::metrics::{MetricsSource, QueryResult, Range};
 use crate::ops::policy::Policy;
 use crate::ops::probe::ProbeResult;
+use crate::ops::rust::RustCells;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
@@ -127,6 +128,8 @@ pub struct Session {
     pub base_dir: std::path::PathBuf,
     /// The journal that answers every step, once the session replays.
     pub recording: Option<Rc<Recording>>,
+    /// Evaluates `%%rust` cells; its Rust variables live as long as the session.
+    pub rust: Box<dyn RustCells>,
 }
 
 impl Default for Session {
@@ -146,6 +149,7 @@ impl Default for Session {
             journal: None,
             base_dir: std::path::PathBuf::from("."),
             recording: None,
+            rust: crate::ops::rust::live(),
         }
     }
 }

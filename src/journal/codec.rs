@@ -7,6 +7,7 @@ use crate::ops::metrics::{
     format_value, Answer, MetricInfo, QueryResult, Range, Series, SourceError,
 };
 use crate::ops::probe::{ProbeResult, ProbeSpec};
+use crate::ops::rust::{RustError, RustRun};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -210,6 +211,34 @@ pub fn probe_result_from(value: &Value, url: &str) -> ProbeResult {
         passed: value["passed"].as_bool().unwrap_or(false),
         reason: text(&value["reason"]),
     }
+}
+
+pub fn rust_input(code: &str) -> Value {
+    json!({ "code": code })
+}
+
+/// A Rust cell's outcome as recorded: what it showed, or the compile error or panic that ended
+/// it. `None` for outcomes that are not a completed step (interrupted, toolchain missing...).
+pub fn rust_result(outcome: &Result<RustRun, RustError>) -> Option<Value> {
+    match outcome {
+        Ok(run) => Some(json!({ "run": run })),
+        Err(RustError::Compile(diagnostics)) => Some(json!({ "compile": diagnostics })),
+        Err(RustError::Panic(message)) => Some(json!({ "panic": message })),
+        Err(_) => None,
+    }
+}
+
+pub fn rust_result_from(value: &Value) -> Result<RustRun, RustError> {
+    let unreadable =
+        |e: serde_json::Error| RustError::Failed(format!("unreadable journal record: {e}"));
+    if let Some(message) = value["panic"].as_str() {
+        return Err(RustError::Panic(message.to_owned()));
+    }
+    if let Some(diagnostics) = value.get("compile") {
+        let diagnostics = serde_json::from_value(diagnostics.clone()).map_err(unreadable)?;
+        return Err(RustError::Compile(diagnostics));
+    }
+    serde_json::from_value(value["run"].clone()).map_err(unreadable)
 }
 
 #[cfg(test)]

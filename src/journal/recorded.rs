@@ -7,8 +7,11 @@ use crate::ops::clock::Clock;
 use crate::ops::command::{CommandError, CommandResult, CommandRunner, CommandSpec, Stream};
 use crate::ops::metrics::{Answer, MetricInfo, MetricsSource, Range, SourceError};
 use crate::ops::probe::{ProbeResult, ProbeSpec, Prober};
+use crate::ops::rust::{RustCells, RustError, RustRun};
 use crate::ops::NotRecorded;
+use playbook_bridge::Bound;
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -83,6 +86,30 @@ impl Clock for Recorded<'_, dyn Clock + '_> {
             Instant::now(),
         );
         now
+    }
+}
+
+#[async_trait::async_trait(?Send)]
+impl RustCells for Recorded<'_, dyn RustCells + '_> {
+    async fn eval(
+        &self,
+        code: &str,
+        values: &BTreeMap<String, Bound>,
+        output: &dyn Fn(Stream, String),
+        interrupt: &CancellationToken,
+    ) -> Result<RustRun, RustError> {
+        let started = Instant::now();
+        let outcome = self.inner.eval(code, values, output, interrupt).await;
+        if let Some(result) = codec::rust_result(&outcome) {
+            write(
+                self.journal,
+                "rust",
+                codec::rust_input(code),
+                result,
+                started,
+            );
+        }
+        outcome
     }
 }
 

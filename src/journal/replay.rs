@@ -9,9 +9,12 @@ use crate::ops::clock::Clock;
 use crate::ops::command::{CommandError, CommandResult, CommandRunner, CommandSpec, Stream};
 use crate::ops::metrics::{Answer, MetricInfo, MetricsSource, Range, SourceError};
 use crate::ops::probe::{ProbeResult, ProbeSpec, Prober};
+use crate::ops::rust::{RustCells, RustError, RustRun};
 use crate::ops::NotRecorded;
+use playbook_bridge::Bound;
 use serde_json::Value;
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::Duration;
@@ -121,6 +124,29 @@ impl Prober for ReplayProber {
     async fn probe(&self, spec: &ProbeSpec) -> Result<ProbeResult, NotRecorded> {
         let record = self.0.take("probe", &codec::probe_input(spec))?;
         Ok(codec::probe_result_from(&record.result, &spec.url))
+    }
+}
+
+/// A Rust cell answered from the journal: what it printed and showed, never evaluated again.
+pub struct ReplayRust(pub Rc<Recording>);
+
+#[async_trait::async_trait(?Send)]
+impl RustCells for ReplayRust {
+    async fn eval(
+        &self,
+        code: &str,
+        _values: &BTreeMap<String, Bound>,
+        output: &dyn Fn(Stream, String),
+        _interrupt: &CancellationToken,
+    ) -> Result<RustRun, RustError> {
+        let record = self
+            .0
+            .take("rust", &codec::rust_input(code))
+            .map_err(RustError::NotRecorded)?;
+        let run = codec::rust_result_from(&record.result)?;
+        output(Stream::Stdout, run.stdout.clone());
+        output(Stream::Stderr, run.stderr.clone());
+        Ok(run)
     }
 }
 

@@ -159,6 +159,24 @@ fn evidence_text(finding: &Finding) -> String {
     finding.evidence.join(", ")
 }
 
+/// What evcxr knows of a Rust item, for Shift+Tab.
+pub fn rust_help(plain: String, html: String) -> Bundle {
+    Bundle::plain(plain).with("text/html", html)
+}
+
+/// What a Rust cell showed, by MIME type; JSON types (Vega-Lite, `application/json`) as JSON.
+pub fn shown(display: &std::collections::BTreeMap<String, String>) -> Bundle {
+    display
+        .iter()
+        .fold(Bundle::default(), |bundle, (mime, content)| {
+            let json = mime == "application/json" || mime.ends_with("+json");
+            match serde_json::from_str(content) {
+                Ok(value) if json => bundle.with_json(mime, value),
+                _ => bundle.with(mime, content.as_str()),
+            }
+        })
+}
+
 pub fn finding_card(finding: &Finding) -> Bundle {
     let time = finding.at.format("%Y-%m-%d %H:%M:%S UTC");
     let mut markdown = format!(

@@ -343,6 +343,18 @@ impl Report {
                 self.secrets.push(row);
                 line
             }
+            "rust" => {
+                let code = text(input, "code").unwrap_or_default();
+                let lines = code.lines().filter(|l| !l.trim().is_empty()).count();
+                let outcome = match (text(result, "panic"), result.get("compile")) {
+                    (Some(message), _) => {
+                        format!("panicked: {}", shorten(&one_line(&message), 120))
+                    }
+                    (None, Some(_)) => "did not compile".to_owned(),
+                    (None, None) => "ran".to_owned(),
+                };
+                format!("rust cell of {lines} lines: {outcome}")
+            }
             "clock" => match number(result, "now") {
                 Some(now) => format!("the time is {}", rfc3339(now)),
                 None => "the time is ?".to_owned(),

@@ -96,6 +96,13 @@ fn journal() -> (std::path::PathBuf, Loaded) {
     )
     .unwrap();
     j.append(
+        "rust",
+        json!({"code": "      \nlet v: Vec<u8> = vec![];\nv[3];"}),
+        json!({"panic": "index out of bounds"}),
+        300,
+    )
+    .unwrap();
+    j.append(
         "teleport",
         json!({"to": "mars", "extra": [1, 2]}),
         json!({"weird": true}),
@@ -126,7 +133,11 @@ fn every_section_is_there_in_markdown() {
         assert!(md.contains(heading), "no {heading} in\n{md}");
     }
     assert!(md.contains("✓ hash chain verified"), "{md}");
-    assert!(md.contains("- **Steps:** 12 ("), "{md}");
+    assert!(md.contains("- **Steps:** 13 ("), "{md}");
+    assert!(
+        md.contains("rust cell of 2 lines: panicked: index out of bounds"),
+        "{md}"
+    );
     // Critical first, whatever the order they were recorded in.
     let critical = md.find("**CRITICAL**").unwrap();
     let info = md.find("**INFO**").unwrap();
@@ -167,7 +178,7 @@ fn every_section_is_there_in_markdown() {
             .lines()
             .filter(|l| l.starts_with("| ") && !l.starts_with("| #") && !l.starts_with("| ---"))
             .count(),
-        12
+        13
     );
     std::fs::remove_file(path).unwrap();
 }
@@ -177,7 +188,7 @@ fn json_parses_and_has_every_section() {
     let (path, loaded) = journal();
     let report: Value = serde_json::from_str(&render(&loaded, Format::Json)).unwrap();
     assert_eq!(report["verified"], true);
-    assert_eq!(report["steps"], 12);
+    assert_eq!(report["steps"], 13);
     assert_eq!(report["breaks"], json!([]));
     assert_eq!(report["warnings"], json!([]));
     for (section, n) in [
@@ -189,7 +200,7 @@ fn json_parses_and_has_every_section() {
         ("queries", 1),
         ("probes", 1),
         ("secrets", 1),
-        ("timeline", 12),
+        ("timeline", 13),
     ] {
         assert_eq!(
             report[section].as_array().map(Vec::len),
@@ -205,7 +216,8 @@ fn json_parses_and_has_every_section() {
     assert_eq!(report["queries"][0]["start"], "2026-11-20T10:00:00Z");
     assert_eq!(report["probes"][0]["status"], 503);
     assert_eq!(report["commands"][0]["duration_ms"], 1500);
-    assert_eq!(report["timeline"][11]["step"], "teleport");
+    assert_eq!(report["timeline"][11]["step"], "rust");
+    assert_eq!(report["timeline"][12]["step"], "teleport");
     std::fs::remove_file(path).unwrap();
 }
 
@@ -253,7 +265,7 @@ fn a_changed_line_is_reported_plainly() {
     let torn = parse(&text[..text.len() - 10]);
     let md = render(&torn, Format::Markdown);
     assert!(
-        md.contains("✓ hash chain verified") && md.contains("**Warning:** line 12 is incomplete"),
+        md.contains("✓ hash chain verified") && md.contains("**Warning:** line 13 is incomplete"),
         "{md}"
     );
     std::fs::remove_file(path).unwrap();
