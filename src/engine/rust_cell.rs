@@ -7,7 +7,7 @@ use super::sink::OutputSink;
 use crate::journal::recorded::Recorded;
 use crate::journal::replay::ReplayRust;
 use crate::ops::command::{Exit, Stream};
-use crate::ops::finding::{Finding, Severity};
+use crate::ops::finding::Finding;
 use crate::ops::metrics::QueryResult;
 use crate::ops::rust::{self, Diagnostic, RustCells, RustError, RustRun};
 use crate::render;
@@ -59,16 +59,6 @@ fn series(labels: &crate::ops::metrics::Labels, points: &[(f64, f64)]) -> bridge
     }
 }
 
-fn severity(severity: Severity) -> bridge::Severity {
-    match severity {
-        Severity::Critical => bridge::Severity::Critical,
-        Severity::High => bridge::Severity::High,
-        Severity::Medium => bridge::Severity::Medium,
-        Severity::Low => bridge::Severity::Low,
-        Severity::Info => bridge::Severity::Info,
-    }
-}
-
 fn to_bridge(value: &Value) -> Option<bridge::Bound> {
     Some(match value {
         Value::Secret { .. } => return None,
@@ -111,7 +101,7 @@ fn to_bridge(value: &Value) -> Option<bridge::Bound> {
             truncated: result.truncated,
         }),
         Value::Finding(finding) => bridge::Bound::Finding(bridge::Finding {
-            severity: severity(finding.severity),
+            severity: finding.severity,
             text: finding.text.clone(),
             evidence: finding.evidence.clone(),
             at: finding.at.to_rfc3339(),
@@ -144,13 +134,7 @@ fn finding(session: &Session, recorded: &bridge::Finding) -> Result<Finding, Cel
         ));
     }
     Ok(Finding {
-        severity: match recorded.severity {
-            bridge::Severity::Critical => Severity::Critical,
-            bridge::Severity::High => Severity::High,
-            bridge::Severity::Medium => Severity::Medium,
-            bridge::Severity::Low => Severity::Low,
-            bridge::Severity::Info => Severity::Info,
-        },
+        severity: recorded.severity,
         text: recorded.text.clone(),
         evidence: recorded.evidence.clone(),
         at: chrono::Utc::now(),

@@ -206,16 +206,16 @@ pub const TRUNCATION_MARKER: &str =
     "\n[playbook: output truncated here at 10 MiB; the command ran on and the rest was dropped]\n";
 
 /// One stream's output: decoded as UTF-8 across read boundaries (invalid bytes shown as U+FFFD,
-/// never an error), handed on, and kept up to [`KEEP_BYTES`].
-struct Collected {
+/// never an error), handed on, and kept up to [`KEEP_BYTES`]. Rust cells' output is kept so too.
+pub(crate) struct Collected {
     stream: Stream,
     partial: Vec<u8>,
-    kept: String,
-    truncated: bool,
+    pub kept: String,
+    pub truncated: bool,
 }
 
 impl Collected {
-    fn new(stream: Stream) -> Self {
+    pub fn new(stream: Stream) -> Self {
         Collected {
             stream,
             partial: Vec::new(),
@@ -242,7 +242,8 @@ impl Collected {
         }
     }
 
-    fn emit(&mut self, text: String, output: &dyn Fn(Stream, String)) {
+    /// Hands on and keeps text already decoded; past [`KEEP_BYTES`], drops it after a marker.
+    pub fn emit(&mut self, text: String, output: &dyn Fn(Stream, String)) {
         if text.is_empty() || self.truncated {
             return;
         }

@@ -1,46 +1,9 @@
 //! Findings: what the investigation concluded, how bad it is, and what supports it.
 
 use chrono::{DateTime, Utc};
-use std::fmt;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Severity {
-    Critical,
-    High,
-    Medium,
-    Low,
-    Info,
-}
-
-impl Severity {
-    pub const ALL: [Severity; 5] = [
-        Severity::Critical,
-        Severity::High,
-        Severity::Medium,
-        Severity::Low,
-        Severity::Info,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Severity::Critical => "critical",
-            Severity::High => "high",
-            Severity::Medium => "medium",
-            Severity::Low => "low",
-            Severity::Info => "info",
-        }
-    }
-
-    pub fn parse(word: &str) -> Option<Severity> {
-        Severity::ALL.into_iter().find(|s| s.name() == word)
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+/// One definition for the language, the journal and Rust cells: the bridge crate's.
+pub use playbook_bridge::Severity;
 
 #[derive(Debug, Clone)]
 pub struct Finding {

@@ -85,6 +85,7 @@ pub struct Query {
     pub series: Vec<Series>,
 }
 
+/// How bad a finding is; ordered from the worst.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
@@ -93,6 +94,37 @@ pub enum Severity {
     Medium,
     Low,
     Info,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 5] = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Info,
+    ];
+
+    /// The word a playbook writes: `finding high "..."`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::High => "high",
+            Severity::Medium => "medium",
+            Severity::Low => "low",
+            Severity::Info => "info",
+        }
+    }
+
+    pub fn parse(word: &str) -> Option<Severity> {
+        Severity::ALL.into_iter().find(|s| s.name() == word)
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// A finding: read from a bound `finding` step, or recorded from Rust with [`record`].

@@ -10,7 +10,7 @@
 
 use super::toolchain;
 use super::{Diagnostic, RustCells, RustError, RustRun};
-use crate::ops::command::Stream;
+use crate::ops::command::{Collected, Stream};
 use playbook_bridge::{self as bridge, Bound, Finding};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -273,16 +273,19 @@ impl Evcxr {
         Some(message)
     }
 
-    /// Hands a request to the worker, starting it first if need be.
-    async fn ask<T>(
-        &self,
-        make: impl FnOnce(oneshot::Sender<T>) -> Job,
-    ) -> Option<oneshot::Receiver<T>> {
-        let worker = self.worker.lock().await;
-        let worker = worker.as_ref()?;
-        let (reply, answer) = oneshot::channel();
-        worker.jobs.send(make(reply)).ok()?;
-        Some(answer)
+    /// Asks a running context for completions or inspection, never waiting past
+    /// [`ANALYSIS_TIMEOUT`]; before the first Rust cell there is no context, and no answer.
+    async fn analyse<T>(&self, make: impl FnOnce(oneshot::Sender<Option<T>>) -> Job) -> Option<T> {
+        let answer = {
+            let worker = self.worker.lock().await;
+            let (reply, answer) = oneshot::channel();
+            worker.as_ref()?.jobs.send(make(reply)).ok()?;
+            answer
+        };
+        tokio::time::timeout(ANALYSIS_TIMEOUT, answer)
+            .await
+            .ok()?
+            .ok()?
     }
 }
 
@@ -341,14 +344,16 @@ impl RustCells for Evcxr {
                 "the Rust worker stopped; the next Rust cell starts a new one",
             ));
         }
-        let mut run = RustRun::default();
+        let (mut stdout, mut stderr) = (
+            Collected::new(Stream::Stdout),
+            Collected::new(Stream::Stderr),
+        );
         let mut show = |(stream, mut line): (Stream, String)| {
             line.push('\n');
             match stream {
-                Stream::Stdout => run.stdout.push_str(&line),
-                Stream::Stderr => run.stderr.push_str(&line),
+                Stream::Stdout => stdout.emit(line, output),
+                Stream::Stderr => stderr.emit(line, output),
             }
-            output(stream, line);
         };
         let mut killed = false;
         let deadline = tokio::time::sleep(Duration::from_secs(3600));
@@ -385,15 +390,19 @@ impl RustCells for Evcxr {
                 ))
             }
             Some(Ok(outputs)) => {
-                run.display = outputs.content_by_mime_type.into_iter().collect();
+                let mut display: BTreeMap<_, _> =
+                    outputs.content_by_mime_type.into_iter().collect();
                 // A cell ending in a block evcxr shows as `()`: nothing a person needs to see.
-                if run.display.len() == 1
-                    && run.display.get("text/plain").map(String::as_str) == Some("()")
+                if display.len() == 1 && display.get("text/plain").map(String::as_str) == Some("()")
                 {
-                    run.display.clear();
+                    display.clear();
                 }
-                run.findings = findings;
-                Ok(run)
+                Ok(RustRun {
+                    stdout: stdout.kept,
+                    stderr: stderr.kept,
+                    display,
+                    findings,
+                })
             }
             Some(Err(evcxr::Error::CompilationErrors(errors))) => Err(compile_errors(errors)),
             Some(Err(evcxr::Error::SubprocessTerminated(message))) => {
@@ -405,31 +414,21 @@ impl RustCells for Evcxr {
 
     async fn complete(&self, code: &str, cursor: usize) -> Option<(Vec<String>, usize, usize)> {
         let code = code.to_owned();
-        let answer = self
-            .ask(|reply| Job::Complete {
-                code,
-                cursor,
-                reply,
-            })
-            .await?;
-        tokio::time::timeout(ANALYSIS_TIMEOUT, answer)
-            .await
-            .ok()?
-            .ok()?
+        self.analyse(|reply| Job::Complete {
+            code,
+            cursor,
+            reply,
+        })
+        .await
     }
 
     async fn inspect(&self, code: &str, cursor: usize) -> Option<(String, String)> {
         let code = code.to_owned();
-        let answer = self
-            .ask(|reply| Job::Inspect {
-                code,
-                cursor,
-                reply,
-            })
-            .await?;
-        tokio::time::timeout(ANALYSIS_TIMEOUT, answer)
-            .await
-            .ok()?
-            .ok()?
+        self.analyse(|reply| Job::Inspect {
+            code,
+            cursor,
+            reply,
+        })
+        .await
     }
 }
