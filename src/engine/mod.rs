@@ -336,11 +336,6 @@ fn finding_entry(f: &Finding) -> JournalEntry {
     ("finding", input, serde_json::json!({}))
 }
 
-/// Journals a finding that no `finding` statement made (one recorded from a Rust cell).
-fn journal_finding(session: &Session, finding: &Finding) {
-    journal_write(session, finding_entry(finding));
-}
-
 fn journal_write(session: &Session, (kind, input, result): JournalEntry) {
     if let Some(journal) = &session.journal {
         if let Err(problem) = journal.borrow_mut().append(kind, input, result, 0) {

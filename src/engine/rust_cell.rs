@@ -4,6 +4,7 @@
 use super::error::{CellError, ErrorKind, Span};
 use super::session::{Session, Value};
 use super::sink::OutputSink;
+use super::stmt;
 use crate::journal::recorded::Recorded;
 use crate::journal::replay::ReplayRust;
 use crate::ops::command::{Exit, Stream};
@@ -226,9 +227,8 @@ pub async fn run(
     }
     for recorded in &run.findings {
         let finding = finding(session, recorded)?;
-        out.display(render::finding_card(&finding), None);
-        super::journal_finding(session, &finding);
-        session.record_finding(finding);
+        super::journal_write(session, super::finding_entry(&finding));
+        stmt::finding::add(session, out, finding);
     }
     Ok(())
 }

@@ -211,7 +211,7 @@ pub(crate) struct Collected {
     stream: Stream,
     partial: Vec<u8>,
     pub kept: String,
-    pub truncated: bool,
+    truncated: bool,
 }
 
 impl Collected {

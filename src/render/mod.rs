@@ -170,9 +170,9 @@ pub fn shown(display: &std::collections::BTreeMap<String, String>) -> Bundle {
         .iter()
         .fold(Bundle::default(), |bundle, (mime, content)| {
             let json = mime == "application/json" || mime.ends_with("+json");
-            match serde_json::from_str(content) {
-                Ok(value) if json => bundle.with_json(mime, value),
-                _ => bundle.with(mime, content.as_str()),
+            match json.then(|| serde_json::from_str(content).ok()).flatten() {
+                Some(value) => bundle.with_json(mime, value),
+                None => bundle.with(mime, content.as_str()),
             }
         })
 }

@@ -89,6 +89,15 @@ def test_a_query_bound_in_a_playbook_cell_is_summed_in_rust(rust_kernel, prometh
     assert math.isclose(float(total), expected, rel_tol=1e-12), (total, expected)
 
 
+def test_rust_sees_a_name_bound_again_with_its_new_value(rust_kernel):
+    _, kc = rust_kernel
+    read = "%%rust\nprint!(\"{}\", playbook::get::<playbook::CommandResult>(\"version\")?.stdout);"
+    run_ok(kc, "version = run echo v1")
+    assert stream_text(run_ok(kc, read, timeout=120)) == "v1\n"
+    run_ok(kc, "version = run echo v2")
+    assert stream_text(run_ok(kc, read, timeout=120)) == "v2\n"
+
+
 def test_rust_records_a_finding_that_findings_shows(rust_kernel):
     _, kc = rust_kernel
     run_ok(kc, "latency = run echo 250")

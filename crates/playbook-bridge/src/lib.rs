@@ -237,8 +237,8 @@ pub enum Error {
     /// The name holds another kind of result than the type asked for.
     WrongKind {
         name: String,
-        wanted: String,
-        found: String,
+        wanted: &'static str,
+        found: &'static str,
     },
     Io(String),
 }
@@ -349,8 +349,8 @@ pub fn get<T: FromBound>(name: &str) -> Result<T, Error> {
     let found = bound.kind();
     T::from_bound(bound).ok_or_else(|| Error::WrongKind {
         name: name.to_owned(),
-        wanted: T::WANTED.to_owned(),
-        found: found.to_owned(),
+        wanted: T::WANTED,
+        found,
     })
 }
 

@@ -2,7 +2,8 @@
 
 use crate::engine::error::Span;
 use crate::engine::error::{CellError, ErrorKind};
-use crate::engine::session::Value;
+use crate::engine::session::{Session, Value};
+use crate::engine::sink::OutputSink;
 use crate::engine::syntax::{is_name, Template, Token, Tokens};
 use crate::engine::Context;
 use crate::ops::finding::{Finding, Severity};
@@ -76,10 +77,16 @@ impl NewFinding {
             evidence: self.evidence.iter().map(|(n, _)| n.clone()).collect(),
             at: chrono::Utc::now(),
         };
-        cx.out.display(render::finding_card(&finding), None);
-        cx.session.record_finding(finding.clone());
+        add(cx.session, cx.out, finding.clone());
         Ok(Value::Finding(finding))
     }
+}
+
+/// A finding joins the session, from a statement or a Rust cell: shown as a card, kept for the
+/// timeline.
+pub fn add(session: &mut Session, out: &dyn OutputSink, finding: Finding) {
+    out.display(render::finding_card(&finding), None);
+    session.record_finding(finding);
 }
 
 pub fn show_all(cx: &mut Context<'_>) {

@@ -12,6 +12,7 @@ use super::toolchain;
 use super::{Diagnostic, RustCells, RustError, RustRun};
 use crate::ops::command::{Collected, Stream};
 use playbook_bridge::{self as bridge, Bound, Finding};
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Child;
@@ -89,6 +90,8 @@ struct Worker {
 pub struct Evcxr {
     worker: tokio::sync::Mutex<Option<Worker>>,
     bridge: PathBuf,
+    /// What the bridge folder holds, so that a cell writes only the values bound since the last.
+    published: RefCell<BTreeMap<String, Bound>>,
 }
 
 impl Default for Evcxr {
@@ -100,6 +103,7 @@ impl Default for Evcxr {
         Evcxr {
             worker: tokio::sync::Mutex::new(None),
             bridge: std::env::temp_dir().join(name),
+            published: RefCell::default(),
         }
     }
 }
@@ -242,17 +246,25 @@ impl Evcxr {
     }
 
     /// The bridge folder as this cell must see it: the bound values, and no findings or panic
-    /// left from an earlier cell.
+    /// left from an earlier cell. Only what changed since the last cell is written.
     fn publish(&self, values: &BTreeMap<String, Bound>) -> Result<(), RustError> {
-        let folder = self.bridge.join(bridge::VALUES);
-        let _ = std::fs::remove_dir_all(&folder);
         let _ = std::fs::remove_file(self.bridge.join(bridge::FINDINGS));
         let _ = std::fs::remove_file(self.bridge.join(bridge::PANIC));
-        private_dir(&folder).map_err(|e| failed(format!("cannot write bound values: {e}")))?;
+        private_dir(&self.bridge.join(bridge::VALUES))
+            .map_err(|e| failed(format!("cannot write bound values: {e}")))?;
+        let mut published = self.published.borrow_mut();
+        published.retain(|name, _| {
+            values.contains_key(name)
+                || std::fs::remove_file(bridge::value_path(&self.bridge, name)).is_err()
+        });
         for (name, value) in values {
+            if published.get(name) == Some(value) {
+                continue;
+            }
             let text = serde_json::to_vec(value).map_err(failed)?;
             std::fs::write(bridge::value_path(&self.bridge, name), text)
                 .map_err(|e| failed(format!("cannot write `{name}`: {e}")))?;
+            published.insert(name.clone(), value.clone());
         }
         Ok(())
     }
