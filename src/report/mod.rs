@@ -12,14 +12,16 @@
 //! a journal's content.
 //!
 //! The modules: `model` files each record under its section; `fields` reads the values out
-//! of a record; `wording` says a row in words, whatever the format; `markdown`, `html` and
-//! `json` write the report.
+//! of a record; `wording` says a row in words, whatever the format; `sections` writes the sections
+//! once for any `Markup`, which `markdown` and `html` implement (with their own heads); `json`
+//! writes the report as data.
 
 mod fields;
 mod html;
 mod json;
 mod markdown;
 mod model;
+mod sections;
 mod wording;
 
 #[cfg(test)]
