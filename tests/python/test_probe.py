@@ -102,47 +102,35 @@ def site():
     server.stop()
 
 
-@pytest.fixture(scope="module")
-def tls_site(tmp_path_factory):
-    context = self_signed(
-        tmp_path_factory.mktemp("tls"),
-        "valid",
-        now() - dt.timedelta(hours=1),
-        now() + dt.timedelta(days=CERT_DAYS),
-        ca=False,
-    )
+def tls_stub(tmp_path_factory, name: str, not_before, not_after, ca: bool):
+    """A stub serving `answer` over TLS with a self-signed certificate valid between the two
+    times, stopped when the fixture that yields from it ends."""
+    context = self_signed(tmp_path_factory.mktemp(f"tls-{name}"), name, not_before, not_after, ca=ca)
     server = StubServer(answer, tls=context)
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def tls_site(tmp_path_factory):
+    yield from tls_stub(
+        tmp_path_factory, "valid", now() - dt.timedelta(hours=1), now() + dt.timedelta(days=CERT_DAYS), ca=False
+    )
 
 
 @pytest.fixture(scope="module")
 def ca_tls_site(tmp_path_factory):
     """The self-signed certificate that `openssl req -x509` makes by default: a CA's."""
-    context = self_signed(
-        tmp_path_factory.mktemp("tls-ca"),
-        "ca",
-        now() - dt.timedelta(hours=1),
-        now() + dt.timedelta(days=CERT_DAYS),
-        ca=True,
+    yield from tls_stub(
+        tmp_path_factory, "ca", now() - dt.timedelta(hours=1), now() + dt.timedelta(days=CERT_DAYS), ca=True
     )
-    server = StubServer(answer, tls=context)
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")
 def expired_tls_site(tmp_path_factory):
-    context = self_signed(
-        tmp_path_factory.mktemp("tls-expired"),
-        "expired",
-        now() - dt.timedelta(days=40),
-        now() - dt.timedelta(days=3, hours=1),
-        ca=False,
+    yield from tls_stub(
+        tmp_path_factory, "expired", now() - dt.timedelta(days=40), now() - dt.timedelta(days=3, hours=1), ca=False
     )
-    server = StubServer(answer, tls=context)
-    yield server
-    server.stop()
 
 
 @pytest.fixture
