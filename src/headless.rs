@@ -85,6 +85,7 @@ pub async fn run(
         journal: settings.journal,
         replay: settings.replay,
         base_dir: input.parent().unwrap_or(Path::new(".")).to_owned(),
+        world: None,
     })?;
     let mut verdict = Verdict::Passed;
     let mut count = 0;

@@ -7,6 +7,7 @@
 //! - [`engine`]: the cell language: parsing, the session, running steps; knows nothing of ZeroMQ;
 //! - [`ops`]: the primitives behind traits (commands, metrics, findings);
 //! - [`journal`]: recording and replay, as wrappers around the ops;
+//! - [`model`]: the values a session binds and shows, shared by the engine and render;
 //! - [`render`]: pure functions from results to MIME bundles;
 //! - [`notebook`]: `.ipynb` read and write; [`glob`]: shell-style patterns.
 
@@ -16,6 +17,7 @@ pub mod headless;
 pub mod journal;
 pub mod jupyter;
 pub mod kernel;
+pub mod model;
 pub mod notebook;
 pub mod ops;
 pub mod render;

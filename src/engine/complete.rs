@@ -132,6 +132,7 @@ impl Engine {
             let code = rust_cell::code(cell, marker);
             let found = self
                 .session
+                .ops
                 .rust
                 .complete(&code, byte_offset(&code, cursor))
                 .await;
@@ -160,8 +161,14 @@ impl Engine {
         let start = word_start(&chars, cursor, false);
         let word: String = chars[start..cursor].iter().collect();
         let before: String = chars[line_start..start].iter().collect();
-        let names = || self.session.names().map(str::to_owned).collect::<Vec<_>>();
-        let keywords = || stmt::KEYWORDS.iter().map(|(k, _, _)| k.to_string());
+        let names = || {
+            self.session
+                .state
+                .names()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        };
+        let keywords = || stmt::STATEMENTS.iter().map(|k| k.name.to_string());
         let mut candidates: Vec<String> = if before.trim_end().ends_with("{{") {
             names()
         } else if before.trim().is_empty() {
@@ -184,7 +191,7 @@ impl Engine {
     /// The source's names for a slot, fetched on first use. A source that fails or is slow
     /// gives no candidates, and is asked again next time.
     async fn vocabulary(&mut self, source: Option<&str>, slot: &PromqlSlot) -> Vec<String> {
-        let Some(named) = self.session.named_source_mut(source) else {
+        let Some(named) = self.session.state.named_source_mut(source) else {
             return Vec::new();
         };
         let words = &mut named.vocabulary;
@@ -222,6 +229,7 @@ impl Engine {
             let code = rust_cell::code(cell, marker);
             let (plain, html) = self
                 .session
+                .ops
                 .rust
                 .inspect(&code, byte_offset(&code, cursor))
                 .await?;
@@ -236,11 +244,11 @@ impl Engine {
                 .take_while(|c| is_word_char(**c))
                 .count();
         let word: String = chars[start..end].iter().collect();
-        if let Some(value) = self.session.get(&word) {
+        if let Some(value) = self.session.state.get(&word) {
             return Some(render::value(value));
         }
-        if let Some((syntax, help)) = stmt::help(&word) {
-            return Some(render::help(syntax, help));
+        if let Some(keyword) = stmt::keyword(&word) {
+            return Some(render::help(keyword.syntax, keyword.help));
         }
         let line_start = chars[..start]
             .iter()
@@ -251,7 +259,7 @@ impl Engine {
         if slot(promql) != PromqlSlot::Metric {
             return None;
         }
-        let named = self.session.named_source(source.as_deref())?;
+        let named = self.session.state.named_source(source.as_deref())?;
         let info = tokio::time::timeout(VOCABULARY_TIMEOUT, named.source.metadata(&word))
             .await
             .ok()?

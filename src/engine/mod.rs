@@ -15,37 +15,34 @@ pub mod rust_cell;
 pub mod scrub;
 pub mod session;
 pub mod sink;
+pub mod stack;
 pub mod stmt;
 pub mod syntax;
 pub mod window;
 
 use crate::journal::record::Journal;
-use crate::journal::recorded::Recorded;
-use crate::journal::replay::{Recording, ReplayClock, ReplayCommands, ReplayProber};
-use crate::ops::clock::{Clock, SystemClock};
-use crate::ops::command::{CommandRunner, DryRun, Shell};
-use crate::ops::finding::Finding;
+use crate::journal::replay::Recording;
 use crate::ops::policy::Policy;
-use crate::ops::probe::{Http, Prober};
 use crate::render::{self, Bundle};
 use error::{CellError, ErrorKind, Span};
 use scrub::Scrubbed;
-use session::Session;
+use session::{Config, Investigation, Session};
 use sink::OutputSink;
+use stack::{Mode, Ops, World};
 use std::cell::RefCell;
 use std::path::PathBuf;
 use std::rc::Rc;
-use stmt::{Statement, Step};
+use stmt::Step;
 use tokio_util::sync::CancellationToken;
 
-/// What one step needs while it runs.
+/// What one step needs while it runs: the investigation so far, the session's set-up, the ops
+/// it may reach, where its outputs go, and the user's interrupt.
 pub struct Context<'a> {
-    pub session: &'a mut Session,
+    pub state: &'a mut Investigation,
+    pub config: &'a Config,
+    pub ops: &'a mut Ops,
     pub out: &'a dyn OutputSink,
     pub interrupt: &'a CancellationToken,
-    pub commands: &'a dyn CommandRunner,
-    pub prober: &'a dyn Prober,
-    pub clock: &'a dyn Clock,
 }
 
 pub enum Completeness {
@@ -74,6 +71,8 @@ pub struct Options {
     pub replay: Option<PathBuf>,
     /// The notebook's folder: relative paths of metrics files start there.
     pub base_dir: PathBuf,
+    /// The live primitives; `None` for the real world. Tests give fakes.
+    pub world: Option<World>,
 }
 
 impl Default for Options {
@@ -86,6 +85,7 @@ impl Default for Options {
             journal: None,
             replay: None,
             base_dir: PathBuf::from("."),
+            world: None,
         }
     }
 }
@@ -99,38 +99,52 @@ impl Default for Engine {
 impl Engine {
     /// Fails when the journal cannot be opened or the replay journal cannot be read.
     pub fn new(options: Options) -> Result<Self, String> {
-        let mut session = Session::default();
-        session.set_overrides(options.overrides);
-        session.policy = options.policy;
-        session.dry_run = options.dry_run;
-        session.approve_all = options.approve_all;
-        session.base_dir = options.base_dir;
-        if let Some(path) = options.journal {
-            let secrets = session.secrets.clone();
-            let mask = Box::new(move |text: &str| secrets.mask(text));
-            session.journal = Some(Rc::new(RefCell::new(Journal::open(&path, mask)?)));
-        }
-        if let Some(path) = options.replay {
-            session.recording = Some(Recording::load(&path)?);
-        }
-        Ok(Engine { session })
+        let mut state = Investigation::default();
+        state.set_overrides(options.overrides);
+        let journal = match options.journal {
+            Some(path) => {
+                let secrets = state.secrets.clone();
+                let mask = Box::new(move |text: &str| secrets.mask(text));
+                Some(Rc::new(RefCell::new(Journal::open(&path, mask)?)))
+            }
+            None => None,
+        };
+        let mode = match options.replay {
+            Some(path) => Mode::Replay(Recording::load(&path)?),
+            None if options.dry_run => Mode::DryRun,
+            None => Mode::Live,
+        };
+        let world = options
+            .world
+            .unwrap_or_else(|| World::real(options.base_dir));
+        Ok(Engine {
+            session: Session {
+                state,
+                config: Config {
+                    approve_all: options.approve_all,
+                    policy: options.policy,
+                },
+                ops: Ops::new(world, mode, journal),
+            },
+        })
     }
 
     /// Where this session's steps are recorded.
     pub fn journal_path(&self) -> Option<PathBuf> {
         self.session
-            .journal
-            .as_ref()
+            .ops
+            .journal()
             .map(|j| j.borrow().path().to_owned())
     }
 
     pub fn checks(&self) -> &[crate::ops::check::CheckOutcome] {
-        self.session.checks()
+        self.session.state.checks()
     }
 
     /// The titles of the checks that failed in this session so far.
     pub fn failed_checks(&self) -> Vec<&str> {
         self.session
+            .state
             .checks()
             .iter()
             .filter(|c| !c.passed)
@@ -140,7 +154,7 @@ impl Engine {
 
     /// Overrides that no `param` statement has taken so far.
     pub fn unused_overrides(&self) -> Vec<&str> {
-        self.session.pending_overrides()
+        self.session.state.pending_overrides()
     }
 
     /// Runs a cell: parses it whole, then runs its steps in order until one fails. The error, if
@@ -152,7 +166,7 @@ impl Engine {
         interrupt: &CancellationToken,
     ) -> Result<(), CellError> {
         // Every output of the cell, its error included, passes the secrets' mask.
-        let secrets = self.session.secrets.clone();
+        let secrets = self.session.state.secrets.clone();
         let masked = Scrubbed::new(out, secrets.clone());
         let result = self
             .run_cell(cell, &masked, interrupt)
@@ -172,7 +186,7 @@ impl Engine {
         interrupt: &CancellationToken,
     ) -> Result<(), CellError> {
         if let Some(marker) = rust_cell::marker(cell) {
-            return rust_cell::run(&mut self.session, cell, marker, out, interrupt).await;
+            return rust_cell::run(cell, marker, &mut self.context(out, interrupt)).await;
         }
         let steps = stmt::parse_cell(cell)?;
         for step in &steps {
@@ -194,111 +208,27 @@ impl Engine {
         out: &dyn OutputSink,
         interrupt: &CancellationToken,
     ) -> Result<(), CellError> {
-        // Replay stands in for the live ops, dry run for commands, and recording wraps whichever
-        // runs: no step knows which of them it talks to.
-        let replay = self.session.recording.clone();
-        let (replay_commands, replay_prober, replay_clock);
-        let (base_commands, base_prober, base_clock): (
-            &dyn CommandRunner,
-            &dyn Prober,
-            &dyn Clock,
-        ) = match replay {
-            Some(recording) => {
-                replay_commands = ReplayCommands(recording.clone());
-                replay_prober = ReplayProber(recording.clone());
-                replay_clock = ReplayClock(recording);
-                (&replay_commands, &replay_prober, &replay_clock)
-            }
-            None => (&Shell, &Http, &SystemClock),
-        };
-        let base_commands: &dyn CommandRunner = if self.session.dry_run {
-            &DryRun
-        } else {
-            base_commands
-        };
-        let journal = self.session.journal.clone();
-        let (recorded_commands, recorded_prober, recorded_clock);
-        let (commands, prober, clock): (&dyn CommandRunner, &dyn Prober, &dyn Clock) =
-            match &journal {
-                Some(journal) => {
-                    recorded_commands = Recorded {
-                        inner: base_commands,
-                        journal,
-                    };
-                    recorded_prober = Recorded {
-                        inner: base_prober,
-                        journal,
-                    };
-                    recorded_clock = Recorded {
-                        inner: base_clock,
-                        journal,
-                    };
-                    (&recorded_commands, &recorded_prober, &recorded_clock)
-                }
-                None => (base_commands, base_prober, base_clock),
-            };
-        let mut cx = Context {
-            session: &mut self.session,
-            out,
-            interrupt,
-            commands,
-            prober,
-            clock,
-        };
-        let value = match &step.statement {
-            Statement::Param(param) => {
-                param.apply(cx.session);
-                None
-            }
-            Statement::Run(run) => Some(run.apply(step.span, &mut cx).await?),
-            Statement::Finding(finding) => Some(finding.apply(&mut cx)?),
-            Statement::Findings => {
-                stmt::finding::show_all(&mut cx);
-                None
-            }
-            Statement::Show(name) => {
-                let value = cx
-                    .session
-                    .get(name)
-                    .ok_or_else(|| unknown_name(name, step.span))?;
-                out.result(render::value(value));
-                None
-            }
-            Statement::Source(source) => {
-                source.apply(step.span, &mut cx)?;
-                None
-            }
-            Statement::Window(window) => {
-                stmt::window::apply(window, step.span, &mut cx)?;
-                None
-            }
-            Statement::Query(query) => Some(query.apply(&mut cx).await?),
-            Statement::Probe(probe) => Some(probe.apply(step.span, &mut cx).await?),
-            Statement::Secret(secret) => {
-                secret.apply(step.span, &mut cx)?;
-                None
-            }
-            Statement::DryRun(on) => {
-                stmt::dry_run::apply(*on, &mut cx);
-                None
-            }
-            Statement::Check(check) => Some(check.apply(step.span, &mut cx).await?),
-            Statement::Replay(path) => {
-                stmt::replay::apply(path, step.span, &mut cx)?;
-                None
-            }
-            Statement::Journal => {
-                stmt::replay::show_journal(&mut cx);
-                None
-            }
-        };
-        if let Some(entry) = journal_entry(&step.statement, value.as_ref(), &self.session) {
-            journal_write(&self.session, entry);
-        }
+        let mut cx = self.context(out, interrupt);
+        let value = step.statement.apply(step.span, &mut cx).await?;
         if let (Some(name), Some(value)) = (&step.binding, value) {
-            self.session.bind(name, value);
+            self.session.state.bind(name, value);
         }
         Ok(())
+    }
+
+    fn context<'a>(
+        &'a mut self,
+        out: &'a dyn OutputSink,
+        interrupt: &'a CancellationToken,
+    ) -> Context<'a> {
+        let Session { state, config, ops } = &mut self.session;
+        Context {
+            state,
+            config,
+            ops,
+            out,
+            interrupt,
+        }
     }
 
     /// A bound value as a bundle, for user_expressions.
@@ -310,9 +240,10 @@ impl Engine {
             len: name.chars().count().max(1),
         };
         self.session
+            .state
             .get(name)
             .map(render::value)
-            .ok_or_else(|| unknown_name(name, span).in_cell(expression))
+            .ok_or_else(|| stmt::unknown_name(name, span).in_cell(expression))
     }
 
     pub fn is_complete(&self, cell: &str) -> Completeness {
@@ -327,71 +258,4 @@ impl Engine {
             Completeness::Invalid
         }
     }
-}
-
-type JournalEntry = (&'static str, serde_json::Value, serde_json::Value);
-
-fn finding_entry(f: &Finding) -> JournalEntry {
-    let input = serde_json::json!({ "severity": f.severity.name(), "text": f.text, "evidence": f.evidence });
-    ("finding", input, serde_json::json!({}))
-}
-
-fn journal_write(session: &Session, (kind, input, result): JournalEntry) {
-    if let Some(journal) = &session.journal {
-        if let Err(problem) = journal.borrow_mut().append(kind, input, result, 0) {
-            log::error!("{problem}");
-        }
-    }
-}
-
-/// The journal line of a step that is not an op call (ops are recorded by their wrappers).
-fn journal_entry(
-    statement: &Statement,
-    value: Option<&session::Value>,
-    session: &Session,
-) -> Option<JournalEntry> {
-    use serde_json::json;
-    match (statement, value) {
-        (Statement::Finding(_), Some(session::Value::Finding(f))) => Some(finding_entry(f)),
-        (Statement::Check(check), Some(session::Value::Check(outcome))) => Some((
-            "check",
-            json!({ "title": outcome.title, "condition": check.condition.kind() }),
-            json!({ "passed": outcome.passed, "detail": outcome.detail }),
-        )),
-        (Statement::Source(source), _) => {
-            let mut input = json!({ "name": source.name, "kind": source.kind.name() });
-            match &source.kind {
-                stmt::source::SourceKind::Prometheus { url, .. } => {
-                    input["url"] = json!(session.resolve(url).ok());
-                }
-                stmt::source::SourceKind::File { path } => input["path"] = json!(path),
-            }
-            Some(("source", input, json!({})))
-        }
-        (Statement::Window(window), _) => {
-            let result = match &session.window_resolved {
-                Some(range) => json!({
-                    "start": window::rfc3339(range.start),
-                    "end": window::rfc3339(range.end),
-                    "step_seconds": range.step,
-                }),
-                None => json!({}),
-            };
-            Some(("window", window.describe(), result))
-        }
-        (Statement::Secret(secret), _) => Some((
-            "secret",
-            json!({ "name": secret.name, "reference": secret.reference }),
-            json!({}),
-        )),
-        _ => None,
-    }
-}
-
-pub(crate) fn unknown_name(name: &str, span: Span) -> CellError {
-    CellError::new(
-        ErrorKind::UnknownName,
-        format!("`{name}` is not defined in this session: bind it with `{name} = run ...` or declare it with `param {name} = ...`"),
-        span,
-    )
 }

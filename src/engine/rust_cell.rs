@@ -2,19 +2,17 @@
 //! bound results, and what comes back is shown, and its findings join the session's timeline.
 
 use super::error::{CellError, ErrorKind, Span};
-use super::session::{Session, Value};
-use super::sink::OutputSink;
+use super::session::Investigation;
 use super::stmt;
-use crate::journal::recorded::Recorded;
-use crate::journal::replay::ReplayRust;
+use super::Context;
+use crate::model::Value;
 use crate::ops::command::{Exit, Stream};
 use crate::ops::finding::Finding;
 use crate::ops::metrics::QueryResult;
-use crate::ops::rust::{self, Diagnostic, RustCells, RustError, RustRun};
+use crate::ops::rust::{Diagnostic, RustError, RustRun};
 use crate::render;
 use playbook_bridge as bridge;
 use std::collections::BTreeMap;
-use tokio_util::sync::CancellationToken;
 
 const MARKER: &str = "%%rust";
 
@@ -43,7 +41,7 @@ pub fn code(cell: &str, marker: usize) -> String {
 }
 
 /// The session's bound results as the bridge hands them to Rust. Secrets are left out.
-pub fn bound(session: &Session) -> BTreeMap<String, bridge::Bound> {
+pub fn bound(session: &Investigation) -> BTreeMap<String, bridge::Bound> {
     session
         .names()
         .filter_map(|name| Some((name.to_owned(), to_bridge(session.get(name)?)?)))
@@ -124,8 +122,8 @@ fn to_bridge(value: &Value) -> Option<bridge::Bound> {
 }
 
 /// A finding recorded from Rust, checked as a `finding` statement's is.
-fn finding(session: &Session, recorded: &bridge::Finding) -> Result<Finding, CellError> {
-    if let Some(name) = recorded.evidence.iter().find(|n| session.get(n).is_none()) {
+fn finding(cx: &Context<'_>, recorded: &bridge::Finding) -> Result<Finding, CellError> {
+    if let Some(name) = recorded.evidence.iter().find(|n| cx.state.get(n).is_none()) {
         return Err(CellError::unplaced(
             ErrorKind::UnknownName,
             format!(
@@ -138,7 +136,7 @@ fn finding(session: &Session, recorded: &bridge::Finding) -> Result<Finding, Cel
         severity: recorded.severity,
         text: recorded.text.clone(),
         evidence: recorded.evidence.clone(),
-        at: chrono::Utc::now(),
+        at: cx.ops.stamp(),
     })
 }
 
@@ -189,46 +187,23 @@ fn compile_error(diagnostics: &[Diagnostic]) -> CellError {
     }
 }
 
-/// Runs a Rust cell whose marker is on line `marker`, through the live evaluator or, on replay
-/// and in a dry run, their stand-ins; recorded when the session keeps a journal.
-pub async fn run(
-    session: &mut Session,
-    cell: &str,
-    marker: usize,
-    out: &dyn OutputSink,
-    interrupt: &CancellationToken,
-) -> Result<(), CellError> {
-    let replay = session.recording.clone().map(ReplayRust);
-    let base: &dyn RustCells = match &replay {
-        Some(replay) => replay,
-        None if session.dry_run => &rust::DryRun,
-        None => session.rust.as_ref(),
-    };
-    let journal = session.journal.clone();
-    let recorded;
-    let cells: &dyn RustCells = match &journal {
-        Some(journal) => {
-            recorded = Recorded {
-                inner: base,
-                journal,
-            };
-            &recorded
-        }
-        None => base,
-    };
-    let values = bound(session);
+/// Runs a Rust cell whose marker is on line `marker`, through the session's Rust cells op.
+pub async fn run(cell: &str, marker: usize, cx: &mut Context<'_>) -> Result<(), CellError> {
+    let values = bound(cx.state);
+    let out = cx.out;
     let forward = |stream: Stream, text: String| out.stream(stream, text);
-    let run: RustRun = cells
-        .eval(&code(cell, marker), &values, &forward, interrupt)
+    let run: RustRun = cx
+        .ops
+        .rust
+        .eval(&code(cell, marker), &values, &forward, cx.interrupt)
         .await
         .map_err(error)?;
     if !run.display.is_empty() {
         out.display(render::shown(&run.display), None);
     }
     for recorded in &run.findings {
-        let finding = finding(session, recorded)?;
-        super::journal_write(session, super::finding_entry(&finding));
-        stmt::finding::add(session, out, finding);
+        let finding = finding(cx, recorded)?;
+        stmt::finding::add(cx, finding);
     }
     Ok(())
 }

@@ -8,7 +8,7 @@ use crate::render::Bundle;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-pub const MASK: &str = "••••••";
+use crate::model::MASK;
 
 /// The secret values of a session, shared with the sinks that mask them.
 #[derive(Clone, Default)]

@@ -1,42 +1,31 @@
-//! What a session remembers between cells: bound results, parameters and findings.
+//! What a session remembers between cells: bound results, parameters and findings; how it was
+//! set up; and the ops its steps reach.
 
 use super::error::{CellError, ErrorKind, Span};
 use super::scrub::Secrets;
+use super::stack::{Ops, SourceSpec};
 use super::syntax::{Part, Template};
 use super::window::Window;
-use crate::journal::record::SharedJournal;
-use crate::journal::replay::Recording;
+use crate::model::Value;
 use crate::ops::check::CheckOutcome;
-use crate::ops::command::CommandResult;
 use crate::ops::finding::Finding;
-use crate::ops::metrics::{MetricsSource, QueryResult, Range};
+use crate::ops::metrics::MetricsSource;
 use crate::ops::policy::Policy;
-use crate::ops::probe::ProbeResult;
-use crate::ops::rust::RustCells;
 use std::collections::{BTreeMap, HashMap};
-use std::rc::Rc;
-
-/// A query's result as bound to a name.
-#[derive(Debug, Clone)]
-pub struct QueryValue {
-    pub expr: String,
-    pub range: Range,
-    pub result: QueryResult,
-}
 
 /// A declared metrics source, with what completion has learned of it so far.
 pub struct NamedSource {
     pub name: String,
-    pub description: String,
+    pub spec: SourceSpec,
     pub source: Box<dyn MetricsSource>,
     pub vocabulary: Vocabulary,
 }
 
 impl NamedSource {
-    pub fn new(name: &str, description: String, source: Box<dyn MetricsSource>) -> Self {
+    pub fn new(name: &str, spec: SourceSpec, source: Box<dyn MetricsSource>) -> Self {
         NamedSource {
             name: name.to_owned(),
-            description,
+            spec,
             source,
             vocabulary: Vocabulary::default(),
         }
@@ -51,61 +40,10 @@ pub struct Vocabulary {
     pub label_values: HashMap<String, Vec<String>>,
 }
 
-/// A step's result, as bound to a name.
-#[derive(Debug, Clone)]
-pub enum Value {
-    Text(String),
-    Number(f64),
-    Command(CommandResult),
-    Finding(Finding),
-    Query(QueryValue),
-    Check(CheckOutcome),
-    Probe(ProbeResult),
-    /// Inserted by `{{NAME}}` like text, and masked wherever it would be shown.
-    Secret {
-        value: String,
-        reference: String,
-    },
-}
-
-impl Value {
-    /// The value as `{{NAME}}` inserts it; only scalars have one.
-    pub fn scalar(&self) -> Option<String> {
-        match self {
-            Value::Text(text) => Some(text.clone()),
-            Value::Number(n) => Some(format_number(*n)),
-            Value::Secret { value, .. } => Some(value.clone()),
-            Value::Command(_)
-            | Value::Finding(_)
-            | Value::Query(_)
-            | Value::Check(_)
-            | Value::Probe(_) => None,
-        }
-    }
-
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Value::Text(_) => "text",
-            Value::Number(_) => "number",
-            Value::Command(_) => "command result",
-            Value::Finding(_) => "finding",
-            Value::Query(_) => "query result",
-            Value::Check(_) => "check result",
-            Value::Secret { .. } => "secret",
-            Value::Probe(_) => "probe result",
-        }
-    }
-}
-
-pub fn format_number(n: f64) -> String {
-    if n.fract() == 0.0 && n.abs() < 1e15 {
-        format!("{}", n as i64)
-    } else {
-        format!("{n}")
-    }
-}
-
-pub struct Session {
+/// What the investigation has learned so far: bound results, findings, checks, the sources and
+/// the window, and the secrets to mask.
+#[derive(Default)]
+pub struct Investigation {
     bindings: BTreeMap<String, Value>,
     findings: Vec<Finding>,
     /// Parameter values given from outside (`playbook run -p`), and whether a `param` took each.
@@ -113,48 +51,26 @@ pub struct Session {
     /// In the order declared: the first is the default.
     sources: Vec<NamedSource>,
     pub window: Window,
-    /// The range the last `window` statement resolved to, for the journal.
-    pub window_resolved: Option<Range>,
     checks: Vec<CheckOutcome>,
     pub secrets: Secrets,
-    /// Commands are shown, not started.
-    pub dry_run: bool,
+}
+
+/// How the session was set up, fixed for its life.
+pub struct Config {
     /// Consent was given in advance for every command that needs it (`playbook run --yes`).
     pub approve_all: bool,
     /// Which commands may run; a broken policy file stops every command, it does not loosen.
     pub policy: Result<Policy, String>,
-    pub journal: Option<SharedJournal>,
-    /// Where relative paths in the notebook start: its folder.
-    pub base_dir: std::path::PathBuf,
-    /// The journal that answers every step, once the session replays.
-    pub recording: Option<Rc<Recording>>,
-    /// Evaluates `%%rust` cells; its Rust variables live as long as the session.
-    pub rust: Box<dyn RustCells>,
 }
 
-impl Default for Session {
-    fn default() -> Self {
-        Session {
-            bindings: BTreeMap::new(),
-            findings: Vec::new(),
-            overrides: BTreeMap::new(),
-            sources: Vec::new(),
-            window: Window::default(),
-            window_resolved: None,
-            checks: Vec::new(),
-            secrets: Secrets::default(),
-            dry_run: false,
-            approve_all: false,
-            policy: Ok(Policy::default()),
-            journal: None,
-            base_dir: std::path::PathBuf::from("."),
-            recording: None,
-            rust: crate::ops::rust::live(),
-        }
-    }
+/// A session: its investigation, how it was set up, and the ops its steps reach.
+pub struct Session {
+    pub state: Investigation,
+    pub config: Config,
+    pub ops: Ops,
 }
 
-impl Session {
+impl Investigation {
     pub fn set_overrides(&mut self, overrides: impl IntoIterator<Item = (String, String)>) {
         self.overrides = overrides
             .into_iter()

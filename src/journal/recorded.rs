@@ -12,6 +12,7 @@ use crate::ops::NotRecorded;
 use playbook_bridge::Bound;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
+use std::rc::Rc;
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -23,13 +24,23 @@ fn write(journal: &SharedJournal, step: &str, input: Value, result: Value, start
     }
 }
 
-pub struct Recorded<'a, T: ?Sized> {
-    pub inner: &'a T,
-    pub journal: &'a SharedJournal,
+/// An op that writes a journal line for each call it completes.
+pub struct Recorded<T: ?Sized> {
+    inner: Rc<T>,
+    journal: SharedJournal,
+}
+
+impl<T: ?Sized> Recorded<T> {
+    pub fn wrap(inner: Rc<T>, journal: &SharedJournal) -> Rc<Self> {
+        Rc::new(Recorded {
+            inner,
+            journal: journal.clone(),
+        })
+    }
 }
 
 #[async_trait::async_trait(?Send)]
-impl CommandRunner for Recorded<'_, dyn CommandRunner + '_> {
+impl CommandRunner for Recorded<dyn CommandRunner> {
     async fn run(
         &self,
         spec: &CommandSpec,
@@ -48,7 +59,7 @@ impl CommandRunner for Recorded<'_, dyn CommandRunner + '_> {
         };
         if let Some(recorded) = recorded {
             write(
-                self.journal,
+                &self.journal,
                 "run",
                 codec::command_input(spec),
                 recorded,
@@ -60,12 +71,12 @@ impl CommandRunner for Recorded<'_, dyn CommandRunner + '_> {
 }
 
 #[async_trait::async_trait(?Send)]
-impl Prober for Recorded<'_, dyn Prober + '_> {
+impl Prober for Recorded<dyn Prober> {
     async fn probe(&self, spec: &ProbeSpec) -> Result<ProbeResult, NotRecorded> {
         let started = Instant::now();
         let result = self.inner.probe(spec).await?;
         write(
-            self.journal,
+            &self.journal,
             "probe",
             codec::probe_input(spec),
             codec::probe_result(&result),
@@ -75,11 +86,11 @@ impl Prober for Recorded<'_, dyn Prober + '_> {
     }
 }
 
-impl Clock for Recorded<'_, dyn Clock + '_> {
+impl Clock for Recorded<dyn Clock> {
     fn now(&self) -> f64 {
         let now = self.inner.now();
         write(
-            self.journal,
+            &self.journal,
             "clock",
             json!({}),
             json!({ "now": now }),
@@ -90,7 +101,7 @@ impl Clock for Recorded<'_, dyn Clock + '_> {
 }
 
 #[async_trait::async_trait(?Send)]
-impl RustCells for Recorded<'_, dyn RustCells + '_> {
+impl RustCells for Recorded<dyn RustCells> {
     async fn eval(
         &self,
         code: &str,
@@ -102,7 +113,7 @@ impl RustCells for Recorded<'_, dyn RustCells + '_> {
         let outcome = self.inner.eval(code, values, output, interrupt).await;
         if let Some(result) = codec::rust_result(&outcome) {
             write(
-                self.journal,
+                &self.journal,
                 "rust",
                 codec::rust_input(code),
                 result,
@@ -110,6 +121,15 @@ impl RustCells for Recorded<'_, dyn RustCells + '_> {
             );
         }
         outcome
+    }
+
+    // Completion and inspect are not steps: they are asked of the op, never recorded.
+    async fn complete(&self, code: &str, cursor: usize) -> Option<(Vec<String>, usize, usize)> {
+        self.inner.complete(code, cursor).await
+    }
+
+    async fn inspect(&self, code: &str, cursor: usize) -> Option<(String, String)> {
+        self.inner.inspect(code, cursor).await
     }
 }
 

@@ -85,6 +85,8 @@ impl fmt::Display for SourceError {
     }
 }
 
+impl std::error::Error for SourceError {}
+
 /// A sample value as Prometheus writes it in its API and in `count_values` labels (Go's
 /// `strconv.FormatFloat(v, 'f', -1, 64)`): `NaN`, `+Inf`, `-Inf`, or the shortest exact decimal.
 pub fn format_value(v: f64) -> String {

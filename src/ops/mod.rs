@@ -9,6 +9,7 @@ pub mod metrics;
 pub mod policy;
 pub mod probe;
 pub mod rust;
+pub mod secret;
 
 /// A replayed step that the journal does not hold: replay never falls back to the live world.
 /// Names the closest recorded step, to help find what changed.

@@ -13,7 +13,7 @@ mod svg;
 mod table;
 mod vegalite;
 
-use crate::engine::session::{format_number, Value};
+use crate::model::{format_number, Value, MASK};
 use crate::ops::check::CheckOutcome;
 use crate::ops::command::{CommandResult, Exit};
 use crate::ops::finding::{Finding, Severity};
@@ -302,10 +302,9 @@ pub fn value(value: &Value) -> Bundle {
             other => query::instant(&q.expr, other),
         },
         Value::Check(outcome) => check_line(&outcome.title, outcome.passed, &outcome.detail),
-        Value::Secret { reference, .. } => Bundle::plain(format!(
-            "{} (a secret from {reference})",
-            crate::engine::scrub::MASK
-        )),
+        Value::Secret { reference, .. } => {
+            Bundle::plain(format!("{} (a secret from {reference})", MASK))
+        }
     }
 }
 

@@ -8,13 +8,14 @@ use super::query::{interruptible, matrix, source_error};
 use super::run;
 use super::run::Run;
 use crate::engine::error::{CellError, Span};
-use crate::engine::session::Value;
 use crate::engine::syntax::{Template, Token, Tokens};
 use crate::engine::Context;
+use crate::model::Value;
 use crate::ops::check::CheckOutcome;
 use crate::ops::command::Exit;
 use crate::ops::metrics::Series;
 use crate::render;
+use serde_json::json;
 
 #[derive(Debug, Clone)]
 pub enum Condition {
@@ -65,12 +66,12 @@ pub fn parse(tokens: &mut Tokens) -> Result<Check, CellError> {
 
 impl Check {
     pub async fn apply(&self, span: Span, cx: &mut Context<'_>) -> Result<Value, CellError> {
-        let title = cx.session.resolve(&self.title)?;
+        let title = cx.state.resolve(&self.title)?;
         let (passed, detail) = match &self.condition {
             Condition::PromQL { expr, span } => {
-                let text = cx.session.resolve(expr)?;
-                let range = cx.session.window.resolve(cx.clock.now());
-                let source = cx.session.source(None, *span)?;
+                let text = cx.state.resolve(expr)?;
+                let range = cx.state.window.resolve(cx.ops.clock.now());
+                let source = cx.state.source(None, *span)?;
                 let answer = interruptible(cx, *span, source.query_range(&text, &range))
                     .await?
                     .map_err(|e| source_error(e, expr, *span, "the check"))?;
@@ -114,9 +115,14 @@ impl Check {
             title,
             passed,
             detail,
-            at: chrono::Utc::now(),
+            at: cx.ops.stamp(),
         };
-        cx.session.record_check(outcome.clone());
+        cx.ops.note(
+            "check",
+            json!({ "title": outcome.title, "condition": self.condition.kind() }),
+            json!({ "passed": outcome.passed, "detail": outcome.detail }),
+        );
+        cx.state.record_check(outcome.clone());
         Ok(Value::Check(outcome))
     }
 }

@@ -17,7 +17,7 @@ pub fn parse(tokens: &mut Tokens) -> Result<bool, CellError> {
 }
 
 pub fn apply(on: bool, cx: &mut Context<'_>) {
-    cx.session.dry_run = on;
+    cx.ops.set_dry_run(on);
     let line = if on {
         "dry run on: commands are shown, not started"
     } else {

@@ -2,12 +2,12 @@
 
 use crate::engine::error::Span;
 use crate::engine::error::{CellError, ErrorKind};
-use crate::engine::session::{Session, Value};
-use crate::engine::sink::OutputSink;
 use crate::engine::syntax::{is_name, Template, Token, Tokens};
 use crate::engine::Context;
+use crate::model::Value;
 use crate::ops::finding::{Finding, Severity};
 use crate::render;
+use serde_json::json;
 
 #[derive(Debug, Clone)]
 pub struct NewFinding {
@@ -61,9 +61,9 @@ pub fn parse(tokens: &mut Tokens) -> Result<NewFinding, CellError> {
 
 impl NewFinding {
     pub fn apply(&self, cx: &mut Context<'_>) -> Result<Value, CellError> {
-        let text = cx.session.resolve(&self.text)?;
+        let text = cx.state.resolve(&self.text)?;
         for (name, span) in &self.evidence {
-            if cx.session.get(name).is_none() {
+            if cx.state.get(name).is_none() {
                 return Err(CellError::new(
                     ErrorKind::UnknownName,
                     format!("evidence `{name}` is not bound in this session; bind a step first, e.g. `{name} = run ...`"),
@@ -75,23 +75,28 @@ impl NewFinding {
             severity: self.severity,
             text,
             evidence: self.evidence.iter().map(|(n, _)| n.clone()).collect(),
-            at: chrono::Utc::now(),
+            at: cx.ops.stamp(),
         };
-        add(cx.session, cx.out, finding.clone());
+        add(cx, finding.clone());
         Ok(Value::Finding(finding))
     }
 }
 
-/// A finding joins the session, from a statement or a Rust cell: shown as a card, kept for the
-/// timeline.
-pub fn add(session: &mut Session, out: &dyn OutputSink, finding: Finding) {
-    out.display(render::finding_card(&finding), None);
-    session.record_finding(finding);
+/// A finding joins the session, from a statement or a Rust cell: journaled, shown as a card,
+/// kept for the timeline.
+pub fn add(cx: &mut Context<'_>, finding: Finding) {
+    cx.ops.note(
+        "finding",
+        json!({ "severity": finding.severity.name(), "text": finding.text, "evidence": finding.evidence }),
+        json!({}),
+    );
+    cx.out.display(render::finding_card(&finding), None);
+    cx.state.record_finding(finding);
 }
 
 pub fn show_all(cx: &mut Context<'_>) {
     cx.out.display(
-        render::findings_table(cx.session.findings(), cx.session.checks()),
+        render::findings_table(cx.state.findings(), cx.state.checks()),
         None,
     );
 }

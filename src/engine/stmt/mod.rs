@@ -1,4 +1,5 @@
-//! Statements: one file each for parsing and applying, as mini-redis does with its commands.
+//! Statements: one table of them ([`STATEMENTS`]), and one file each for parsing and applying,
+//! as mini-redis does with its commands.
 //! A cell is parsed whole before any step runs, so a typo on line 5 never leaves lines 1 to 4
 //! half done.
 
@@ -14,8 +15,11 @@ pub mod secret;
 pub mod source;
 pub mod window;
 
-use super::error::{CellError, Span};
+use super::error::{CellError, ErrorKind, Span};
 use super::syntax::{is_name, logical_lines, Line, Token, Tokens};
+use super::Context;
+use crate::model::Value;
+use crate::render;
 
 /// One line of a playbook cell: a statement, maybe bound to a name.
 #[derive(Debug, Clone)]
@@ -47,31 +51,185 @@ pub enum Statement {
     Journal,
 }
 
-/// Every statement keyword, its syntax and what it does: for errors, completion and inspect.
-pub const KEYWORDS: &[(&str, &str, &str)] = &[
-    ("param", "param NAME = VALUE", "Declares a parameter with its default value. `playbook run -p NAME=VALUE` overrides it; a cell tagged `parameters` may hold them, as in papermill."),
-    ("source", "source NAME prometheus URL [header K=V]... [token REF] [basic REF REF] [timeout D]\nsource NAME file PATH", "Declares a metrics source: a Prometheus-compatible server (Prometheus, Thanos, Mimir, VictoriaMetrics), or a metrics file evaluated in-process. The first source is the default. Secrets only by reference: env:VAR or file:PATH. `timeout` bounds each request (default 30s)."),
-    ("window", "window START .. END [step D]\nwindow last D", "Sets the time range that queries and checks look at: RFC 3339 times, `now` or `now-2h`. The default is the last hour, with a step that gives 500 to 1,000 points a series."),
-    ("query", "query [@SOURCE] PROMQL [baseline OFFSET]\nquery [@SOURCE] instant PROMQL", "A range query over the window, drawn as a chart with a summary table; with a baseline, the same query shifted back by OFFSET (e.g. 7d) drawn dashed beside it, and the table shows the change. `instant` evaluates once, at the window's end."),
-    ("run", "run [--timeout D] [--confirm] [--cwd DIR] [--env K=V]... COMMAND", "Runs COMMAND with `sh -c` in its own process group. Output streams live; the result is the exit code, the duration and the output (up to 10 MiB a stream). A non-zero exit is a result, not an error. `--timeout` stops it after D (e.g. 30s); `--confirm` asks before it runs, as do commands the policy marks as changing things (kubectl delete, rm, systemctl restart, ...). Denied commands never start."),
-    ("secret", "secret NAME from env:VAR\nsecret NAME from file:PATH", "Reads a secret; `{{NAME}}` passes it into a statement, and its value is masked in every output."),
-    ("dry-run", "dry-run on\ndry-run off", "While on, commands are shown, not started."),
-    ("probe", "probe URL [expect STATUS] [within D] [header K=V]... [insecure]", "An HTTP GET as a synthetic canary: status, latency, body size and, for https, the days until the certificate expires. Passes on the expected status (any 2xx by default) within the deadline (10 s by default); a failure is a result, not an error. `insecure` accepts a self-signed certificate."),
-    ("check", "check \"TITLE\": PROMQL\ncheck \"TITLE\": run COMMAND\ncheck \"TITLE\": probe URL ...", "A condition that must hold: fails when the PromQL returns a sample in the window, the command exits non-zero, or the probe misses its expectation. Checks join the findings."),
-    ("finding", "finding SEVERITY \"TEXT\" [evidence NAME, ...]", "Records a finding (critical, high, medium, low, info) with its time and the bound steps that support it."),
-    ("findings", "findings", "Shows every finding of the session as a timeline, with a count by severity."),
-    ("replay", "replay JOURNAL", "From here on, answers every query, command and probe from a recorded journal, by its input, in order, with `now` as recorded: nothing reaches the world and no command runs. A step the journal does not hold is a NotRecorded error."),
-    ("journal", "journal", "Shows where this session's steps are recorded (JSON Lines, one step a line, hash-chained)."),
-];
-
-pub fn help(keyword: &str) -> Option<(&'static str, &'static str)> {
-    KEYWORDS
-        .iter()
-        .find(|(k, _, _)| *k == keyword)
-        .map(|(_, syntax, text)| (*syntax, *text))
+/// A statement of the language: its keyword, syntax and help (for errors, completion and
+/// inspect), whether its result can be bound to a name, and its parser.
+pub struct Keyword {
+    pub name: &'static str,
+    pub syntax: &'static str,
+    pub help: &'static str,
+    /// Whether `NAME = ...` may bind its result.
+    pub binds: bool,
+    parse: fn(&mut Tokens) -> Result<Statement, CellError>,
 }
 
-const BINDABLE: &[&str] = &["run", "query", "probe", "check", "finding"];
+/// Every statement, in the order help lists them. Each module holds its statement's `parse`
+/// and `apply`.
+pub const STATEMENTS: &[Keyword] = &[
+    Keyword {
+        name: "param",
+        syntax: "param NAME = VALUE",
+        help: "Declares a parameter with its default value. `playbook run -p NAME=VALUE` overrides it; a cell tagged `parameters` may hold them, as in papermill.",
+        binds: false,
+        parse: |t| Ok(Statement::Param(param::parse(t)?)),
+    },
+    Keyword {
+        name: "source",
+        syntax: "source NAME prometheus URL [header K=V]... [token REF] [basic REF REF] [timeout D]\nsource NAME file PATH",
+        help: "Declares a metrics source: a Prometheus-compatible server (Prometheus, Thanos, Mimir, VictoriaMetrics), or a metrics file evaluated in-process. The first source is the default. Secrets only by reference: env:VAR or file:PATH. `timeout` bounds each request (default 30s).",
+        binds: false,
+        parse: |t| Ok(Statement::Source(source::parse(t)?)),
+    },
+    Keyword {
+        name: "window",
+        syntax: "window START .. END [step D]\nwindow last D",
+        help: "Sets the time range that queries and checks look at: RFC 3339 times, `now` or `now-2h`. The default is the last hour, with a step that gives 500 to 1,000 points a series.",
+        binds: false,
+        parse: |t| Ok(Statement::Window(window::parse(t)?)),
+    },
+    Keyword {
+        name: "query",
+        syntax: "query [@SOURCE] PROMQL [baseline OFFSET]\nquery [@SOURCE] instant PROMQL",
+        help: "A range query over the window, drawn as a chart with a summary table; with a baseline, the same query shifted back by OFFSET (e.g. 7d) drawn dashed beside it, and the table shows the change. `instant` evaluates once, at the window's end.",
+        binds: true,
+        parse: |t| Ok(Statement::Query(query::parse(t)?)),
+    },
+    Keyword {
+        name: "run",
+        syntax: "run [--timeout D] [--confirm] [--cwd DIR] [--env K=V]... COMMAND",
+        help: "Runs COMMAND with `sh -c` in its own process group. Output streams live; the result is the exit code, the duration and the output (up to 10 MiB a stream). A non-zero exit is a result, not an error. `--timeout` stops it after D (e.g. 30s); `--confirm` asks before it runs, as do commands the policy marks as changing things (kubectl delete, rm, systemctl restart, ...). Denied commands never start.",
+        binds: true,
+        parse: |t| Ok(Statement::Run(run::parse(t)?)),
+    },
+    Keyword {
+        name: "secret",
+        syntax: "secret NAME from env:VAR\nsecret NAME from file:PATH",
+        help: "Reads a secret; `{{NAME}}` passes it into a statement, and its value is masked in every output.",
+        binds: false,
+        parse: |t| Ok(Statement::Secret(secret::parse(t)?)),
+    },
+    Keyword {
+        name: "dry-run",
+        syntax: "dry-run on\ndry-run off",
+        help: "While on, commands are shown, not started.",
+        binds: false,
+        parse: |t| Ok(Statement::DryRun(dry_run::parse(t)?)),
+    },
+    Keyword {
+        name: "probe",
+        syntax: "probe URL [expect STATUS] [within D] [header K=V]... [insecure]",
+        help: "An HTTP GET as a synthetic canary: status, latency, body size and, for https, the days until the certificate expires. Passes on the expected status (any 2xx by default) within the deadline (10 s by default); a failure is a result, not an error. `insecure` accepts a self-signed certificate.",
+        binds: true,
+        parse: |t| Ok(Statement::Probe(probe::parse(t)?)),
+    },
+    Keyword {
+        name: "check",
+        syntax: "check \"TITLE\": PROMQL\ncheck \"TITLE\": run COMMAND\ncheck \"TITLE\": probe URL ...",
+        help: "A condition that must hold: fails when the PromQL returns a sample in the window, the command exits non-zero, or the probe misses its expectation. Checks join the findings.",
+        binds: true,
+        parse: |t| Ok(Statement::Check(check::parse(t)?)),
+    },
+    Keyword {
+        name: "finding",
+        syntax: "finding SEVERITY \"TEXT\" [evidence NAME, ...]",
+        help: "Records a finding (critical, high, medium, low, info) with its time and the bound steps that support it.",
+        binds: true,
+        parse: |t| Ok(Statement::Finding(finding::parse(t)?)),
+    },
+    Keyword {
+        name: "findings",
+        syntax: "findings",
+        help: "Shows every finding of the session as a timeline, with a count by severity.",
+        binds: false,
+        parse: |t| {
+            t.finish()?;
+            Ok(Statement::Findings)
+        },
+    },
+    Keyword {
+        name: "replay",
+        syntax: "replay JOURNAL",
+        help: "From here on, answers every query, command and probe from a recorded journal, by its input, in order, with `now` as recorded: nothing reaches the world and no command runs. A step the journal does not hold is a NotRecorded error.",
+        binds: false,
+        parse: |t| Ok(Statement::Replay(replay::parse(t)?)),
+    },
+    Keyword {
+        name: "journal",
+        syntax: "journal",
+        help: "Shows where this session's steps are recorded (JSON Lines, one step a line, hash-chained).",
+        binds: false,
+        parse: |t| {
+            t.finish()?;
+            Ok(Statement::Journal)
+        },
+    },
+];
+
+pub fn keyword(name: &str) -> Option<&'static Keyword> {
+    STATEMENTS.iter().find(|k| k.name == name)
+}
+
+impl Statement {
+    /// Applies the statement; its result, for the statements that give one. Each statement
+    /// writes its own journal entry, or is recorded by the op it calls.
+    pub async fn apply(
+        &self,
+        span: Span,
+        cx: &mut Context<'_>,
+    ) -> Result<Option<Value>, CellError> {
+        Ok(match self {
+            Statement::Param(param) => {
+                param.apply(cx.state);
+                None
+            }
+            Statement::Run(run) => Some(run.apply(span, cx).await?),
+            Statement::Finding(finding) => Some(finding.apply(cx)?),
+            Statement::Findings => {
+                finding::show_all(cx);
+                None
+            }
+            Statement::Show(name) => {
+                let value = cx.state.get(name).ok_or_else(|| unknown_name(name, span))?;
+                cx.out.result(render::value(value));
+                None
+            }
+            Statement::Source(source) => {
+                source.apply(span, cx)?;
+                None
+            }
+            Statement::Window(new) => {
+                window::apply(new, span, cx)?;
+                None
+            }
+            Statement::Query(query) => Some(query.apply(cx).await?),
+            Statement::Probe(probe) => Some(probe.apply(span, cx).await?),
+            Statement::Secret(secret) => {
+                secret.apply(span, cx)?;
+                None
+            }
+            Statement::DryRun(on) => {
+                dry_run::apply(*on, cx);
+                None
+            }
+            Statement::Check(check) => Some(check.apply(span, cx).await?),
+            Statement::Replay(path) => {
+                replay::apply(path, span, cx)?;
+                None
+            }
+            Statement::Journal => {
+                replay::show_journal(cx);
+                None
+            }
+        })
+    }
+}
+
+pub(crate) fn unknown_name(name: &str, span: Span) -> CellError {
+    CellError::new(
+        ErrorKind::UnknownName,
+        format!("`{name}` is not defined in this session: bind it with `{name} = run ...` or declare it with `param {name} = ...`"),
+        span,
+    )
+}
 
 /// Parses a whole cell into its steps, or the first error in it.
 pub fn parse_cell(cell: &str) -> Result<Vec<Step>, CellError> {
@@ -85,8 +243,8 @@ fn parse_line(line: &Line) -> Result<Step, CellError> {
         Some((_, span)) => return Err(CellError::parse(expected_statement(), span)),
         None => return Err(tokens.missing("a statement")),
     };
-    if help(&first).is_some() {
-        let statement = parse_statement(&first, &mut tokens)?;
+    if let Some(keyword) = keyword(&first) {
+        let statement = (keyword.parse)(&mut tokens)?;
         return Ok(Step {
             binding: None,
             statement,
@@ -108,21 +266,32 @@ fn parse_line(line: &Line) -> Result<Step, CellError> {
         _ => return Err(unknown_statement(&first, first_span)),
     }
     let (keyword, keyword_span) = tokens.word("a statement after `=`")?;
-    if !BINDABLE.contains(&keyword.as_str()) {
-        let message = if help(&keyword).is_some() {
-            format!(
-                "`{keyword}` gives no result to bind; only {} can be bound",
-                BINDABLE.join(", ")
-            )
-        } else {
-            format!(
-                "`{keyword}` is not a statement; a binding takes one of {}",
-                BINDABLE.join(", ")
-            )
-        };
-        return Err(CellError::parse(message, keyword_span));
-    }
-    let statement = parse_statement(&keyword, &mut tokens)?;
+    let bindable: Vec<&str> = STATEMENTS
+        .iter()
+        .filter(|k| k.binds)
+        .map(|k| k.name)
+        .collect();
+    let statement = match self::keyword(&keyword) {
+        Some(found) if found.binds => (found.parse)(&mut tokens)?,
+        Some(_) => {
+            return Err(CellError::parse(
+                format!(
+                    "`{keyword}` gives no result to bind; only {} can be bound",
+                    bindable.join(", ")
+                ),
+                keyword_span,
+            ))
+        }
+        None => {
+            return Err(CellError::parse(
+                format!(
+                    "`{keyword}` is not a statement; a binding takes one of {}",
+                    bindable.join(", ")
+                ),
+                keyword_span,
+            ))
+        }
+    };
     Ok(Step {
         binding: Some(first),
         statement,
@@ -130,33 +299,8 @@ fn parse_line(line: &Line) -> Result<Step, CellError> {
     })
 }
 
-fn parse_statement(keyword: &str, tokens: &mut Tokens) -> Result<Statement, CellError> {
-    Ok(match keyword {
-        "param" => Statement::Param(param::parse(tokens)?),
-        "run" => Statement::Run(run::parse(tokens)?),
-        "finding" => Statement::Finding(finding::parse(tokens)?),
-        "findings" => {
-            tokens.finish()?;
-            Statement::Findings
-        }
-        "source" => Statement::Source(source::parse(tokens)?),
-        "window" => Statement::Window(window::parse(tokens)?),
-        "query" => Statement::Query(query::parse(tokens)?),
-        "check" => Statement::Check(check::parse(tokens)?),
-        "secret" => Statement::Secret(secret::parse(tokens)?),
-        "probe" => Statement::Probe(probe::parse(tokens)?),
-        "dry-run" => Statement::DryRun(dry_run::parse(tokens)?),
-        "replay" => Statement::Replay(replay::parse(tokens)?),
-        "journal" => {
-            tokens.finish()?;
-            Statement::Journal
-        }
-        other => unreachable!("`{other}` is in KEYWORDS but has no parser"),
-    })
-}
-
 fn expected_statement() -> String {
-    let keywords: Vec<&str> = KEYWORDS.iter().map(|(k, _, _)| *k).collect();
+    let keywords: Vec<&str> = STATEMENTS.iter().map(|k| k.name).collect();
     format!(
         "expected a statement: one of {}, or NAME = STATEMENT",
         keywords.join(", ")
@@ -164,9 +308,9 @@ fn expected_statement() -> String {
 }
 
 fn unknown_statement(word: &str, span: Span) -> CellError {
-    let suggestion = KEYWORDS
+    let suggestion = STATEMENTS
         .iter()
-        .map(|(k, _, _)| *k)
+        .map(|k| k.name)
         .filter(|k| edit_distance(k, word) <= 2)
         .min_by_key(|k| edit_distance(k, word))
         .map(|k| format!("; did you mean `{k}`?"))

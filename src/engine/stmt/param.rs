@@ -1,8 +1,9 @@
 //! `param NAME = VALUE`
 
 use crate::engine::error::CellError;
-use crate::engine::session::{Session, Value};
+use crate::engine::session::Investigation;
 use crate::engine::syntax::{is_name, Token, Tokens};
+use crate::model::Value;
 
 #[derive(Debug, Clone)]
 pub struct Param {
@@ -21,7 +22,7 @@ pub fn value_of(text: String) -> Value {
 impl Param {
     /// Binds the parameter: to its override (`-p NAME=VALUE`) when the run has one, else to
     /// its default.
-    pub fn apply(&self, session: &mut Session) {
+    pub fn apply(&self, session: &mut Investigation) {
         let value = match session.override_for(&self.name) {
             Some(text) => value_of(text),
             None => self.default.clone(),

@@ -4,9 +4,9 @@
 //! shown as such, not an error.
 
 use crate::engine::error::{CellError, ErrorKind, Span};
-use crate::engine::session::Value;
 use crate::engine::syntax::{Template, Tokens};
 use crate::engine::{duration, Context};
+use crate::model::Value;
 use crate::ops::probe::{ProbeResult, ProbeSpec};
 use crate::render;
 use std::time::Duration;
@@ -120,16 +120,16 @@ impl Probe {
     pub async fn send(&self, span: Span, cx: &mut Context<'_>) -> Result<ProbeResult, CellError> {
         let mut headers = Vec::new();
         for (name, value) in &self.headers {
-            headers.push((name.clone(), cx.session.resolve(value)?));
+            headers.push((name.clone(), cx.state.resolve(value)?));
         }
         let spec = ProbeSpec {
-            url: cx.session.resolve(&self.url)?,
+            url: cx.state.resolve(&self.url)?,
             expect: self.expect,
             within: self.within,
             headers,
             insecure: self.insecure,
         };
-        super::query::interruptible(cx, span, cx.prober.probe(&spec))
+        super::query::interruptible(cx, span, cx.ops.prober.probe(&spec))
             .await?
             .map_err(|missing| CellError::new(ErrorKind::NotRecorded, missing.0, span))
     }

@@ -1,9 +1,9 @@
 //! `query [@SOURCE] [instant] PROMQL [baseline OFFSET]`
 
 use crate::engine::error::{CellError, ErrorKind, Span};
-use crate::engine::session::{QueryValue, Value};
 use crate::engine::syntax::{Template, Token, Tokens};
 use crate::engine::{duration, Context};
+use crate::model::{QueryValue, Value};
 use crate::ops::metrics::{Answer, MetricsSource, QueryResult, Range, Series, SourceError};
 use crate::render;
 use std::time::Duration;
@@ -131,10 +131,10 @@ pub async fn interruptible<T>(
 
 impl Query {
     pub async fn apply(&self, cx: &mut Context<'_>) -> Result<Value, CellError> {
-        let expr = cx.session.resolve(&self.expr)?;
+        let expr = cx.state.resolve(&self.expr)?;
         let source_name = self.source.as_ref().map(|(n, s)| (n.as_str(), *s));
-        let range = cx.session.window.resolve(cx.clock.now());
-        let source = cx.session.source(source_name, self.expr_span)?;
+        let range = cx.state.window.resolve(cx.ops.clock.now());
+        let source = cx.state.source(source_name, self.expr_span)?;
         let fail = |e| source_error(e, &self.expr, self.expr_span, "the query");
         if self.instant {
             let answer = interruptible(cx, self.expr_span, source.query_instant(&expr, range.end))

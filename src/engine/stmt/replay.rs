@@ -2,11 +2,10 @@
 //! and `journal`: where this session's steps are recorded.
 
 use crate::engine::error::{CellError, ErrorKind, Span};
+use crate::engine::stack::Mode;
 use crate::engine::syntax::Tokens;
 use crate::engine::Context;
-use crate::journal::recorded::RecordedSource;
-use crate::journal::replay::{Recording, ReplaySource};
-use crate::ops::metrics::MetricsSource;
+use crate::journal::replay::Recording;
 use crate::render::Bundle;
 use std::path::Path;
 
@@ -25,22 +24,14 @@ pub fn parse(tokens: &mut Tokens) -> Result<String, CellError> {
 pub fn apply(path: &str, span: Span, cx: &mut Context<'_>) -> Result<(), CellError> {
     let recording = Recording::load(Path::new(path))
         .map_err(|why| CellError::new(ErrorKind::NotRecorded, why, span))?;
-    cx.session.recording = Some(recording.clone());
+    cx.ops.switch(Mode::Replay(recording));
     // Sources already declared answer from the journal too, under the same names.
-    let journal = cx.session.journal.clone();
-    for named in cx.session.sources_mut() {
-        let replayed: Box<dyn MetricsSource> = Box::new(ReplaySource {
-            name: named.name.clone(),
-            recording: recording.clone(),
-        });
-        named.source = match &journal {
-            Some(journal) => Box::new(RecordedSource {
-                name: named.name.clone(),
-                inner: replayed,
-                journal: journal.clone(),
-            }),
-            None => replayed,
-        };
+    for named in cx.state.sources_mut() {
+        named.source = cx
+            .ops
+            .open_source(&named.name, &named.spec)
+            .map_err(|e| CellError::new(ErrorKind::NotRecorded, e.to_string(), span))?
+            .source;
     }
     cx.out.display(
         Bundle::plain(format!(
@@ -52,7 +43,7 @@ pub fn apply(path: &str, span: Span, cx: &mut Context<'_>) -> Result<(), CellErr
 }
 
 pub fn show_journal(cx: &mut Context<'_>) {
-    let line = match &cx.session.journal {
+    let line = match cx.ops.journal() {
         Some(journal) => format!("journal: {}", journal.borrow().path().display()),
         None => "this session keeps no journal".to_owned(),
     };

@@ -5,9 +5,9 @@
 //! frontend. Where nobody can answer, the command does not run.
 
 use crate::engine::error::{CellError, ErrorKind, Span};
-use crate::engine::session::Value;
 use crate::engine::syntax::{Template, Token, Tokens};
 use crate::engine::{duration, Context};
+use crate::model::Value;
 use crate::ops::command::{CommandError, CommandResult, CommandSpec, Stream};
 use crate::ops::policy::Judgement;
 use crate::render;
@@ -110,14 +110,14 @@ fn option_value(tokens: &mut Tokens) -> (usize, usize) {
 
 impl Run {
     pub async fn apply(&self, span: Span, cx: &mut Context<'_>) -> Result<Value, CellError> {
-        let command = cx.session.resolve(&self.command)?;
+        let command = cx.state.resolve(&self.command)?;
         let cwd = match &self.cwd {
-            Some(dir) => Some(cx.session.resolve(dir)?.into()),
+            Some(dir) => Some(cx.state.resolve(dir)?.into()),
             None => None,
         };
         let mut env = Vec::new();
         for (name, value) in &self.env {
-            env.push((name.clone(), cx.session.resolve(value)?));
+            env.push((name.clone(), cx.state.resolve(value)?));
         }
         self.consent(&command, span, cx).await?;
         let spec = CommandSpec {
@@ -163,7 +163,7 @@ impl Run {
         cx: &mut Context<'_>,
     ) -> Result<(), CellError> {
         let refuse = |kind, message: String| Err(CellError::new(kind, message, span));
-        let judgement = match &cx.session.policy {
+        let judgement = match &cx.config.policy {
             Ok(policy) => policy.judge(command),
             Err(problem) => {
                 return refuse(
@@ -183,10 +183,10 @@ impl Run {
             Judgement::Allowed if self.confirm => "it is marked --confirm".to_owned(),
             Judgement::Allowed => return Ok(()),
         };
-        if cx.session.dry_run {
+        if !cx.ops.asks_consent() {
             return Ok(());
         }
-        if cx.session.approve_all {
+        if cx.config.approve_all {
             cx.out.display(
                 render::Bundle::plain(format!(
                     "approved in advance (--yes): `{command}`: {reason}"
@@ -222,7 +222,7 @@ async fn run_showing_progress(
         bytes.set(bytes.get() + text.len() as u64);
         out.stream(stream, text);
     };
-    let running = cx.commands.run(spec, &forward, cx.interrupt);
+    let running = cx.ops.commands.run(spec, &forward, cx.interrupt);
     tokio::pin!(running);
     let started = Instant::now();
     let id = format!("run-{}", uuid::Uuid::new_v4());

@@ -4,19 +4,17 @@
 //! statement with `{{NAME}}`.
 
 use crate::engine::error::{CellError, ErrorKind, Span};
-use crate::engine::session::Value;
 use crate::engine::syntax::{is_name, Tokens};
 use crate::engine::Context;
+use crate::model::Value;
+use crate::ops::secret::{self, is_reference};
 use crate::render::Bundle;
+use serde_json::json;
 
 #[derive(Debug, Clone)]
 pub struct Secret {
     pub name: String,
     pub reference: String,
-}
-
-pub fn is_reference(value: &str) -> bool {
-    value.starts_with("env:") || value.starts_with("file:")
 }
 
 pub fn parse(tokens: &mut Tokens) -> Result<Secret, CellError> {
@@ -49,28 +47,22 @@ pub fn parse(tokens: &mut Tokens) -> Result<Secret, CellError> {
     }
 }
 
-/// Reads a secret from `env:VAR` or `file:PATH`.
+/// Reads a secret from `env:VAR` or `file:PATH`; the error is placed at `span`.
 pub fn read(reference: &str, span: Span) -> Result<String, CellError> {
-    let missing = |why: String| CellError::new(ErrorKind::SecretUnavailable, why, span);
-    if let Some(var) = reference.strip_prefix("env:") {
-        std::env::var(var)
-            .map_err(|_| missing(format!("the environment variable {var} is not set")))
-    } else if let Some(path) = reference.strip_prefix("file:") {
-        std::fs::read_to_string(path)
-            .map(|s| s.trim_end().to_owned())
-            .map_err(|e| missing(format!("cannot read the secret file {path}: {e}")))
-    } else {
-        Err(missing(format!(
-            "`{reference}` is not env:VAR or file:PATH"
-        )))
-    }
+    secret::read(reference)
+        .map_err(|e| CellError::new(ErrorKind::SecretUnavailable, e.to_string(), span))
 }
 
 impl Secret {
     pub fn apply(&self, span: Span, cx: &mut Context<'_>) -> Result<(), CellError> {
         let value = read(&self.reference, span)?;
-        cx.session.secrets.add(&value);
-        cx.session.bind(
+        cx.state.secrets.add(&value);
+        cx.ops.note(
+            "secret",
+            json!({ "name": self.name, "reference": self.reference }),
+            json!({}),
+        );
+        cx.state.bind(
             &self.name,
             Value::Secret {
                 value,

@@ -3,14 +3,11 @@
 
 use crate::engine::error::{CellError, ErrorKind, Span};
 use crate::engine::session::NamedSource;
+use crate::engine::stack::{AuthRef, OpenError, SourceSpec};
 use crate::engine::syntax::{is_name, Template, Tokens};
 use crate::engine::{duration, Context};
-use crate::journal::recorded::RecordedSource;
-use crate::journal::replay::ReplaySource;
-use crate::ops::file_source;
-use crate::ops::metrics::MetricsSource;
-use crate::ops::prometheus::{Auth, Prometheus};
 use crate::render::Bundle;
+use serde_json::json;
 use std::time::Duration;
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -48,14 +45,6 @@ impl SourceKind {
             SourceKind::File { .. } => "file",
         }
     }
-}
-
-/// Where the credentials are, never the credentials themselves.
-#[derive(Debug, Clone)]
-pub enum AuthRef {
-    None,
-    Token(String),
-    Basic(String, String),
 }
 
 #[derive(Debug, Clone)]
@@ -122,12 +111,12 @@ fn prometheus(words: &[(String, Span)], tokens: &Tokens) -> Result<SourceKind, C
                 headers.push((k.to_owned(), v.to_owned()));
             }
             "token" => {
-                let reference = value().filter(|v| super::secret::is_reference(v));
+                let reference = value().filter(|v| crate::ops::secret::is_reference(v));
                 auth = AuthRef::Token(reference.ok_or_else(|| bad("env:VAR or file:PATH"))?);
             }
             "basic" => {
-                let user = value().filter(|v| super::secret::is_reference(v));
-                let password = value().filter(|v| super::secret::is_reference(v));
+                let user = value().filter(|v| crate::ops::secret::is_reference(v));
+                let password = value().filter(|v| crate::ops::secret::is_reference(v));
                 match (user, password) {
                     (Some(u), Some(p)) => auth = AuthRef::Basic(u, p),
                     _ => return Err(bad("a user and a password reference, e.g. basic env:USER env:PASS")),
@@ -158,8 +147,7 @@ fn prometheus(words: &[(String, Span)], tokens: &Tokens) -> Result<SourceKind, C
 
 impl NewSource {
     pub fn apply(&self, span: Span, cx: &mut Context<'_>) -> Result<(), CellError> {
-        // On replay the journal stands in for the source, and nothing is contacted or read.
-        let (source, description): (Box<dyn MetricsSource>, String) = match &self.kind {
+        let (spec, description, (place, at)) = match &self.kind {
             SourceKind::Prometheus {
                 url,
                 url_span,
@@ -167,76 +155,47 @@ impl NewSource {
                 auth,
                 timeout,
             } => {
-                let url = cx.session.resolve(url)?;
+                let url = cx.state.resolve(url)?;
                 check_url(&url, *url_span)?;
                 let description = format!("prometheus at {url}");
-                if cx.session.recording.is_some() {
-                    (self.replayed(cx), description)
-                } else {
-                    let auth = read_auth(auth, span, cx)?;
-                    let server = Prometheus::new(&url, headers.clone(), auth, *timeout)
-                        .map_err(|e| CellError::new(ErrorKind::SourceError, e, span))?;
-                    (Box::new(server), description)
-                }
+                let place = ("url", url.clone());
+                let spec = SourceSpec::Prometheus {
+                    url,
+                    headers: headers.clone(),
+                    auth: auth.clone(),
+                    timeout: *timeout,
+                };
+                (spec, description, place)
             }
-            SourceKind::File { path } => {
-                let description = format!("the metrics file {path}, evaluated in-process");
-                if cx.session.recording.is_some() {
-                    (self.replayed(cx), description)
-                } else {
-                    // Relative to the notebook, as the kernel's working directory is in Jupyter.
-                    let file = file_source::load(&cx.session.base_dir.join(path))
-                        .map_err(|e| CellError::new(ErrorKind::SourceError, e, span))?;
-                    (Box::new(file), description)
-                }
-            }
+            SourceKind::File { path } => (
+                SourceSpec::File { path: path.into() },
+                format!("the metrics file {path}, evaluated in-process"),
+                ("path", path.clone()),
+            ),
         };
-        let source: Box<dyn MetricsSource> = match &cx.session.journal {
-            Some(journal) => Box::new(RecordedSource {
-                name: self.name.clone(),
-                inner: source,
-                journal: journal.clone(),
-            }),
-            None => source,
-        };
+        let opened = cx.ops.open_source(&self.name, &spec).map_err(|e| {
+            let kind = match e {
+                OpenError::Credential(_) => ErrorKind::SecretUnavailable,
+                OpenError::Source(_) => ErrorKind::SourceError,
+            };
+            CellError::new(kind, e.to_string(), span)
+        })?;
+        for credential in &opened.credentials {
+            cx.state.secrets.add(credential);
+        }
+        let mut input = json!({ "name": self.name, "kind": self.kind.name() });
+        input[place] = json!(at);
         let line = format!("source {}: {description}", self.name);
         let is_default = cx
-            .session
-            .add_source(NamedSource::new(&self.name, description, source));
+            .state
+            .add_source(NamedSource::new(&self.name, spec, opened.source));
         let role = if is_default {
             " (the default source)"
         } else {
             ""
         };
         cx.out.display(Bundle::plain(format!("{line}{role}")), None);
+        cx.ops.note("source", input, json!({}));
         Ok(())
     }
-
-    fn replayed(&self, cx: &Context<'_>) -> Box<dyn MetricsSource> {
-        Box::new(ReplaySource {
-            name: self.name.clone(),
-            recording: cx
-                .session
-                .recording
-                .clone()
-                .expect("called only while replaying"),
-        })
-    }
-}
-
-/// Reads the credentials a source refers to; their values are masked from then on.
-fn read_auth(auth: &AuthRef, span: Span, cx: &mut Context<'_>) -> Result<Auth, CellError> {
-    let read = |reference: &str| {
-        let value = super::secret::read(reference, span)?;
-        cx.session.secrets.add(&value);
-        Ok::<_, CellError>(value)
-    };
-    Ok(match auth {
-        AuthRef::None => Auth::None,
-        AuthRef::Token(r) => Auth::Bearer(read(r)?),
-        AuthRef::Basic(u, p) => Auth::Basic {
-            user: read(u)?,
-            password: read(p)?,
-        },
-    })
 }

@@ -2,8 +2,8 @@
 
 use super::*;
 use crate::engine::error::ErrorKind;
-use crate::engine::session::Value;
 use crate::engine::syntax::{Part, Template};
+use crate::model::Value;
 use crate::ops::finding::Severity;
 use std::time::Duration;
 
@@ -214,7 +214,7 @@ fn metrics_statements() {
     };
     assert_eq!(url.literal().unwrap(), "http://localhost:9090");
     assert_eq!(headers, [("X-Scope-OrgID".to_string(), "team".to_string())]);
-    assert!(matches!(auth, source::AuthRef::Token(ref r) if r == "env:PROM_TOKEN"));
+    assert!(matches!(auth, crate::engine::stack::AuthRef::Token(ref r) if r == "env:PROM_TOKEN"));
     assert_eq!(timeout, Duration::from_secs(10));
     assert!(matches!(
         one("source dump file fixtures/incident.om").statement,

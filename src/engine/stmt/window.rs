@@ -5,6 +5,7 @@ use crate::engine::syntax::Tokens;
 use crate::engine::window::{self, Instant, Window};
 use crate::engine::{duration, Context};
 use crate::render::Bundle;
+use serde_json::json;
 
 pub fn parse(tokens: &mut Tokens) -> Result<Window, CellError> {
     let words = tokens.raw_words();
@@ -64,15 +65,23 @@ pub fn parse(tokens: &mut Tokens) -> Result<Window, CellError> {
 }
 
 pub fn apply(new: &Window, span: Span, cx: &mut Context<'_>) -> Result<(), CellError> {
-    let range = new.resolve(cx.clock.now());
+    let range = new.resolve(cx.ops.clock.now());
     if range.end <= range.start {
         return Err(CellError::parse(
             "the window ends before it starts: write the earlier time first",
             span,
         ));
     }
-    cx.session.window = new.clone();
-    cx.session.window_resolved = Some(range);
+    cx.state.window = new.clone();
+    cx.ops.note(
+        "window",
+        new.describe(),
+        json!({
+            "start": window::rfc3339(range.start),
+            "end": window::rfc3339(range.end),
+            "step_seconds": range.step,
+        }),
+    );
     cx.out.display(
         Bundle::plain(format!("window {}", window::describe(&range))),
         None,

@@ -1,0 +1,265 @@
+//! The ops stack: every primitive a step can reach, composed in this one place from the live
+//! world, a mode (live, dry run, replay) and an optional journal. Statements talk to [`Ops`] and
+//! never learn which layers stand behind it.
+//!
+//! ```text
+//!   step ──▶ Recorded (when a journal is kept) ──▶ Replay stand-in | DryRun | live op
+//! ```
+
+use crate::journal::record::SharedJournal;
+use crate::journal::recorded::{Recorded, RecordedSource};
+use crate::journal::replay::{
+    Recording, ReplayClock, ReplayCommands, ReplayProber, ReplayRust, ReplaySource,
+};
+use crate::ops::clock::{Clock, SystemClock};
+use crate::ops::command::{self, CommandRunner, Shell};
+use crate::ops::file_source;
+use crate::ops::metrics::{MetricsSource, SourceError};
+use crate::ops::probe::{Http, Prober};
+use crate::ops::prometheus::{Auth, Prometheus};
+use crate::ops::rust::{self, RustCells};
+use crate::ops::secret::{self, SecretError};
+use chrono::{DateTime, Utc};
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::time::Duration;
+
+/// What the steps reach: the world, nothing (a dry run), or a recorded journal.
+#[derive(Clone)]
+pub enum Mode {
+    Live,
+    /// Commands and Rust cells are shown, not run; queries and probes still read the world.
+    DryRun,
+    /// Every op is answered from the journal: nothing reaches the world.
+    Replay(Rc<Recording>),
+}
+
+/// A metrics source as a `source` statement declares it, its templates filled in.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SourceSpec {
+    Prometheus {
+        url: String,
+        headers: Vec<(String, String)>,
+        auth: AuthRef,
+        timeout: Duration,
+    },
+    /// A metrics file, its path relative to the notebook's folder.
+    File { path: PathBuf },
+}
+
+/// Where credentials are, never the credentials themselves.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AuthRef {
+    None,
+    Token(String),
+    Basic(String, String),
+}
+
+/// Why a source could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(transparent)]
+    Credential(#[from] SecretError),
+    #[error(transparent)]
+    Source(#[from] SourceError),
+}
+
+/// A source opened live, with the credential values it read, which the session must mask.
+pub struct Opened {
+    pub source: Box<dyn MetricsSource>,
+    pub credentials: Vec<String>,
+}
+
+/// Opens metrics sources in the live world; tests give their own.
+pub trait Connector {
+    fn open(&self, spec: &SourceSpec) -> Result<Opened, OpenError>;
+}
+
+/// The live sources: Prometheus over HTTP and metrics files, read from the notebook's folder.
+pub struct LiveSources {
+    pub base_dir: PathBuf,
+}
+
+impl Connector for LiveSources {
+    fn open(&self, spec: &SourceSpec) -> Result<Opened, OpenError> {
+        match spec {
+            SourceSpec::Prometheus {
+                url,
+                headers,
+                auth,
+                timeout,
+            } => {
+                let mut credentials = Vec::new();
+                let mut read = |reference: &str| {
+                    let value = secret::read(reference)?;
+                    credentials.push(value.clone());
+                    Ok::<_, SecretError>(value)
+                };
+                let auth = match auth {
+                    AuthRef::None => Auth::None,
+                    AuthRef::Token(r) => Auth::Bearer(read(r)?),
+                    AuthRef::Basic(u, p) => Auth::Basic {
+                        user: read(u)?,
+                        password: read(p)?,
+                    },
+                };
+                let server = Prometheus::new(url, headers.clone(), auth, *timeout)
+                    .map_err(SourceError::Server)?;
+                Ok(Opened {
+                    source: Box::new(server),
+                    credentials,
+                })
+            }
+            // Relative to the notebook, as the kernel's working directory is in Jupyter.
+            SourceSpec::File { path } => Ok(Opened {
+                source: Box::new(
+                    file_source::load(&self.base_dir.join(path)).map_err(SourceError::Server)?,
+                ),
+                credentials: Vec::new(),
+            }),
+        }
+    }
+}
+
+/// The live primitives, made once per session: the Rust cells' context lives as long as it.
+#[derive(Clone)]
+pub struct World {
+    pub commands: Rc<dyn CommandRunner>,
+    pub prober: Rc<dyn Prober>,
+    pub clock: Rc<dyn Clock>,
+    pub rust: Rc<dyn RustCells>,
+    pub sources: Rc<dyn Connector>,
+}
+
+impl World {
+    /// The real world: `sh`, HTTP, the system clock, evcxr (when built in), and sources whose
+    /// relative paths start at `base_dir`.
+    pub fn real(base_dir: PathBuf) -> World {
+        World {
+            commands: Rc::new(Shell),
+            prober: Rc::new(Http),
+            clock: Rc::new(SystemClock),
+            rust: Rc::from(rust::live()),
+            sources: Rc::new(LiveSources { base_dir }),
+        }
+    }
+}
+
+/// Every primitive a step can reach, as the current mode and journal compose them.
+pub struct Ops {
+    world: World,
+    mode: Mode,
+    journal: Option<SharedJournal>,
+    pub commands: Rc<dyn CommandRunner>,
+    pub prober: Rc<dyn Prober>,
+    pub clock: Rc<dyn Clock>,
+    pub rust: Rc<dyn RustCells>,
+}
+
+impl Ops {
+    pub fn new(world: World, mode: Mode, journal: Option<SharedJournal>) -> Ops {
+        let base = match &mode {
+            Mode::Live => world.clone(),
+            Mode::DryRun => World {
+                commands: Rc::new(command::DryRun),
+                rust: Rc::new(rust::DryRun),
+                ..world.clone()
+            },
+            Mode::Replay(recording) => World {
+                commands: Rc::new(ReplayCommands(recording.clone())),
+                prober: Rc::new(ReplayProber(recording.clone())),
+                clock: Rc::new(ReplayClock(recording.clone())),
+                rust: Rc::new(ReplayRust(recording.clone())),
+                sources: world.sources.clone(),
+            },
+        };
+        let composed = match &journal {
+            Some(journal) => World {
+                commands: Recorded::wrap(base.commands, journal),
+                prober: Recorded::wrap(base.prober, journal),
+                clock: Recorded::wrap(base.clock, journal),
+                rust: Recorded::wrap(base.rust, journal),
+                sources: base.sources,
+            },
+            None => base,
+        };
+        Ops {
+            world,
+            mode,
+            journal,
+            commands: composed.commands,
+            prober: composed.prober,
+            clock: composed.clock,
+            rust: composed.rust,
+        }
+    }
+
+    /// The same world and journal, in another mode.
+    pub fn switch(&mut self, mode: Mode) {
+        let journal = self.journal.take();
+        *self = Ops::new(self.world.clone(), mode, journal);
+    }
+
+    /// `dry-run on` and `off`. A replay runs nothing already, and goes on answering.
+    pub fn set_dry_run(&mut self, on: bool) {
+        match (&self.mode, on) {
+            (Mode::Live, true) => self.switch(Mode::DryRun),
+            (Mode::DryRun, false) => self.switch(Mode::Live),
+            _ => {}
+        }
+    }
+
+    /// Whether a command that needs consent must ask for it: on replay and in a dry run nothing
+    /// runs, so nothing asks.
+    pub fn asks_consent(&self) -> bool {
+        matches!(self.mode, Mode::Live)
+    }
+
+    /// The time a finding or a check is stamped with: the session's clock, so that replay
+    /// shows the times of the recording.
+    pub fn stamp(&self) -> DateTime<Utc> {
+        let millis = (self.clock.now() * 1000.0).round() as i64;
+        DateTime::from_timestamp_millis(millis).unwrap_or_default()
+    }
+
+    pub fn journal(&self) -> Option<&SharedJournal> {
+        self.journal.as_ref()
+    }
+
+    /// Writes the journal entry of a step that is not an op call (ops are recorded by their
+    /// wrappers).
+    pub fn note(&self, step: &str, input: serde_json::Value, result: serde_json::Value) {
+        if let Some(journal) = &self.journal {
+            // A journal that cannot be written must not stop the investigation.
+            if let Err(problem) = journal.borrow_mut().append(step, input, result, 0) {
+                log::error!("{problem}");
+            }
+        }
+    }
+
+    /// Opens a declared source: from the journal on replay (nothing is contacted, no
+    /// credential read), else live; recorded when a journal is kept.
+    pub fn open_source(&self, name: &str, spec: &SourceSpec) -> Result<Opened, OpenError> {
+        let opened = match &self.mode {
+            Mode::Replay(recording) => Opened {
+                source: Box::new(ReplaySource {
+                    name: name.to_owned(),
+                    recording: recording.clone(),
+                }),
+                credentials: Vec::new(),
+            },
+            Mode::Live | Mode::DryRun => self.world.sources.open(spec)?,
+        };
+        Ok(match &self.journal {
+            Some(journal) => Opened {
+                source: Box::new(RecordedSource {
+                    name: name.to_owned(),
+                    inner: opened.source,
+                    journal: journal.clone(),
+                }),
+                credentials: opened.credentials,
+            },
+            None => opened,
+        })
+    }
+}

@@ -1,0 +1,74 @@
+//! The values a session holds and shows, shared by the engine (which binds them) and `render`
+//! (which draws them), so that neither imports the other.
+
+use crate::ops::check::CheckOutcome;
+use crate::ops::command::CommandResult;
+use crate::ops::finding::Finding;
+use crate::ops::metrics::{QueryResult, Range};
+use crate::ops::probe::ProbeResult;
+
+/// What stands in a masked secret's place in every output.
+pub const MASK: &str = "••••••";
+
+/// A query's result as bound to a name.
+#[derive(Debug, Clone)]
+pub struct QueryValue {
+    pub expr: String,
+    pub range: Range,
+    pub result: QueryResult,
+}
+
+/// A step's result, as bound to a name.
+#[derive(Debug, Clone)]
+pub enum Value {
+    Text(String),
+    Number(f64),
+    Command(CommandResult),
+    Finding(Finding),
+    Query(QueryValue),
+    Check(CheckOutcome),
+    Probe(ProbeResult),
+    /// Inserted by `{{NAME}}` like text, and masked wherever it would be shown.
+    Secret {
+        value: String,
+        reference: String,
+    },
+}
+
+impl Value {
+    /// The value as `{{NAME}}` inserts it; only scalars have one.
+    pub fn scalar(&self) -> Option<String> {
+        match self {
+            Value::Text(text) => Some(text.clone()),
+            Value::Number(n) => Some(format_number(*n)),
+            Value::Secret { value, .. } => Some(value.clone()),
+            Value::Command(_)
+            | Value::Finding(_)
+            | Value::Query(_)
+            | Value::Check(_)
+            | Value::Probe(_) => None,
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Value::Text(_) => "text",
+            Value::Number(_) => "number",
+            Value::Command(_) => "command result",
+            Value::Finding(_) => "finding",
+            Value::Query(_) => "query result",
+            Value::Check(_) => "check result",
+            Value::Secret { .. } => "secret",
+            Value::Probe(_) => "probe result",
+        }
+    }
+}
+
+/// A number as a person reads it: whole numbers without a fraction.
+pub fn format_number(n: f64) -> String {
+    if n.fract() == 0.0 && n.abs() < 1e15 {
+        format!("{}", n as i64)
+    } else {
+        format!("{n}")
+    }
+}

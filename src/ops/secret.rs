@@ -1,0 +1,33 @@
+//! Reading a secret from where a playbook refers to it: `env:VAR` or `file:PATH`. Values are
+//! never written in a notebook; the session masks each one it reads.
+
+/// Why a secret could not be read.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SecretError {
+    #[error("the environment variable {0} is not set")]
+    NotSet(String),
+    #[error("cannot read the secret file {path}: {why}")]
+    Unreadable { path: String, why: String },
+    #[error("`{0}` is not env:VAR or file:PATH")]
+    NotAReference(String),
+}
+
+pub fn is_reference(value: &str) -> bool {
+    value.starts_with("env:") || value.starts_with("file:")
+}
+
+/// The value `reference` points at; a file's trailing newline is not part of it.
+pub fn read(reference: &str) -> Result<String, SecretError> {
+    if let Some(var) = reference.strip_prefix("env:") {
+        std::env::var(var).map_err(|_| SecretError::NotSet(var.to_owned()))
+    } else if let Some(path) = reference.strip_prefix("file:") {
+        std::fs::read_to_string(path)
+            .map(|s| s.trim_end().to_owned())
+            .map_err(|e| SecretError::Unreadable {
+                path: path.to_owned(),
+                why: e.to_string(),
+            })
+    } else {
+        Err(SecretError::NotAReference(reference.to_owned()))
+    }
+}
