@@ -9,6 +9,7 @@
 //! - [`sink`]: the output seam shared by the kernel and the headless runner.
 
 pub mod complete;
+pub mod context;
 pub mod duration;
 pub mod error;
 pub mod rust_cell;
@@ -24,6 +25,7 @@ use crate::journal::record::Journal;
 use crate::journal::replay::Recording;
 use crate::ops::policy::Policy;
 use crate::render::{self, Bundle};
+use context::Context;
 use error::{CellError, ErrorKind, Span};
 use scrub::Scrubbed;
 use session::{Config, Investigation, Session};
@@ -34,16 +36,6 @@ use std::path::PathBuf;
 use std::rc::Rc;
 use stmt::Step;
 use tokio_util::sync::CancellationToken;
-
-/// What one step needs while it runs: the investigation so far, the session's set-up, the ops
-/// it may reach, where its outputs go, and the user's interrupt.
-pub struct Context<'a> {
-    pub state: &'a mut Investigation,
-    pub config: &'a Config,
-    pub ops: &'a mut Ops,
-    pub out: &'a dyn OutputSink,
-    pub interrupt: &'a CancellationToken,
-}
 
 pub enum Completeness {
     Complete,

@@ -1,10 +1,10 @@
 //! `%%rust` cells, on the engine's side: the cell goes to the Rust evaluator with the session's
 //! bound results, and what comes back is shown, and its findings join the session's timeline.
 
+use super::context::Context;
 use super::error::{CellError, ErrorKind, Span};
 use super::session::Investigation;
 use super::stmt;
-use super::Context;
 use crate::model::Value;
 use crate::ops::command::{Exit, Stream};
 use crate::ops::finding::Finding;

@@ -168,7 +168,7 @@ impl Ops {
             Mode::Replay(recording) => World {
                 commands: Rc::new(ReplayCommands(recording.clone())),
                 prober: Rc::new(ReplayProber(recording.clone())),
-                clock: Rc::new(ReplayClock(recording.clone())),
+                clock: Rc::new(ReplayClock::new(recording.clone())),
                 rust: Rc::new(ReplayRust(recording.clone())),
                 sources: world.sources.clone(),
             },
@@ -218,7 +218,7 @@ impl Ops {
     /// The time a finding or a check is stamped with: the session's clock, so that replay
     /// shows the times of the recording.
     pub fn stamp(&self) -> DateTime<Utc> {
-        let millis = (self.clock.now() * 1000.0).round() as i64;
+        let millis = (self.clock.stamp() * 1000.0).round() as i64;
         DateTime::from_timestamp_millis(millis).unwrap_or_default()
     }
 

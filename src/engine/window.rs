@@ -1,7 +1,7 @@
 //! The time range that queries and checks look at, and the step that resolves it.
 
 use crate::ops::metrics::Range;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat};
 use std::time::Duration;
 
 /// Prometheus refuses range queries of more than this many points a series.
@@ -101,10 +101,6 @@ impl Window {
         let step = requested.max((span / MAX_POINTS).ceil());
         Range { start, end, step }
     }
-}
-
-pub fn now() -> f64 {
-    Utc::now().timestamp_millis() as f64 / 1000.0
 }
 
 /// A Unix time as RFC 3339 in UTC, to the second.

@@ -213,6 +213,12 @@ pub fn probe_result_from(value: &Value, url: &str) -> ProbeResult {
     }
 }
 
+/// A clock reading for a finding's or a check's stamp, keyed apart from the readings windows
+/// and queries take.
+pub fn stamp_input() -> Value {
+    json!({ "stamp": true })
+}
+
 pub fn rust_input(code: &str) -> Value {
     json!({ "code": code })
 }

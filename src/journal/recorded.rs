@@ -89,11 +89,19 @@ impl Prober for Recorded<dyn Prober> {
 impl Clock for Recorded<dyn Clock> {
     fn now(&self) -> f64 {
         let now = self.inner.now();
+        let result = json!({ "now": now });
+        write(&self.journal, "clock", json!({}), result, Instant::now());
+        now
+    }
+
+    fn stamp(&self) -> f64 {
+        let now = self.inner.stamp();
+        let result = json!({ "now": now });
         write(
             &self.journal,
             "clock",
-            json!({}),
-            json!({ "now": now }),
+            codec::stamp_input(),
+            result,
             Instant::now(),
         );
         now

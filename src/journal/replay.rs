@@ -13,7 +13,7 @@ use crate::ops::rust::{RustCells, RustError, RustRun};
 use crate::ops::NotRecorded;
 use playbook_bridge::Bound;
 use serde_json::Value;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -150,25 +150,54 @@ impl RustCells for ReplayRust {
     }
 }
 
-/// The recorded `now`s, in order; past the last, the last.
-pub struct ReplayClock(pub Rc<Recording>);
+/// The recorded `now`s, in order; past the last, the last. A stamp that the journal does not
+/// hold (it was written before stamps were recorded) is the last `now` answered.
+pub struct ReplayClock {
+    recording: Rc<Recording>,
+    last: Cell<Option<f64>>,
+}
+
+impl ReplayClock {
+    pub fn new(recording: Rc<Recording>) -> Self {
+        ReplayClock {
+            recording,
+            last: Cell::new(None),
+        }
+    }
+
+    fn recorded(&self, input: &Value) -> Option<f64> {
+        let record = self.recording.take("clock", input).ok()?;
+        record.result["now"].as_f64()
+    }
+
+    /// The last `now` the journal holds.
+    fn latest(&self) -> f64 {
+        self.recording
+            .records
+            .iter()
+            .rev()
+            .find_map(|r| {
+                (r.step == "clock" && r.input == serde_json::json!({}))
+                    .then(|| r.result["now"].as_f64())
+                    .flatten()
+            })
+            .unwrap_or(0.0)
+    }
+}
 
 impl Clock for ReplayClock {
     fn now(&self) -> f64 {
-        let recording = &self.0;
-        match recording.take("clock", &serde_json::json!({})) {
-            Ok(record) => record.result["now"].as_f64().unwrap_or(0.0),
-            Err(_) => recording
-                .records
-                .iter()
-                .rev()
-                .find_map(|r| {
-                    (r.step == "clock")
-                        .then(|| r.result["now"].as_f64())
-                        .flatten()
-                })
-                .unwrap_or(0.0),
-        }
+        let now = self
+            .recorded(&serde_json::json!({}))
+            .unwrap_or_else(|| self.latest());
+        self.last.set(Some(now));
+        now
+    }
+
+    fn stamp(&self) -> f64 {
+        self.recorded(&codec::stamp_input())
+            .or(self.last.get())
+            .unwrap_or_else(|| self.latest())
     }
 }
 

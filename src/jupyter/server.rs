@@ -5,12 +5,12 @@
 //! signals into interrupts. The shell queue is handled on the caller's task, one request at a
 //! time, because the interpreter is not shared.
 
+use super::connection::ConnectionInfo;
 use super::history::History;
 use super::interpreter::{Completeness, ErrorReport, Interpreter, Outputs};
 use super::iopub::Iopub;
 use super::stdin::Stdin;
 use super::wire::{Codec, Request, PROTOCOL_VERSION};
-use super::ConnectionInfo;
 use serde_json::{json, Map, Value};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};

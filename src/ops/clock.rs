@@ -2,8 +2,15 @@
 //! `window last 1h` means the same hour it meant when the investigation was recorded.
 
 pub trait Clock {
-    /// Unix seconds.
+    /// Unix seconds: what `now` means for windows and queries.
     fn now(&self) -> f64;
+
+    /// Unix seconds, to stamp a finding or a check with. Apart from [`Clock::now`] because the
+    /// journal keeps the two apart: journals written before stamps were recorded still give
+    /// each window the `now` it had.
+    fn stamp(&self) -> f64 {
+        self.now()
+    }
 }
 
 pub struct SystemClock;

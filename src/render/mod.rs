@@ -3,7 +3,9 @@
 //! Every bundle has `text/plain`, so that a terminal client or a log still reads well; the rich
 //! types (`text/html`, `text/markdown`) are for JupyterLab, GitHub and exported notebooks.
 
+mod bundle;
 mod chart;
+mod check;
 mod downsample;
 pub(crate) mod format;
 pub mod probe;
@@ -18,49 +20,9 @@ use crate::ops::check::CheckOutcome;
 use crate::ops::command::{CommandResult, Exit};
 use crate::ops::finding::{Finding, Severity};
 use crate::ops::metrics::QueryResult;
-use serde_json::{Map, Value as Json};
+pub use bundle::{escape_html, Bundle};
+pub use check::check_line;
 use std::time::Duration;
-
-/// One output's representations, keyed by MIME type.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Bundle(Map<String, Json>);
-
-impl Bundle {
-    fn with(mut self, mime: &str, content: impl Into<String>) -> Self {
-        self.0.insert(mime.to_owned(), Json::String(content.into()));
-        self
-    }
-
-    /// For MIME types whose data is JSON, not text, as Vega-Lite's.
-    pub fn with_json(mut self, mime: &str, content: Json) -> Self {
-        self.0.insert(mime.to_owned(), content);
-        self
-    }
-
-    pub fn plain(text: impl Into<String>) -> Self {
-        Bundle::default().with("text/plain", text)
-    }
-
-    pub fn has(&self, mime: &str) -> bool {
-        self.0.contains_key(mime)
-    }
-
-    pub fn get(&self, mime: &str) -> Option<&str> {
-        self.0.get(mime).and_then(Json::as_str)
-    }
-
-    pub fn into_json(self) -> Json {
-        Json::Object(self.0)
-    }
-
-    /// A bundle from a MIME-type-keyed JSON object (anything else gives an empty bundle).
-    pub fn from_json(json: Json) -> Self {
-        match json {
-            Json::Object(map) => Bundle(map),
-            _ => Bundle::default(),
-        }
-    }
-}
 
 pub fn human_duration(d: Duration) -> String {
     human_millis(d.as_secs_f64() * 1000.0)
@@ -77,21 +39,6 @@ pub(crate) fn human_millis(ms: f64) -> String {
         let s = (ms / 1000.0) as u64;
         format!("{}m{:02}s", s / 60, s % 60)
     }
-}
-
-pub(crate) fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// Markdown treats these as formatting; a finding's text is shown as written.
@@ -340,22 +287,6 @@ fn human_bytes(bytes: u64) -> String {
         1024..1_048_576 => format!("{:.1} KiB", bytes as f64 / 1024.0),
         _ => format!("{:.1} MiB", bytes as f64 / 1_048_576.0),
     }
-}
-
-/// A check's verdict as one line: `✓ PASS title` or `✗ FAIL title`, then why.
-pub fn check_line(title: &str, passed: bool, detail: &str) -> Bundle {
-    let (mark, verdict, color) = if passed {
-        ("✓", "PASS", "#1a7f37")
-    } else {
-        ("✗", "FAIL", "#cf222e")
-    };
-    let plain = format!("{mark} {verdict} {title}: {detail}");
-    let html = format!(
-        "<div><strong style=\"color:{color}\">{mark} {verdict}</strong> {}: {}</div>",
-        escape_html(title),
-        escape_html(detail)
-    );
-    Bundle::plain(plain).with("text/html", html)
 }
 
 /// A metric's HELP and TYPE, for inspect requests.

@@ -1,7 +1,7 @@
 //! A probe's verdict as one line: `✓ PASS GET URL: 200 in 12 ms, 3.4 KB, certificate valid 41
 //! more days`, or `✗ FAIL GET URL: expected 200, got 503 Service Unavailable (120 ms)`.
 
-use super::{escape_html, Bundle};
+use super::bundle::{escape_html, Bundle};
 use crate::ops::probe::{ProbeResult, BODY_CAP};
 
 pub fn probe(result: &ProbeResult) -> Bundle {

@@ -5,11 +5,13 @@
 //! with the highest peaks, thinned to a few hundred points each, and say what they left out; the
 //! table lists every series with figures from every raw point.
 
+use super::bundle::{escape_html, Bundle};
 use super::chart::{self, Chart, Drawn, MAX_LINES};
+use super::check::check_line;
 use super::format::{self, duration, exact, rfc3339, series_names};
 use super::summary::{Change, Summary};
 use super::table::{Row, Table};
-use super::{check_line, escape_html, svg, vegalite, Bundle};
+use super::{svg, vegalite};
 use crate::ops::metrics::{Labels, QueryResult, Range, Sample, Series};
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write;

@@ -2,8 +2,8 @@
 //! exported HTML. It draws the same lines as the Vega-Lite spec, on a white background so that
 //! it also reads under a dark theme.
 
+use super::bundle::escape_html;
 use super::chart::{Chart, PALETTE};
-use super::escape_html;
 use super::format::{self, shorten, tick_label};
 use std::fmt::Write;
 

@@ -4,8 +4,8 @@
 //! Rows carry no inline style: a result of 500 series must stay small, so one `<style>` block
 //! does the layout, and where a frontend strips it (GitHub) the table still reads.
 
+use super::bundle::escape_html;
 use super::chart::PALETTE;
-use super::escape_html;
 use super::format::{compact, signed_percent};
 use super::summary::{Change, Summary};
 use std::fmt::Write;

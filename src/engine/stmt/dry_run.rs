@@ -1,8 +1,8 @@
 //! `dry-run on` and `dry-run off`: while on, commands are shown, not started.
 
+use crate::engine::context::Context;
 use crate::engine::error::CellError;
 use crate::engine::syntax::Tokens;
-use crate::engine::Context;
 use crate::render::Bundle;
 
 pub fn parse(tokens: &mut Tokens) -> Result<bool, CellError> {

@@ -1,9 +1,9 @@
 //! `finding SEVERITY "TEXT" [evidence NAME, ...]` and `findings`
 
+use crate::engine::context::Context;
 use crate::engine::error::Span;
 use crate::engine::error::{CellError, ErrorKind};
 use crate::engine::syntax::{is_name, Template, Token, Tokens};
-use crate::engine::Context;
 use crate::model::Value;
 use crate::ops::finding::{Finding, Severity};
 use crate::render;

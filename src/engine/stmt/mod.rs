@@ -15,9 +15,9 @@ pub mod secret;
 pub mod source;
 pub mod window;
 
+use super::context::Context;
 use super::error::{CellError, ErrorKind, Span};
 use super::syntax::{is_name, logical_lines, Line, Token, Tokens};
-use super::Context;
 use crate::model::Value;
 use crate::render;
 

@@ -3,9 +3,10 @@
 //! A synthetic canary: one GET, judged against the expectation. A failing probe is a result,
 //! shown as such, not an error.
 
+use crate::engine::context::Context;
+use crate::engine::duration;
 use crate::engine::error::{CellError, ErrorKind, Span};
 use crate::engine::syntax::{Template, Tokens};
-use crate::engine::{duration, Context};
 use crate::model::Value;
 use crate::ops::probe::{ProbeResult, ProbeSpec};
 use crate::render;

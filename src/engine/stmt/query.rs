@@ -1,8 +1,9 @@
 //! `query [@SOURCE] [instant] PROMQL [baseline OFFSET]`
 
+use crate::engine::context::Context;
+use crate::engine::duration;
 use crate::engine::error::{CellError, ErrorKind, Span};
 use crate::engine::syntax::{Template, Token, Tokens};
-use crate::engine::{duration, Context};
 use crate::model::{QueryValue, Value};
 use crate::ops::metrics::{Answer, MetricsSource, QueryResult, Range, Series, SourceError};
 use crate::render;

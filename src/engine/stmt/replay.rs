@@ -1,10 +1,10 @@
 //! `replay JOURNAL`: from here on, the session's steps are answered from a recorded journal;
 //! and `journal`: where this session's steps are recorded.
 
+use crate::engine::context::Context;
 use crate::engine::error::{CellError, ErrorKind, Span};
 use crate::engine::stack::Mode;
 use crate::engine::syntax::Tokens;
-use crate::engine::Context;
 use crate::journal::replay::Recording;
 use crate::render::Bundle;
 use std::path::Path;

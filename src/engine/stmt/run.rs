@@ -4,9 +4,10 @@
 //! change things (or carry `--confirm`) run only with the user's consent, asked through the
 //! frontend. Where nobody can answer, the command does not run.
 
+use crate::engine::context::Context;
+use crate::engine::duration;
 use crate::engine::error::{CellError, ErrorKind, Span};
 use crate::engine::syntax::{Template, Token, Tokens};
-use crate::engine::{duration, Context};
 use crate::model::Value;
 use crate::ops::command::{CommandError, CommandResult, CommandSpec, Stream};
 use crate::ops::policy::Judgement;

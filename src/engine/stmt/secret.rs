@@ -3,9 +3,9 @@
 //! The value is read once, masked in every output from then on, and may be passed into a
 //! statement with `{{NAME}}`.
 
+use crate::engine::context::Context;
 use crate::engine::error::{CellError, ErrorKind, Span};
 use crate::engine::syntax::{is_name, Tokens};
-use crate::engine::Context;
 use crate::model::Value;
 use crate::ops::secret::{self, is_reference};
 use crate::render::Bundle;

@@ -1,11 +1,12 @@
 //! `source NAME prometheus URL [header K=V]... [token REF] [basic REF REF] [timeout D]`
 //! and `source NAME file PATH`. Secrets are given only by reference: `env:VAR` or `file:PATH`.
 
+use crate::engine::context::Context;
+use crate::engine::duration;
 use crate::engine::error::{CellError, ErrorKind, Span};
 use crate::engine::session::NamedSource;
 use crate::engine::stack::{AuthRef, OpenError, SourceSpec};
 use crate::engine::syntax::{is_name, Template, Tokens};
-use crate::engine::{duration, Context};
 use crate::render::Bundle;
 use serde_json::json;
 use std::time::Duration;

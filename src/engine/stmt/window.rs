@@ -1,9 +1,10 @@
 //! `window START .. END [step D]` and `window last D`
 
+use crate::engine::context::Context;
+use crate::engine::duration;
 use crate::engine::error::{CellError, Span};
 use crate::engine::syntax::Tokens;
 use crate::engine::window::{self, Instant, Window};
-use crate::engine::{duration, Context};
 use crate::render::Bundle;
 use serde_json::json;
 
