@@ -19,7 +19,7 @@ impl PlaybookKernel {
     /// A kernel for the playbooks in the working directory, under its command policy.
     pub fn in_working_directory() -> Self {
         let dir = std::env::current_dir().unwrap_or_else(|_| ".".into());
-        let policy = Policy::find(&dir);
+        let policy = Policy::find(&dir).map_err(|e| e.to_string());
         if let Err(problem) = &policy {
             log::warn!("{problem}: no command will run until it is fixed");
         }

@@ -175,7 +175,7 @@ impl NewSource {
                 } else {
                     let auth = read_auth(auth, span, cx)?;
                     let server = Prometheus::new(&url, headers.clone(), auth, *timeout)
-                        .map_err(|e| CellError::new(ErrorKind::SourceError, e, span))?;
+                        .map_err(|e| CellError::new(ErrorKind::SourceError, e.to_string(), span))?;
                     (Box::new(server), description)
                 }
             }
@@ -186,7 +186,7 @@ impl NewSource {
                 } else {
                     // Relative to the notebook, as the kernel's working directory is in Jupyter.
                     let file = file_source::load(&cx.session.base_dir.join(path))
-                        .map_err(|e| CellError::new(ErrorKind::SourceError, e, span))?;
+                        .map_err(|e| CellError::new(ErrorKind::SourceError, e.to_string(), span))?;
                     (Box::new(file), description)
                 }
             }
