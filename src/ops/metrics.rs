@@ -73,6 +73,10 @@ pub enum SourceError {
     /// is not the API's JSON.
     #[error("{0}")]
     Server(String),
+    /// Valid PromQL that the embedded source does not evaluate: the text names what, and says
+    /// to use a prometheus source for it.
+    #[error("{0}")]
+    Unsupported(String),
     #[error(transparent)]
     NotRecorded(super::NotRecorded),
 }

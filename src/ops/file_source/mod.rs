@@ -2,8 +2,8 @@
 //! timestamps, or CSV) and PromQL evaluated in-process, so a playbook can run with no server.
 //!
 //! Evaluation follows Prometheus 2.42 (what CI compares against); whatever the evaluator does
-//! not implement is refused with an `UnsupportedInEmbeddedEngine:` error rather than answered
-//! approximately.
+//! not implement is refused with `SourceError::Unsupported` (shown as an
+//! `UnsupportedInEmbeddedEngine` error) rather than answered approximately.
 
 mod eval;
 mod load;

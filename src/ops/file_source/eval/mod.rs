@@ -60,9 +60,7 @@ pub type EvalResult<T> = Result<T, EvalError>;
 impl From<EvalError> for SourceError {
     fn from(e: EvalError) -> SourceError {
         match e {
-            EvalError::Unsupported(what) => {
-                SourceError::Server(format!("UnsupportedInEmbeddedEngine: {what}"))
-            }
+            EvalError::Unsupported(what) => SourceError::Unsupported(what),
             EvalError::Execution(message) => SourceError::PromQL {
                 message,
                 position: None,
