@@ -63,7 +63,7 @@ pub async fn run(
     params: Vec<(String, String)>,
     settings: Settings,
 ) -> Result<Verdict, String> {
-    let mut nb = notebook::read(input)?;
+    let mut nb = notebook::read(input).map_err(|e| e.to_string())?;
     let interrupt = CancellationToken::new();
     let on_ctrl_c = interrupt.clone();
     tokio::spawn(async move {
@@ -109,7 +109,8 @@ pub async fn run(
         ));
         let sink = NotebookSink::new(count);
         let result = engine.execute(&code, &sink, &interrupt).await;
-        notebook::set_outputs(cell, count as i32, sink.into_outputs())?;
+        notebook::set_outputs(cell, count as i32, sink.into_outputs())
+            .map_err(|e| e.to_string())?;
         if result.is_err() {
             verdict = Verdict::Error;
             break;
@@ -126,7 +127,7 @@ pub async fn run(
             unused.join(", -p ")
         ));
     }
-    notebook::write(output, nb)?;
+    notebook::write(output, nb).map_err(|e| e.to_string())?;
     if let Some(path) = &settings.junit {
         std::fs::write(path, junit(input, engine.checks()))
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;

@@ -19,12 +19,11 @@ impl PlaybookKernel {
     /// A kernel for the playbooks in the working directory, under its command policy.
     pub fn in_working_directory() -> Self {
         let dir = std::env::current_dir().unwrap_or_else(|_| ".".into());
-        let policy = Policy::find(&dir);
-        if let Err(problem) = &policy {
+        if let Err(problem) = Policy::find(&dir) {
             log::warn!("{problem}: no command will run until it is fixed");
         }
         let options = |journal| Options {
-            policy: policy.clone(),
+            policy: Policy::find(&dir),
             journal,
             ..Options::default()
         };

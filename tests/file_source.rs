@@ -118,8 +118,11 @@ fn deploy_version_and_metadata() {
 fn unsupported_and_invalid_queries_are_clear_errors() {
     let src = fixture();
     match src.instant("deriv(process_cpu_seconds_total[5m])", INCIDENT_11_00) {
-        Err(SourceError::Server(m)) => {
-            assert!(m.starts_with("UnsupportedInEmbeddedEngine: "), "{m}")
+        Err(SourceError::Unsupported(m)) => {
+            assert!(
+                m.starts_with("the function deriv() is not supported"),
+                "{m}"
+            )
         }
         other => panic!("{other:?}"),
     }

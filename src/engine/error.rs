@@ -37,6 +37,8 @@ pub enum ErrorKind {
     SourceTimeout,
     /// The source answered with an error, or with something that is not its API.
     SourceError,
+    /// Valid PromQL that the embedded source does not evaluate; a prometheus source would.
+    UnsupportedInEmbeddedEngine,
     /// Replay met a step that the journal does not hold.
     NotRecorded,
     /// A Rust cell did not compile.
@@ -66,6 +68,7 @@ impl ErrorKind {
             ErrorKind::SourceUnreachable => "SourceUnreachable",
             ErrorKind::SourceTimeout => "SourceTimeout",
             ErrorKind::SourceError => "SourceError",
+            ErrorKind::UnsupportedInEmbeddedEngine => "UnsupportedInEmbeddedEngine",
             ErrorKind::NotRecorded => "NotRecorded",
             ErrorKind::CompileError => "CompileError",
             ErrorKind::Panic => "Panic",

@@ -23,7 +23,7 @@ pub mod window;
 
 use crate::journal::record::Journal;
 use crate::journal::replay::Recording;
-use crate::ops::policy::Policy;
+use crate::ops::policy::{Policy, PolicyError};
 use crate::render::{self, Bundle};
 use context::Context;
 use error::{CellError, ErrorKind, Span};
@@ -53,7 +53,7 @@ pub struct Engine {
 pub struct Options {
     /// `param` values given from outside (`-p NAME=VALUE`).
     pub overrides: Vec<(String, String)>,
-    pub policy: Result<Policy, String>,
+    pub policy: Result<Policy, PolicyError>,
     pub dry_run: bool,
     /// Consent given in advance to every command that needs it (`--yes`).
     pub approve_all: bool,

@@ -141,22 +141,16 @@ fn finding(cx: &Context<'_>, recorded: &bridge::Finding) -> Result<Finding, Cell
 }
 
 fn error(problem: RustError) -> CellError {
+    let message = problem.to_string();
     match problem {
-        RustError::Unavailable(message) => CellError::unplaced(ErrorKind::RustUnavailable, message),
+        RustError::Unavailable(_) => CellError::unplaced(ErrorKind::RustUnavailable, message),
         RustError::Compile(diagnostics) => compile_error(&diagnostics),
-        RustError::Panic(message) => {
-            CellError::unplaced(ErrorKind::Panic, format!("the cell panicked: {message}"))
+        RustError::Panic(_) => CellError::unplaced(ErrorKind::Panic, message),
+        RustError::Interrupted => CellError::unplaced(ErrorKind::Interrupted, message),
+        RustError::ProcessEnded(_) | RustError::Failed(_) => {
+            CellError::unplaced(ErrorKind::RustError, message)
         }
-        RustError::Interrupted => CellError::unplaced(
-            ErrorKind::Interrupted,
-            "interrupted: the process running Rust cells was stopped, and the variables defined in Rust cells were lost",
-        ),
-        RustError::ProcessEnded(message) => CellError::unplaced(
-            ErrorKind::RustError,
-            format!("the process running Rust cells ended ({}); the variables defined in Rust cells were lost", message.trim()),
-        ),
-        RustError::Failed(message) => CellError::unplaced(ErrorKind::RustError, message),
-        RustError::NotRecorded(missing) => CellError::unplaced(ErrorKind::NotRecorded, missing.0),
+        RustError::NotRecorded(_) => CellError::unplaced(ErrorKind::NotRecorded, message),
     }
 }
 

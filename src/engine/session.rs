@@ -10,7 +10,7 @@ use crate::model::Value;
 use crate::ops::check::CheckOutcome;
 use crate::ops::finding::Finding;
 use crate::ops::metrics::MetricsSource;
-use crate::ops::policy::Policy;
+use crate::ops::policy::{Policy, PolicyError};
 use std::collections::{BTreeMap, HashMap};
 
 /// A declared metrics source, with what completion has learned of it so far.
@@ -60,7 +60,7 @@ pub struct Config {
     /// Consent was given in advance for every command that needs it (`playbook run --yes`).
     pub approve_all: bool,
     /// Which commands may run; a broken policy file stops every command, it does not loosen.
-    pub policy: Result<Policy, String>,
+    pub policy: Result<Policy, PolicyError>,
 }
 
 /// A session: its investigation, how it was set up, and the ops its steps reach.

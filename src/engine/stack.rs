@@ -14,9 +14,10 @@ use crate::journal::replay::{
 use crate::ops::clock::{Clock, SystemClock};
 use crate::ops::command::{self, CommandRunner, Shell};
 use crate::ops::file_source;
+use crate::ops::file_source::LoadError;
 use crate::ops::metrics::{MetricsSource, SourceError};
 use crate::ops::probe::{Http, Prober};
-use crate::ops::prometheus::{Auth, Prometheus};
+use crate::ops::prometheus::{Auth, ClientError, Prometheus};
 use crate::ops::rust::{self, RustCells};
 use crate::ops::secret::{self, SecretError};
 use chrono::{DateTime, Utc};
@@ -61,6 +62,10 @@ pub enum OpenError {
     #[error(transparent)]
     Credential(#[from] SecretError),
     #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error(transparent)]
+    File(#[from] LoadError),
+    #[error(transparent)]
     Source(#[from] SourceError),
 }
 
@@ -103,8 +108,7 @@ impl Connector for LiveSources {
                         password: read(p)?,
                     },
                 };
-                let server = Prometheus::new(url, headers.clone(), auth, *timeout)
-                    .map_err(SourceError::Server)?;
+                let server = Prometheus::new(url, headers.clone(), auth, *timeout)?;
                 Ok(Opened {
                     source: Box::new(server),
                     credentials,
@@ -112,9 +116,7 @@ impl Connector for LiveSources {
             }
             // Relative to the notebook, as the kernel's working directory is in Jupyter.
             SourceSpec::File { path } => Ok(Opened {
-                source: Box::new(
-                    file_source::load(&self.base_dir.join(path)).map_err(SourceError::Server)?,
-                ),
+                source: Box::new(file_source::load(&self.base_dir.join(path))?),
                 credentials: Vec::new(),
             }),
         }

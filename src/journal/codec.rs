@@ -132,6 +132,7 @@ fn source_error(error: &SourceError) -> Value {
         SourceError::Unreachable(m) => json!({ "kind": "unreachable", "message": m }),
         SourceError::Timeout(after) => json!({ "kind": "timeout", "after_ms": ms(*after) }),
         SourceError::Server(m) => json!({ "kind": "server", "message": m }),
+        SourceError::Unsupported(m) => json!({ "kind": "unsupported", "message": m }),
         SourceError::NotRecorded(m) => json!({ "kind": "not_recorded", "message": m.0 }),
     }
 }
@@ -145,6 +146,7 @@ fn source_error_from(value: &Value) -> SourceError {
         },
         "unreachable" => SourceError::Unreachable(message),
         "timeout" => SourceError::Timeout(duration_ms(&value["after_ms"])),
+        "unsupported" => SourceError::Unsupported(message),
         _ => SourceError::Server(message),
     }
 }
@@ -276,6 +278,11 @@ mod tests {
         assert_eq!(
             answer_from(&answer_result(&Err(error.clone()))).unwrap_err(),
             error
+        );
+        let unsupported = SourceError::Unsupported("a subquery is not supported".into());
+        assert_eq!(
+            answer_from(&answer_result(&Err(unsupported.clone()))).unwrap_err(),
+            unsupported
         );
     }
 }

@@ -52,12 +52,17 @@ impl CommandResult {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// Why a command has no result. The engine words a timeout and an interrupt with the command.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum CommandError {
     /// The command could not be started (no `sh`, no process left...).
+    #[error("{0}")]
     Spawn(String),
+    #[error("the command did not finish within {0:?}; it was stopped")]
     TimedOut(Duration),
+    #[error("the command was interrupted after {0:?}; it was stopped")]
     Interrupted(Duration),
+    #[error(transparent)]
     NotRecorded(super::NotRecorded),
 }
 

@@ -2,7 +2,6 @@
 //! server over HTTP, and later a metrics file evaluated in-process; recording and replay wrap it).
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::time::Duration;
 
 /// Label names to values; `__name__` holds the metric name when the series has one.
@@ -55,37 +54,32 @@ pub struct MetricInfo {
     pub unit: String,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SourceError {
     /// The expression is not valid PromQL, or cannot be evaluated. `position` is the 1-based
     /// (line, column) within the expression, when the server names one.
+    #[error("{message}")]
     PromQL {
         message: String,
         position: Option<(usize, usize)>,
     },
     /// No connection could be made (refused, no route, DNS, TLS).
+    #[error("{0}")]
     Unreachable(String),
     /// The server did not answer within the source's timeout.
+    #[error("no answer within {0:?}")]
     Timeout(Duration),
     /// The server answered with an error that is not about the expression, or with a body that
     /// is not the API's JSON.
+    #[error("{0}")]
     Server(String),
+    /// Valid PromQL that the embedded source does not evaluate: the text names what, and says
+    /// to use a prometheus source for it.
+    #[error("{0}")]
+    Unsupported(String),
+    #[error(transparent)]
     NotRecorded(super::NotRecorded),
 }
-
-impl fmt::Display for SourceError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SourceError::PromQL { message, .. } => write!(f, "{message}"),
-            SourceError::Unreachable(why) => write!(f, "{why}"),
-            SourceError::Timeout(after) => write!(f, "no answer within {after:?}"),
-            SourceError::Server(why) => write!(f, "{why}"),
-            SourceError::NotRecorded(missing) => write!(f, "{}", missing.0),
-        }
-    }
-}
-
-impl std::error::Error for SourceError {}
 
 /// A sample value as Prometheus writes it in its API and in `count_values` labels (Go's
 /// `strconv.FormatFloat(v, 'f', -1, 64)`): `NaN`, `+Inf`, `-Inf`, or the shortest exact decimal.

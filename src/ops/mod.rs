@@ -13,7 +13,8 @@ pub mod secret;
 
 /// A replayed step that the journal does not hold: replay never falls back to the live world.
 /// Names the closest recorded step, to help find what changed.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
 pub struct NotRecorded(pub String);
 pub mod file_source;
 pub mod prometheus;

@@ -101,6 +101,18 @@ pub struct Policy {
     mutating: Vec<String>,
 }
 
+/// A policy file that cannot be used; commands do not run until it is fixed.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    #[error("cannot read the policy file {}: {why}", path.display())]
+    Read { path: PathBuf, why: std::io::Error },
+    #[error("the policy file {origin} is not valid: {why}")]
+    Invalid {
+        origin: String,
+        why: toml::de::Error,
+    },
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Judgement {
     Allowed,
@@ -124,7 +136,7 @@ impl Default for Policy {
 impl Policy {
     /// The policy for playbooks in `dir`: `PLAYBOOK_POLICY`, else `dir/.playbook/policy.toml`,
     /// else the defaults.
-    pub fn find(dir: &Path) -> Result<Policy, String> {
+    pub fn find(dir: &Path) -> Result<Policy, PolicyError> {
         let path = match std::env::var_os("PLAYBOOK_POLICY") {
             Some(path) => PathBuf::from(path),
             None => {
@@ -135,14 +147,18 @@ impl Policy {
                 beside
             }
         };
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| format!("cannot read the policy file {}: {e}", path.display()))?;
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(why) => return Err(PolicyError::Read { path, why }),
+        };
         Policy::parse(&text, &path.display().to_string())
     }
 
-    pub fn parse(text: &str, origin: &str) -> Result<Policy, String> {
-        let file: PolicyFile = toml::from_str(text)
-            .map_err(|e| format!("the policy file {origin} is not valid: {e}"))?;
+    pub fn parse(text: &str, origin: &str) -> Result<Policy, PolicyError> {
+        let file: PolicyFile = toml::from_str(text).map_err(|why| PolicyError::Invalid {
+            origin: origin.to_owned(),
+            why,
+        })?;
         let defaults = Policy::default();
         Ok(Policy {
             origin: origin.to_owned(),
@@ -278,8 +294,11 @@ mod tests {
             policy.judge("my-tool apply x"),
             Judgement::NeedsConsent(_)
         ));
-        assert!(Policy::parse("alow = []", "p.toml")
-            .unwrap_err()
-            .contains("p.toml"));
+        let broken = Policy::parse("alow = []", "p.toml").unwrap_err();
+        assert!(
+            matches!(&broken, PolicyError::Invalid { origin, .. } if origin == "p.toml"),
+            "{broken:?}"
+        );
+        assert!(broken.to_string().contains("p.toml"), "{broken}");
     }
 }

@@ -17,6 +17,11 @@ pub enum Auth {
     Basic { user: String, password: String },
 }
 
+/// The HTTP client could not be set up (its TLS backend failed to start, for instance).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot set up an HTTP client: {0}")]
+pub struct ClientError(reqwest::Error);
+
 pub struct Prometheus {
     base: String,
     client: reqwest::Client,
@@ -32,13 +37,13 @@ impl Prometheus {
         headers: Vec<(String, String)>,
         auth: Auth,
         timeout: Duration,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, ClientError> {
         let client = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT.min(timeout))
             .timeout(timeout)
             .user_agent(concat!("playbook/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| format!("cannot set up an HTTP client: {e}"))?;
+            .map_err(ClientError)?;
         Ok(Prometheus {
             base: url.trim_end_matches('/').to_owned(),
             client,

@@ -15,6 +15,7 @@ import math
 import urllib.error
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from kernel_client import REPO, get_reply, notebook, playbook_run, run_ok
@@ -40,19 +41,23 @@ def corpus() -> list[tuple[str, str]]:
     return entries
 
 
-def run_embedded(tmp_path: Path, exprs: list[str], name: str) -> list[dict]:
-    """The journal `result` of each query, in order, from one `playbook run`."""
+def run_embedded(tmp_path: Path, exprs: list[str], name: str) -> tuple[list[dict], list[str]]:
+    """The journal `result` of each query, in order, from one `playbook run`, and the names of
+    the errors the executed notebook shows."""
     journal = tmp_path / f"{name}.jsonl"
+    executed = tmp_path / f"{name}.out.ipynb"
     cells = [f"source f file {FIXTURE}\nwindow {START} .. {END} step {STEP}s"]
     cells += [f"query {expr}" for expr in exprs]
     path = notebook(tmp_path, *cells, name=f"{name}.ipynb")
-    proc = playbook_run(str(path), "--journal", str(journal), "-o", str(tmp_path / f"{name}.out.ipynb"), cwd=REPO)
+    proc = playbook_run(str(path), "--journal", str(journal), "-o", str(executed), cwd=REPO)
     assert journal.exists(), proc.stderr
     lines = [json.loads(l) for l in journal.read_text().splitlines() if l.strip()]
     results = [l for l in lines if l["step"] == "query"]
     for line, expr in zip(results, exprs):
         assert line["input"]["expr"] == expr, (line["input"], expr)
-    return [l["result"] for l in results]
+    shown = nbformat.read(executed, as_version=4)
+    enames = [o.ename for c in shown.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    return [l["result"] for l in results], enames
 
 
 def as_series(result: list[dict]) -> dict[frozenset, list[tuple[float, float]]]:
@@ -101,7 +106,7 @@ def test_corpus_agrees_with_prometheus(prometheus, tmp_path):
     entries = corpus()
     assert sum(kind == "compare" for kind, _ in entries) >= 60
     compared = [expr for kind, expr in entries if kind == "compare"]
-    results = run_embedded(tmp_path, compared, "corpus")
+    results, _ = run_embedded(tmp_path, compared, "corpus")
     assert len(results) == len(compared), f"{len(results)} of {len(compared)} queries ran"
     problems, agreed = [], 0
     for expr, result in zip(compared, results):
@@ -123,10 +128,12 @@ def test_refusals_and_errors(prometheus, tmp_path):
     for i, (kind, expr) in enumerate(corpus()):
         if kind not in ("unsupported", "error"):
             continue
-        result = (run_embedded(tmp_path, [expr], f"e{i}") or [{}])[0]
+        results, enames = run_embedded(tmp_path, [expr], f"e{i}")
+        result = (results or [{}])[0]
         assert "error" in result, (expr, result)
         if kind == "unsupported":
-            assert "UnsupportedInEmbeddedEngine: " in json.dumps(result["error"]), (expr, result)
+            assert enames == ["UnsupportedInEmbeddedEngine"], (expr, enames, result)
+            assert result["error"]["kind"] == "unsupported", (expr, result)
         else:
             assert isinstance(reference_range(prometheus, expr), Exception), expr
 

@@ -108,6 +108,9 @@ pub fn source_error(error: SourceError, expr: &Template, expr_span: Span, what: 
             expr_span,
         ),
         SourceError::Server(why) => CellError::new(ErrorKind::SourceError, why, expr_span),
+        SourceError::Unsupported(what) => {
+            CellError::new(ErrorKind::UnsupportedInEmbeddedEngine, what, expr_span)
+        }
         SourceError::NotRecorded(missing) => {
             CellError::new(ErrorKind::NotRecorded, missing.0, expr_span)
         }

@@ -177,7 +177,9 @@ impl NewSource {
         let opened = cx.ops.open_source(&self.name, &spec).map_err(|e| {
             let kind = match e {
                 OpenError::Credential(_) => ErrorKind::SecretUnavailable,
-                OpenError::Source(_) => ErrorKind::SourceError,
+                OpenError::Client(_) | OpenError::File(_) | OpenError::Source(_) => {
+                    ErrorKind::SourceError
+                }
             };
             CellError::new(kind, e.to_string(), span)
         })?;

@@ -8,12 +8,40 @@ use super::{Labels, StoredSeries};
 use crate::ops::metrics::MetricInfo;
 use std::collections::HashMap;
 use std::io::BufRead;
+use std::path::PathBuf;
 
 type Metadata = HashMap<String, MetricInfo>;
 
+/// A metrics file that cannot be loaded. `file` is the name messages give it; `line` is 1-based.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read metrics file {}: {why}", path.display())]
+    Open { path: PathBuf, why: std::io::Error },
+    #[error("{file}: cannot read line {line}: {why}")]
+    Read {
+        file: String,
+        line: usize,
+        why: std::io::Error,
+    },
+    /// A line that does not follow the file's format; `problem` says how.
+    #[error("{file}:{line}: {problem}")]
+    Line {
+        file: String,
+        line: usize,
+        problem: String,
+    },
+    /// Two samples of one series at one time (in seconds), wherever they are in the file.
+    #[error("{file}: two samples of {series} at the same time {time}")]
+    Duplicate {
+        file: String,
+        series: String,
+        time: f64,
+    },
+}
+
 /// Parses a whole text; `name` is only used in error messages.
 #[cfg(test)]
-pub fn parse(name: &str, text: &str) -> Result<(Vec<StoredSeries>, Metadata), String> {
+pub fn parse(name: &str, text: &str) -> Result<(Vec<StoredSeries>, Metadata), LoadError> {
     parse_reader(name, text.as_bytes())
 }
 
@@ -21,22 +49,28 @@ pub fn parse(name: &str, text: &str) -> Result<(Vec<StoredSeries>, Metadata), St
 pub fn parse_reader(
     name: &str,
     mut input: impl BufRead,
-) -> Result<(Vec<StoredSeries>, Metadata), String> {
+) -> Result<(Vec<StoredSeries>, Metadata), LoadError> {
     let mut builder = Builder::default();
     let mut line = String::new();
     let mut number = 0usize;
     let mut format: Option<Format> = None;
     loop {
         line.clear();
-        let n = input
-            .read_line(&mut line)
-            .map_err(|e| format!("{name}: cannot read line {}: {e}", number + 1))?;
+        let n = input.read_line(&mut line).map_err(|why| LoadError::Read {
+            file: name.to_owned(),
+            line: number + 1,
+            why,
+        })?;
         if n == 0 {
             break;
         }
         number += 1;
         let text = line.trim_end_matches(['\n', '\r']);
-        let at = |why: String| format!("{name}:{number}: {why}");
+        let at = |problem: String| LoadError::Line {
+            file: name.to_owned(),
+            line: number,
+            problem,
+        };
         let format = match &mut format {
             Some(f) => f,
             None => {
@@ -144,7 +178,7 @@ impl Builder {
         s.values.push(value);
     }
 
-    fn finish(mut self, name: &str) -> Result<(Vec<StoredSeries>, Metadata), String> {
+    fn finish(mut self, name: &str) -> Result<(Vec<StoredSeries>, Metadata), LoadError> {
         for (s, unsorted) in self.series.iter_mut().zip(&self.unsorted) {
             if *unsorted {
                 let mut pairs: Vec<(i64, f64)> = s
@@ -155,11 +189,11 @@ impl Builder {
                     .collect();
                 pairs.sort_by_key(|p| p.0);
                 if let Some(w) = pairs.windows(2).find(|w| w[0].0 == w[1].0) {
-                    return Err(format!(
-                        "{name}: two samples of {} at the same time {}",
-                        selector_text(&s.labels),
-                        w[0].0 as f64 / 1000.0
-                    ));
+                    return Err(LoadError::Duplicate {
+                        file: name.to_owned(),
+                        series: selector_text(&s.labels),
+                        time: w[0].0 as f64 / 1000.0,
+                    });
                 }
                 s.times = pairs.iter().map(|p| p.0).collect();
                 s.values = pairs.iter().map(|p| p.1).collect();
@@ -275,7 +309,7 @@ fn series_end(line: &str) -> Result<usize, String> {
 }
 
 /// `name{a="b",c="d"}`, `name`, or `{__name__="name",a="b"}` into labels.
-pub fn parse_selector(text: &str) -> Result<Labels, String> {
+fn parse_selector(text: &str) -> Result<Labels, String> {
     let text = text.trim();
     let (name, body) = match text.find('{') {
         Some(i) => {
@@ -320,7 +354,7 @@ fn is_label_name(name: &str) -> bool {
 }
 
 /// `a="b",c="d"` (a trailing comma allowed) into labels; values use the exposition escapes.
-pub fn parse_labels(body: &str) -> Result<Labels, String> {
+fn parse_labels(body: &str) -> Result<Labels, String> {
     let mut labels = Labels::new();
     let mut rest = body.trim_start();
     while !rest.is_empty() {
@@ -518,8 +552,16 @@ fn long_row(line: &str, b: &mut Builder) -> Result<(), String> {
 mod tests {
     use super::*;
 
-    fn load(text: &str) -> Result<Vec<StoredSeries>, String> {
+    fn load(text: &str) -> Result<Vec<StoredSeries>, LoadError> {
         parse("t.om", text).map(|(s, _)| s)
+    }
+
+    /// The line a text's error names, and what is wrong there.
+    fn line_error(text: &str) -> (usize, String) {
+        match load(text).unwrap_err() {
+            LoadError::Line { line, problem, .. } => (line, problem),
+            other => panic!("not a line's error: {other}"),
+        }
     }
 
     #[test]
@@ -543,19 +585,22 @@ mod tests {
         let s = load("m 2 20\nm 1 10\n").unwrap();
         assert_eq!(s[0].times, vec![10_000, 20_000]);
         assert_eq!(s[0].values, vec![1.0, 2.0]);
-        assert!(load("m 2 20\nm 1 20\n").unwrap_err().contains("same time"));
+        let e = load("m 2 20\nm 1 20\n").unwrap_err();
+        assert!(
+            matches!(&e, LoadError::Duplicate { series, time, .. } if series == "m{}" && *time == 20.0),
+            "{e}"
+        );
     }
 
     #[test]
     fn errors_name_file_and_line() {
         let e = load("# TYPE m gauge\nm 1 10\nm{a=\"b} 1 10\n").unwrap_err();
-        assert!(e.starts_with("t.om:3: "), "{e}");
-        let e = load("m 1\n").unwrap_err();
-        assert!(e.starts_with("t.om:1: ") && e.contains("timestamp"), "{e}");
-        let e = load("m x 1\n").unwrap_err();
-        assert!(e.contains("not a number"), "{e}");
-        let e = load("m 1 1\n# EOF\nm 1 2\n").unwrap_err();
-        assert!(e.starts_with("t.om:3: "), "{e}");
+        assert!(e.to_string().starts_with("t.om:3: "), "{e}");
+        let (line, problem) = line_error("m 1\n");
+        assert!(line == 1 && problem.contains("timestamp"), "{problem}");
+        let (_, problem) = line_error("m x 1\n");
+        assert!(problem.contains("not a number"), "{problem}");
+        assert_eq!(line_error("m 1 1\n# EOF\nm 1 2\n").0, 3);
     }
 
     #[test]
@@ -571,8 +616,7 @@ mod tests {
         assert_eq!(s[1].values, vec![1.0]);
         assert_eq!(s[2].labels["b"], "2");
         assert_eq!(s[2].values, vec![5.0]);
-        let e = load("time,up\nyesterday,1\n").unwrap_err();
-        assert!(e.starts_with("t.om:2: "), "{e}");
+        assert_eq!(line_error("time,up\nyesterday,1\n").0, 2);
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! timestamps, or CSV) and PromQL evaluated in-process, so a playbook can run with no server.
 //!
 //! Evaluation follows Prometheus 2.42 (what CI compares against); whatever the evaluator does
-//! not implement is refused with an `UnsupportedInEmbeddedEngine:` error rather than answered
-//! approximately.
+//! not implement is refused with `SourceError::Unsupported` (shown as an
+//! `UnsupportedInEmbeddedEngine` error) rather than answered approximately.
 
 mod eval;
 mod load;
@@ -13,6 +13,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
 pub use super::metrics::Labels;
+pub use load::LoadError;
 
 /// One stored series: its labels once, then its samples as two parallel columns sorted by time,
 /// which keeps a sample at 16 bytes and lets a window be found by binary search.
@@ -33,9 +34,11 @@ pub struct FileSource {
 }
 
 /// Reads a metrics file; the format is chosen by its content (a CSV header, or text exposition).
-pub fn load(path: &Path) -> Result<FileSource, String> {
-    let file = std::fs::File::open(path)
-        .map_err(|e| format!("cannot read metrics file {}: {e}", path.display()))?;
+pub fn load(path: &Path) -> Result<FileSource, LoadError> {
+    let file = std::fs::File::open(path).map_err(|why| LoadError::Open {
+        path: path.to_owned(),
+        why,
+    })?;
     let name = path.display().to_string();
     // Streamed, so the file's text is never held beside the samples.
     let reader = std::io::BufReader::with_capacity(1 << 16, file);

@@ -134,7 +134,7 @@ fn write_if_changed(path: &Path, contents: &str) -> std::io::Result<()> {
 fn create_context(
     bridge_dir: &Path,
 ) -> Result<(evcxr::CommandContext, evcxr::EvalContextOutputs), RustError> {
-    let std_dir = toolchain::check().map_err(RustError::Unavailable)?;
+    let std_dir = toolchain::check().map_err(|e| RustError::Unavailable(e.to_string()))?;
     let build = std::env::var_os("EVCXR_TMPDIR")
         .map(PathBuf::from)
         .unwrap_or_else(std::env::temp_dir);

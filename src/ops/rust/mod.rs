@@ -41,19 +41,35 @@ pub struct Diagnostic {
     pub at: Option<(usize, usize, usize)>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum RustError {
     /// This build has no Rust cells, or the toolchain is missing: the message says what to install.
+    #[error("{0}")]
     Unavailable(String),
+    /// The engine shows these placed in the cell; as text, they are the compiler's messages.
+    #[error("the cell did not compile{}", messages(.0))]
     Compile(Vec<Diagnostic>),
+    #[error("the cell panicked: {0}")]
     Panic(String),
     /// The user interrupted; the process running Rust was stopped and its variables are gone.
+    #[error("interrupted: the process running Rust cells was stopped, and the variables defined in Rust cells were lost")]
     Interrupted,
     /// The process running Rust cells ended by itself (a crash, `std::process::exit`).
+    #[error("the process running Rust cells ended ({}); the variables defined in Rust cells were lost", .0.trim())]
     ProcessEnded(String),
     /// Anything else evcxr reported.
+    #[error("{0}")]
     Failed(String),
+    #[error(transparent)]
     NotRecorded(NotRecorded),
+}
+
+/// The compiler's messages, each on a line of its own after the headline.
+fn messages(diagnostics: &[Diagnostic]) -> String {
+    diagnostics
+        .iter()
+        .map(|d| format!("\n{}", d.message))
+        .collect()
 }
 
 /// Evaluates Rust cells. Recording, replay and dry-run wrap this trait; the engine sees only it.

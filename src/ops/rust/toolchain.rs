@@ -21,37 +21,48 @@ fn find(tool: &str) -> Option<PathBuf> {
         .find(|path| path.is_file())
 }
 
+/// What is missing for Rust cells, and how to install it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ToolchainError {
+    /// `cargo` or `rustc`, or both, on neither PATH nor cargo's bin folder.
+    #[error(
+        "Rust cells need {}, which {} not found on PATH or in ~/.cargo/bin: {INSTALL_RUST}",
+        .0.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(" and "),
+        if .0.len() == 1 { "was" } else { "were" },
+    )]
+    Missing(Vec<&'static str>),
+    /// `rustc --print WHAT` failed.
+    #[error("`{} --print {what}` failed: {INSTALL_RUST}", rustc.display())]
+    Print { rustc: PathBuf, what: &'static str },
+    /// The rust-src component is not in this sysroot.
+    #[error(
+        "Rust cells need the standard library's source, which is not in {}: run `rustup component add rust-src`",
+        .0.display()
+    )]
+    NoRustSrc(PathBuf),
+}
+
 /// Ok when Rust cells can run here, with the folder of the standard library's shared object
 /// (`rustc --print target-libdir`); otherwise what is missing and how to install it.
-pub fn check() -> Result<PathBuf, String> {
+pub fn check() -> Result<PathBuf, ToolchainError> {
     let missing: Vec<&str> = ["cargo", "rustc"]
         .into_iter()
         .filter(|tool| find(tool).is_none())
         .collect();
     if !missing.is_empty() {
-        return Err(format!(
-            "Rust cells need {}, which {} not found on PATH or in ~/.cargo/bin: {INSTALL_RUST}",
-            missing
-                .iter()
-                .map(|t| format!("`{t}`"))
-                .collect::<Vec<_>>()
-                .join(" and "),
-            if missing.len() == 1 { "was" } else { "were" },
-        ));
+        return Err(ToolchainError::Missing(missing));
     }
     let rustc = find("rustc").expect("found above");
-    let print = |what: &str| {
+    let print = |what: &'static str| {
         Command::new(&rustc)
             .args(["--print", what])
             .output()
             .ok()
             .filter(|out| out.status.success())
             .map(|out| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
-            .ok_or_else(|| {
-                format!(
-                    "`{} --print {what}` failed: {INSTALL_RUST}",
-                    rustc.display()
-                )
+            .ok_or_else(|| ToolchainError::Print {
+                rustc: rustc.clone(),
+                what,
             })
     };
     rust_src(&print("sysroot")?)?;
@@ -59,15 +70,12 @@ pub fn check() -> Result<PathBuf, String> {
 }
 
 /// The rust-src component, in a toolchain's sysroot.
-fn rust_src(sysroot: &Path) -> Result<(), String> {
+fn rust_src(sysroot: &Path) -> Result<(), ToolchainError> {
     let library = sysroot.join("lib/rustlib/src/rust/library");
     if library.is_dir() {
         Ok(())
     } else {
-        Err(format!(
-            "Rust cells need the standard library's source, which is not in {}: run `rustup component add rust-src`",
-            sysroot.display()
-        ))
+        Err(ToolchainError::NoRustSrc(sysroot.to_owned()))
     }
 }
 
@@ -80,9 +88,11 @@ mod tests {
         let sysroot = std::env::temp_dir().join(format!("no-rust-src-{}", std::process::id()));
         std::fs::create_dir_all(sysroot.join("lib/rustlib")).unwrap();
         let problem = rust_src(&sysroot).unwrap_err();
+        assert_eq!(problem, ToolchainError::NoRustSrc(sysroot.clone()));
+        let message = problem.to_string();
         assert!(
-            problem.contains("rustup component add rust-src"),
-            "{problem}"
+            message.contains("rustup component add rust-src"),
+            "{message}"
         );
         std::fs::create_dir_all(sysroot.join("lib/rustlib/src/rust/library")).unwrap();
         assert_eq!(rust_src(&sysroot), Ok(()));

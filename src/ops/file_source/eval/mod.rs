@@ -45,11 +45,13 @@ pub enum Value {
     Str(String),
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum EvalError {
     /// Valid PromQL that this engine does not implement; the text names the feature.
+    #[error("{0}")]
     Unsupported(String),
     /// An error Prometheus would also report while executing the query.
+    #[error("{0}")]
     Execution(String),
 }
 
@@ -58,9 +60,7 @@ pub type EvalResult<T> = Result<T, EvalError>;
 impl From<EvalError> for SourceError {
     fn from(e: EvalError) -> SourceError {
         match e {
-            EvalError::Unsupported(what) => {
-                SourceError::Server(format!("UnsupportedInEmbeddedEngine: {what}"))
-            }
+            EvalError::Unsupported(what) => SourceError::Unsupported(what),
             EvalError::Execution(message) => SourceError::PromQL {
                 message,
                 position: None,

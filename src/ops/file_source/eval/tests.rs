@@ -169,15 +169,19 @@ fn range_queries_step_like_prometheus() {
 
 #[test]
 fn unsupported_features_are_named() {
-    for expr in [
-        "deriv(temp[5m])",
-        "avg_over_time(temp[5m:1m])",
-        "holt_winters(temp[5m], 0.1, 0.1)",
+    for (expr, what) in [
+        ("deriv(temp[5m])", "the function deriv()"),
+        ("avg_over_time(temp[5m:1m])", "a subquery"),
+        (
+            "holt_winters(temp[5m], 0.1, 0.1)",
+            "the function holt_winters()",
+        ),
     ] {
         match instant_query(&data(), expr, 0) {
-            Err(SourceError::Server(m)) => {
-                assert!(m.starts_with("UnsupportedInEmbeddedEngine: "), "{m}")
-            }
+            Err(SourceError::Unsupported(m)) => assert!(
+                m.starts_with(what) && m.ends_with("use a prometheus source for it"),
+                "{m}"
+            ),
             other => panic!("{expr}: {other:?}"),
         }
     }
