@@ -2,6 +2,10 @@
 //! cycle of imports between files. A path is read from `use` lines and from paths in the code
 //! (`crate::a::b`, `super::c`, `self::d`, or a child module's name), outside `#[cfg(test)]`
 //! modules.
+//!
+//! The files of a module may use what their parent module defines (the trait they implement,
+//! the context they are handed), as a parent dispatches to its children; every other import
+//! goes one way, so a cycle through siblings or across modules fails here.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -50,7 +54,7 @@ impl Crate {
                     .into_iter()
                     .filter_map(|path| self.absolute(module, path))
                     .filter_map(|path| self.file_of(&path))
-                    .filter(|target| *target != module)
+                    .filter(|target| !module.starts_with(target))
                     .collect();
                 (module, named)
             })
