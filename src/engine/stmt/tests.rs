@@ -72,9 +72,6 @@ fn run_options() {
     assert_eq!(run.timeout, Some(Duration::from_secs(90)));
     assert!(run.confirm);
     assert_eq!(run.command.literal().unwrap(), "kubectl delete pod x");
-    error_at("run --timeout soon ls", 1, 15, "not a duration");
-    error_at("run --force ls", 1, 5, "unknown option");
-    error_at("run", 1, 4, "a command to run");
 }
 
 #[test]
@@ -83,8 +80,6 @@ fn bindings_and_show() {
     assert_eq!(step.binding.as_deref(), Some("disk"));
     assert!(matches!(step.statement, Statement::Run(_)));
     assert!(matches!(one("disk").statement, Statement::Show(ref n) if n == "disk"));
-    error_at("x = param y = 1", 1, 5, "gives no result to bind");
-    error_at("x = frob", 1, 5, "is not a statement");
 }
 
 #[test]
@@ -102,10 +97,6 @@ fn param_values() {
         panic!()
     };
     assert!(matches!(p.default, Value::Text(ref t) if t == "http://localhost:9090/"));
-    error_at("param 9lives = 1", 1, 7, "is not a name");
-    error_at("param x 1", 1, 9, "expected `=`");
-    error_at("param x =", 1, 10, "default value");
-    error_at("param x = \"{{y}}\"", 1, 11, "cannot refer");
 }
 
 #[test]
@@ -120,12 +111,6 @@ fn findings_and_evidence() {
     let names: Vec<_> = f.evidence.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, ["latency", "errors"]);
     assert!(matches!(one("findings").statement, Statement::Findings));
-    error_at("finding bogus \"x\"", 1, 9, "unknown severity `bogus`");
-    error_at("finding high unquoted", 1, 14, "in double quotes");
-    error_at("finding high \"open", 1, 14, "not closed");
-    error_at("finding low \"x\" because y", 1, 17, "evidence");
-    error_at("finding low \"x\" evidence a b", 1, 28, "`,`");
-    error_at("findings now", 1, 10, "unexpected text");
 }
 
 #[test]
@@ -155,8 +140,6 @@ fn interpolation() {
         panic!()
     };
     assert_eq!((span.line, span.column), (1, 14));
-    error_at("run echo {{name", 1, 10, "not closed");
-    error_at("run echo {{not a name}}", 1, 10, "does not name");
 }
 
 #[test]
@@ -188,8 +171,6 @@ fn continuation_lines() {
     };
     assert_eq!(run.command.literal().unwrap(), "echo one      two    three");
     // An error on a continued line points at that physical line.
-    error_at("finding info \\\n  bogus", 2, 3, "in double quotes");
-    error_at("run ls \\", 1, 8, "no line follows");
 }
 
 #[test]
@@ -314,7 +295,6 @@ fn metrics_statements() {
         Statement::Replay(ref path) if path == ".playbook/journal/2026-11-26.jsonl"
     ));
     assert!(matches!(one("journal").statement, Statement::Journal));
-    error_at("source prom influx http://x", 1, 13, "unknown source kind");
     error_at(
         "source prom prometheus localhost:9090",
         1,
@@ -339,21 +319,6 @@ fn metrics_statements() {
         30,
         "unknown option",
     );
-    error_at("window last soon", 1, 13, "not a duration");
-    error_at("window now-1h to now", 1, 15, "`..`");
-    error_at("window yesterday .. now", 1, 8, "not a time");
-    error_at("query up baseline soon", 1, 19, "not a duration");
-    error_at("probe http://x expect ok", 1, 23, "not an HTTP status");
-    error_at("probe http://x within soon", 1, 23, "not a duration");
-    error_at("probe http://x retries 3", 1, 16, "a probe takes");
-    error_at("probe http://x header nope", 1, 23, "NAME=VALUE");
-    error_at("probe", 1, 6, "the URL to probe");
-    error_at("probe localhost:8080", 1, 7, "not an http");
-    error_at("probe http://x expect 200 expect 201", 1, 27, "given twice");
-    error_at("probe http://x within 0s", 1, 23, "above zero");
-    error_at("check no quotes: up", 1, 7, "in double quotes");
-    error_at("check \"t\" up", 1, 11, "expected `:`");
-    error_at("query", 1, 6, "PromQL");
 }
 
 #[test]
@@ -365,10 +330,56 @@ fn unknown_statements() {
         "unknown statement `frobnicate`",
     );
     assert!(err.message.contains("param, source, window"));
-    error_at("\"quoted\"", 1, 1, "expected a statement");
 }
 
 #[test]
 fn a_cell_with_an_error_anywhere_yields_no_steps() {
     assert!(parse_cell("run echo first\nfinding nope \"x\"").is_err());
+}
+
+/// Each malformed cell, and where and what its parse error says.
+const PARSE_ERRORS: &[(&str, usize, usize, &str)] = &[
+    ("run --timeout soon ls", 1, 15, "not a duration"),
+    ("run --force ls", 1, 5, "unknown option"),
+    ("run", 1, 4, "a command to run"),
+    ("x = param y = 1", 1, 5, "gives no result to bind"),
+    ("x = frob", 1, 5, "is not a statement"),
+    ("param 9lives = 1", 1, 7, "is not a name"),
+    ("param x 1", 1, 9, "expected `=`"),
+    ("param x =", 1, 10, "default value"),
+    ("param x = \"{{y}}\"", 1, 11, "cannot refer"),
+    ("finding bogus \"x\"", 1, 9, "unknown severity `bogus`"),
+    ("finding high unquoted", 1, 14, "in double quotes"),
+    ("finding high \"open", 1, 14, "not closed"),
+    ("finding low \"x\" because y", 1, 17, "evidence"),
+    ("finding low \"x\" evidence a b", 1, 28, "`,`"),
+    ("findings now", 1, 10, "unexpected text"),
+    ("run echo {{name", 1, 10, "not closed"),
+    ("run echo {{not a name}}", 1, 10, "does not name"),
+    ("finding info \\\n  bogus", 2, 3, "in double quotes"),
+    ("run ls \\", 1, 8, "no line follows"),
+    ("source prom influx http://x", 1, 13, "unknown source kind"),
+    ("window last soon", 1, 13, "not a duration"),
+    ("window now-1h to now", 1, 15, "`..`"),
+    ("window yesterday .. now", 1, 8, "not a time"),
+    ("query up baseline soon", 1, 19, "not a duration"),
+    ("probe http://x expect ok", 1, 23, "not an HTTP status"),
+    ("probe http://x within soon", 1, 23, "not a duration"),
+    ("probe http://x retries 3", 1, 16, "a probe takes"),
+    ("probe http://x header nope", 1, 23, "NAME=VALUE"),
+    ("probe", 1, 6, "the URL to probe"),
+    ("probe localhost:8080", 1, 7, "not an http"),
+    ("probe http://x expect 200 expect 201", 1, 27, "given twice"),
+    ("probe http://x within 0s", 1, 23, "above zero"),
+    ("check no quotes: up", 1, 7, "in double quotes"),
+    ("check \"t\" up", 1, 11, "expected `:`"),
+    ("query", 1, 6, "PromQL"),
+    ("\"quoted\"", 1, 1, "expected a statement"),
+];
+
+#[test]
+fn parse_errors_say_what_and_where() {
+    for &(cell, line, column, needle) in PARSE_ERRORS {
+        error_at(cell, line, column, needle);
+    }
 }
