@@ -195,29 +195,11 @@ class Forger:
             h = json.dumps({"msg_id": str(uuid.uuid4()), "session": self.session}).encode()
             return self.signed([h, b"{}", b"{}", b"{}"])
 
-        def msg_type_not_string(i):
-            _, h = self.header(12345)
-            return self.signed([h, b"{}", b"{}", b"{}"])
-
-        def unknown_msg_type(i):
-            _, h = self.header("frobnicate_request")
-            return self.signed([h, b"{}", b"{}", b"{}"])
-
-        def content_not_object(i):
-            _, h = self.header("execute_request")
-            return self.signed([h, b"{}", b"{}", b"[1, 2]"])
-
-        def execute_without_code(i):
-            _, h = self.header("execute_request")
-            return self.signed([h, b"{}", b"{}", b'{"silent": false}'])
-
-        def fields_of_wrong_type(i):
-            _, h = self.header("complete_request")
-            return self.signed([h, b"{}", b"{}", b'{"code": 7, "cursor_pos": "nine"}'])
-
-        def parent_not_json(i):
-            _, h = self.header("kernel_info_request")
-            return self.signed([h, b"\x00garbage", b"{}", b"{}"])
+        def signed_but_wrong_inside(msg_type, parent, content):
+            def build(i):
+                _, h = self.header(msg_type)
+                return self.signed([h, parent, b"{}", content])
+            return build
 
         def truncated_multipart(i):
             _, h = self.header("kernel_info_request")
@@ -252,12 +234,18 @@ class Forger:
             invalid_utf8_header,
             header_not_object,
             header_without_msg_type,
-            msg_type_not_string,
-            unknown_msg_type,
-            content_not_object,
-            execute_without_code,
-            fields_of_wrong_type,
-            parent_not_json,
+            # Signed and well framed, wrong inside: msg_type, parent header, content.
+            *(
+                signed_but_wrong_inside(*case)
+                for case in [
+                    (12345, b"{}", b"{}"),
+                    ("frobnicate_request", b"{}", b"{}"),
+                    ("execute_request", b"{}", b"[1, 2]"),
+                    ("execute_request", b"{}", b'{"silent": false}'),
+                    ("complete_request", b"{}", b'{"code": 7, "cursor_pos": "nine"}'),
+                    ("kernel_info_request", b"\x00garbage", b"{}"),
+                ]
+            ),
             truncated_multipart,
             empty_frame,
             delimiter_only,
