@@ -129,7 +129,7 @@ pub async fn run(
     }
     notebook::write(output, nb).map_err(|e| e.to_string())?;
     if let Some(path) = &settings.junit {
-        std::fs::write(path, junit(input, engine.checks()))
+        std::fs::write(path, junit(input, &engine.checks()))
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
     let outcome = match verdict {
@@ -146,7 +146,7 @@ pub async fn run(
 }
 
 /// The checks as JUnit XML, one test case each, so that CI systems list them.
-fn junit(notebook: &Path, checks: &[CheckOutcome]) -> String {
+fn junit(notebook: &Path, checks: &[&CheckOutcome]) -> String {
     let escape = |text: &str| {
         text.replace('&', "&amp;")
             .replace('<', "&lt;")

@@ -64,6 +64,13 @@ impl Value {
     }
 }
 
+/// What the findings timeline holds, in the order it happened.
+#[derive(Debug, Clone)]
+pub enum Event {
+    Finding(Finding),
+    Check(CheckOutcome),
+}
+
 /// A number as a person reads it: whole numbers without a fraction.
 pub fn format_number(n: f64) -> String {
     if n.fract() == 0.0 && n.abs() < 1e15 {

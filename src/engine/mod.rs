@@ -129,8 +129,8 @@ impl Engine {
             .map(|j| j.borrow().path().to_owned())
     }
 
-    pub fn checks(&self) -> &[crate::ops::check::CheckOutcome] {
-        self.session.state.checks()
+    pub fn checks(&self) -> Vec<&crate::ops::check::CheckOutcome> {
+        self.session.state.checks().collect()
     }
 
     /// The titles of the checks that failed in this session so far.
@@ -138,7 +138,6 @@ impl Engine {
         self.session
             .state
             .checks()
-            .iter()
             .filter(|c| !c.passed)
             .map(|c| c.title.as_str())
             .collect()

@@ -6,9 +6,8 @@ use super::scrub::Secrets;
 use super::stack::{Ops, SourceSpec};
 use super::syntax::{Part, Template};
 use super::window::Window;
-use crate::model::Value;
+use crate::model::{Event, Value};
 use crate::ops::check::CheckOutcome;
-use crate::ops::finding::Finding;
 use crate::ops::metrics::MetricsSource;
 use crate::ops::policy::{Policy, PolicyError};
 use std::collections::{BTreeMap, HashMap};
@@ -45,13 +44,13 @@ pub struct Vocabulary {
 #[derive(Default)]
 pub struct Investigation {
     bindings: BTreeMap<String, Value>,
-    findings: Vec<Finding>,
+    /// Findings and checks, in the order they happened.
+    timeline: Vec<Event>,
     /// Parameter values given from outside (`playbook run -p`), and whether a `param` took each.
     overrides: BTreeMap<String, (String, bool)>,
     /// In the order declared: the first is the default.
     sources: Vec<NamedSource>,
     pub window: Window,
-    checks: Vec<CheckOutcome>,
     pub secrets: Secrets,
 }
 
@@ -104,20 +103,19 @@ impl Investigation {
         self.bindings.keys().map(String::as_str)
     }
 
-    pub fn record_finding(&mut self, finding: Finding) {
-        self.findings.push(finding);
+    pub fn record(&mut self, event: Event) {
+        self.timeline.push(event);
     }
 
-    pub fn findings(&self) -> &[Finding] {
-        &self.findings
+    pub fn timeline(&self) -> &[Event] {
+        &self.timeline
     }
 
-    pub fn record_check(&mut self, outcome: CheckOutcome) {
-        self.checks.push(outcome);
-    }
-
-    pub fn checks(&self) -> &[CheckOutcome] {
-        &self.checks
+    pub fn checks(&self) -> impl Iterator<Item = &CheckOutcome> {
+        self.timeline.iter().filter_map(|event| match event {
+            Event::Check(check) => Some(check),
+            Event::Finding(_) => None,
+        })
     }
 
     /// Declares a source, replacing one of the same name in its place; whether it is the

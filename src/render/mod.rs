@@ -15,7 +15,7 @@ mod svg;
 mod table;
 mod vegalite;
 
-use crate::model::{format_number, Value, MASK};
+use crate::model::{format_number, Event, Value, MASK};
 use crate::ops::check::CheckOutcome;
 use crate::ops::command::{CommandResult, Exit};
 use crate::ops::finding::{Finding, Severity};
@@ -148,7 +148,22 @@ pub fn finding_card(finding: &Finding) -> Bundle {
 
 /// The session's findings and checks as one timeline, in the order they happened, headed by
 /// counts: by severity, and checks failed and passed.
-pub fn findings_table(findings: &[Finding], checks: &[CheckOutcome]) -> Bundle {
+/// The findings and checks as one timeline, in time order (ties in the order they happened).
+pub fn findings_table(timeline: &[Event]) -> Bundle {
+    let findings: Vec<&Finding> = timeline
+        .iter()
+        .filter_map(|e| match e {
+            Event::Finding(f) => Some(f),
+            Event::Check(_) => None,
+        })
+        .collect();
+    let checks: Vec<&CheckOutcome> = timeline
+        .iter()
+        .filter_map(|e| match e {
+            Event::Check(c) => Some(c),
+            Event::Finding(_) => None,
+        })
+        .collect();
     if findings.is_empty() && checks.is_empty() {
         let text = "no findings or checks recorded yet in this session";
         return Bundle::plain(text).with("text/html", format!("<p><em>{text}</em></p>"));
@@ -181,21 +196,21 @@ pub fn findings_table(findings: &[Finding], checks: &[CheckOutcome]) -> Bundle {
     let heading = heading.join(" · ");
 
     // (when, mark, what, text, support)
-    let mut rows: Vec<(chrono::DateTime<chrono::Utc>, String, String, String)> = findings
+    let mut rows: Vec<(chrono::DateTime<chrono::Utc>, String, String, String)> = timeline
         .iter()
-        .map(|f| {
-            (
+        .map(|event| match event {
+            Event::Finding(f) => (
                 f.at,
                 format!("{} {}", severity_mark(f.severity), f.severity.name()),
                 f.text.clone(),
                 evidence_text(f),
-            )
+            ),
+            Event::Check(c) => {
+                let mark = if c.passed { "✓ PASS" } else { "✗ FAIL" };
+                (c.at, mark.to_owned(), c.title.clone(), c.detail.clone())
+            }
         })
         .collect();
-    rows.extend(checks.iter().map(|c| {
-        let mark = if c.passed { "✓ PASS" } else { "✗ FAIL" };
-        (c.at, mark.to_owned(), c.title.clone(), c.detail.clone())
-    }));
     rows.sort_by_key(|row| row.0);
 
     let mut plain = format!("{heading}\n");
@@ -337,7 +352,11 @@ mod tests {
             detail: "fired for 2 series".into(),
             at: chrono::DateTime::from_timestamp(200, 0).unwrap(),
         };
-        let table = findings_table(&[critical, low], &[check]);
+        let table = findings_table(&[
+            Event::Finding(critical),
+            Event::Finding(low),
+            Event::Check(check),
+        ]);
         let html = table.get("text/html").unwrap();
         let (l, f, c) = (
             html.find("🟦 low").unwrap(),
@@ -351,7 +370,7 @@ mod tests {
             plain.starts_with("2 findings: 1 critical, 1 low · 1 check: 1 failed, 0 passed"),
             "{plain}"
         );
-        let one = findings_table(&[finding(Severity::Info, "x")], &[]);
+        let one = findings_table(&[Event::Finding(finding(Severity::Info, "x"))]);
         assert!(one
             .get("text/plain")
             .unwrap()

@@ -10,7 +10,7 @@ use super::run::Run;
 use crate::engine::context::Context;
 use crate::engine::error::{CellError, Span};
 use crate::engine::syntax::{Template, Token, Tokens};
-use crate::model::Value;
+use crate::model::{Event, Value};
 use crate::ops::check::CheckOutcome;
 use crate::ops::command::Exit;
 use crate::ops::metrics::Series;
@@ -122,7 +122,7 @@ impl Check {
             json!({ "title": outcome.title, "condition": self.condition.kind() }),
             json!({ "passed": outcome.passed, "detail": outcome.detail }),
         );
-        cx.state.record_check(outcome.clone());
+        cx.state.record(Event::Check(outcome.clone()));
         Ok(Value::Check(outcome))
     }
 }

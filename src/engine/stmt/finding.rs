@@ -4,7 +4,7 @@ use crate::engine::context::Context;
 use crate::engine::error::Span;
 use crate::engine::error::{CellError, ErrorKind};
 use crate::engine::syntax::{is_name, Template, Token, Tokens};
-use crate::model::Value;
+use crate::model::{Event, Value};
 use crate::ops::finding::{Finding, Severity};
 use crate::render;
 use serde_json::json;
@@ -91,12 +91,10 @@ pub fn add(cx: &mut Context<'_>, finding: Finding) {
         json!({}),
     );
     cx.out.display(render::finding_card(&finding), None);
-    cx.state.record_finding(finding);
+    cx.state.record(Event::Finding(finding));
 }
 
 pub fn show_all(cx: &mut Context<'_>) {
-    cx.out.display(
-        render::findings_table(cx.state.findings(), cx.state.checks()),
-        None,
-    );
+    cx.out
+        .display(render::findings_table(cx.state.timeline()), None);
 }
