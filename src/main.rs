@@ -113,7 +113,7 @@ fn main() -> ExitCode {
                     ExitCode::from(1)
                 };
             }
-            Err(e) => Err(e),
+            Err(e) => Err(e.into()),
         },
         Command::Run {
             notebook,
@@ -134,7 +134,7 @@ fn main() -> ExitCode {
                 junit,
             };
             let run = headless::run(&notebook, &output, params, settings);
-            match runtime().and_then(|rt| rt.block_on(run)) {
+            match runtime().and_then(|rt| Ok(rt.block_on(run)?)) {
                 Ok(verdict) => return ExitCode::from(verdict as u8),
                 Err(e) => Err(e),
             }
@@ -151,20 +151,23 @@ fn main() -> ExitCode {
 
 /// One thread is enough: every step awaits I/O, and a kernel that sits idle most of the day
 /// should hold as little memory as it can.
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))
+        .map_err(|e| format!("cannot start the async runtime: {e}").into())
 }
 
-fn serve_kernel(connection_file: &std::path::Path) -> Result<(), String> {
+/// Why a subcommand failed, as the one line `playbook` prints before exiting with 2.
+type Failure = Box<dyn std::error::Error>;
+
+fn serve_kernel(connection_file: &std::path::Path) -> Result<(), Failure> {
     let info = jupyter::ConnectionInfo::read(connection_file)?;
     let mut kernel = kernel::PlaybookKernel::in_working_directory();
-    runtime()?.block_on(jupyter::serve(&info, &mut kernel))
+    Ok(runtime()?.block_on(jupyter::serve(&info, &mut kernel))?)
 }
 
-fn install(target: InstallTarget) -> Result<(), String> {
+fn install(target: InstallTarget) -> Result<(), Failure> {
     use jupyter::kernelspec::{KernelSpec, Location};
     let location = match (target.prefix, target.sys_prefix) {
         (Some(prefix), _) => Location::Prefix(prefix),

@@ -1,7 +1,7 @@
 //! The connection file a Jupyter frontend writes before it launches the kernel.
 
 use serde::Deserialize;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// What the kernel reads from the connection file; unknown fields (`kernel_name`, ...) are ignored.
 #[derive(Debug, Clone, Deserialize)]
@@ -29,25 +29,45 @@ fn default_scheme() -> String {
     "hmac-sha256".into()
 }
 
+/// A connection file this kernel cannot serve.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectionError {
+    #[error("cannot read connection file {}: {why}", path.display())]
+    Read { path: PathBuf, why: std::io::Error },
+    #[error("connection file {} is not valid: {why}", path.display())]
+    Invalid {
+        path: PathBuf,
+        why: serde_json::Error,
+    },
+    #[error("connection file {}: signature_scheme {scheme:?} is not supported (only hmac-sha256)", path.display())]
+    Scheme { path: PathBuf, scheme: String },
+    #[error("connection file {}: transport {transport:?} is not supported (tcp or ipc)", path.display())]
+    Transport { path: PathBuf, transport: String },
+}
+
 impl ConnectionInfo {
-    pub fn read(path: &Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read connection file {}: {e}", path.display()))?;
-        let info: ConnectionInfo = serde_json::from_str(&text)
-            .map_err(|e| format!("connection file {} is not valid: {e}", path.display()))?;
+    pub fn read(path: &Path) -> Result<Self, ConnectionError> {
+        let path_buf = || path.to_owned();
+        let text = std::fs::read_to_string(path).map_err(|why| ConnectionError::Read {
+            path: path_buf(),
+            why,
+        })?;
+        let info: ConnectionInfo =
+            serde_json::from_str(&text).map_err(|why| ConnectionError::Invalid {
+                path: path_buf(),
+                why,
+            })?;
         if info.signature_scheme != "hmac-sha256" {
-            return Err(format!(
-                "connection file {}: signature_scheme {:?} is not supported (only hmac-sha256)",
-                path.display(),
-                info.signature_scheme
-            ));
+            return Err(ConnectionError::Scheme {
+                path: path_buf(),
+                scheme: info.signature_scheme,
+            });
         }
         if info.transport != "tcp" && info.transport != "ipc" {
-            return Err(format!(
-                "connection file {}: transport {:?} is not supported (tcp or ipc)",
-                path.display(),
-                info.transport
-            ));
+            return Err(ConnectionError::Transport {
+                path: path_buf(),
+                transport: info.transport,
+            });
         }
         Ok(info)
     }

@@ -22,12 +22,33 @@ pub struct KernelSpec<'a> {
     pub logos: &'a [(&'a str, &'a [u8])],
 }
 
+/// Why a kernelspec could not be installed.
+#[derive(Debug, thiserror::Error)]
+pub enum InstallError {
+    #[error("cannot {what} {}: {why}", path.display())]
+    File {
+        what: &'static str,
+        path: PathBuf,
+        why: std::io::Error,
+    },
+    #[error("HOME is not set: use --prefix to say where to install")]
+    NoHome,
+    #[error("--sys-prefix needs an active Python (python3 not found: {0})")]
+    NoPython(std::io::Error),
+    #[error("--sys-prefix: python3 could not tell its sys.prefix")]
+    NoSysPrefix,
+}
+
+fn file_error(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> InstallError {
+    let path = path.to_owned();
+    move |why| InstallError::File { what, path, why }
+}
+
 impl KernelSpec<'_> {
     /// Writes the kernelspec and returns the directory it is in.
-    pub fn install(&self, location: &Location) -> Result<PathBuf, String> {
+    pub fn install(&self, location: &Location) -> Result<PathBuf, InstallError> {
         let dir = data_dir(location)?.join("kernels").join(self.name);
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(&dir).map_err(file_error("create", &dir))?;
         let spec = json!({
             "argv": self.argv,
             "display_name": self.display_name,
@@ -44,11 +65,11 @@ impl KernelSpec<'_> {
     }
 }
 
-fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    std::fs::write(path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
+fn write(path: &Path, bytes: &[u8]) -> Result<(), InstallError> {
+    std::fs::write(path, bytes).map_err(file_error("write", path))
 }
 
-fn data_dir(location: &Location) -> Result<PathBuf, String> {
+fn data_dir(location: &Location) -> Result<PathBuf, InstallError> {
     match location {
         Location::Prefix(prefix) => Ok(absolute(prefix)?.join("share").join("jupyter")),
         Location::SysPrefix => Ok(sys_prefix()?.join("share").join("jupyter")),
@@ -56,8 +77,7 @@ fn data_dir(location: &Location) -> Result<PathBuf, String> {
             if let Some(dir) = std::env::var_os("JUPYTER_DATA_DIR") {
                 return Ok(PathBuf::from(dir));
             }
-            let home = std::env::var_os("HOME")
-                .ok_or("HOME is not set: use --prefix to say where to install")?;
+            let home = std::env::var_os("HOME").ok_or(InstallError::NoHome)?;
             let home = PathBuf::from(home);
             Ok(if cfg!(target_os = "macos") {
                 home.join("Library").join("Jupyter")
@@ -68,11 +88,11 @@ fn data_dir(location: &Location) -> Result<PathBuf, String> {
     }
 }
 
-fn absolute(path: &Path) -> Result<PathBuf, String> {
-    std::path::absolute(path).map_err(|e| format!("cannot resolve {}: {e}", path.display()))
+fn absolute(path: &Path) -> Result<PathBuf, InstallError> {
+    std::path::absolute(path).map_err(file_error("resolve", path))
 }
 
-fn sys_prefix() -> Result<PathBuf, String> {
+fn sys_prefix() -> Result<PathBuf, InstallError> {
     for var in ["VIRTUAL_ENV", "CONDA_PREFIX"] {
         if let Some(prefix) = std::env::var_os(var) {
             return Ok(PathBuf::from(prefix));
@@ -81,9 +101,9 @@ fn sys_prefix() -> Result<PathBuf, String> {
     let output = std::process::Command::new("python3")
         .args(["-c", "import sys; print(sys.prefix)"])
         .output()
-        .map_err(|e| format!("--sys-prefix needs an active Python (python3 not found: {e})"))?;
+        .map_err(InstallError::NoPython)?;
     if !output.status.success() {
-        return Err("--sys-prefix: python3 could not tell its sys.prefix".into());
+        return Err(InstallError::NoSysPrefix);
     }
     Ok(PathBuf::from(
         String::from_utf8_lossy(&output.stdout).trim().to_owned(),

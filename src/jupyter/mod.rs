@@ -19,6 +19,6 @@ mod server;
 mod stdin;
 mod wire;
 
-pub use connection::ConnectionInfo;
+pub use connection::{ConnectionError, ConnectionInfo};
 pub use interpreter::{Completeness, Completion, ErrorReport, Interpreter, Outputs};
-pub use server::serve;
+pub use server::{serve, BindError};

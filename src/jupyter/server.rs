@@ -22,17 +22,31 @@ use zeromq::{RepSocket, RouterSocket, Socket, SocketRecv, SocketSend, XPubSocket
 /// How long a running cell gets to wind down once shutdown was asked for.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
-async fn bind<S: Socket>(socket: &mut S, info: &ConnectionInfo, port: u16) -> Result<(), String> {
+/// A port of the connection file that could not be bound.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot bind to {endpoint}: {why}")]
+pub struct BindError {
+    endpoint: String,
+    why: zeromq::ZmqError,
+}
+
+async fn bind<S: Socket>(
+    socket: &mut S,
+    info: &ConnectionInfo,
+    port: u16,
+) -> Result<(), BindError> {
     let endpoint = info.endpoint(port);
-    socket
-        .bind(&endpoint)
-        .await
-        .map(drop)
-        .map_err(|e| format!("cannot bind to {endpoint}: {e}"))
+    match socket.bind(&endpoint).await {
+        Ok(_) => Ok(()),
+        Err(why) => Err(BindError { endpoint, why }),
+    }
 }
 
 /// Serves the Jupyter protocol on the connection's sockets until a shutdown_request or SIGTERM.
-pub async fn serve(info: &ConnectionInfo, interpreter: &mut dyn Interpreter) -> Result<(), String> {
+pub async fn serve(
+    info: &ConnectionInfo,
+    interpreter: &mut dyn Interpreter,
+) -> Result<(), BindError> {
     let codec = Codec::new(&info.key);
     let mut shell = RouterSocket::new();
     let mut control = RouterSocket::new();

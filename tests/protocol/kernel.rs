@@ -2,7 +2,7 @@
 
 use crate::fake_language::FakeLanguage;
 use crate::frontend::{within, Channel, Frontend};
-use playbook::jupyter::{serve, ConnectionInfo};
+use playbook::jupyter::{serve, BindError, ConnectionInfo};
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::net::{Ipv4Addr, TcpListener};
@@ -12,7 +12,7 @@ use tokio::sync::oneshot;
 pub struct Kernel {
     connection: ConnectionInfo,
     /// What `serve` returned, once it has.
-    stopped: oneshot::Receiver<Result<(), String>>,
+    stopped: oneshot::Receiver<Result<(), BindError>>,
 }
 
 impl Kernel {
@@ -70,7 +70,7 @@ impl Kernel {
             "shutdown_reply ok"
         );
         let served = within("serve to return after shutdown", self.stopped).await;
-        assert_eq!(served, Ok(Ok(())));
+        assert!(matches!(served, Ok(Ok(()))), "serve ended with {served:?}");
     }
 }
 
