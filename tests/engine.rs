@@ -188,6 +188,10 @@ async fn run_on(engine: &mut Engine, cell: &str, screen: &Screen) -> (String, Op
     (screen.text(), result.err())
 }
 
+fn assert_shows(shown: &str, expected: &str) {
+    assert!(shown.contains(expected), "{expected:?} is not in:\n{shown}");
+}
+
 fn temp_journal(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("playbook-engine-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -217,7 +221,7 @@ async fn params_fill_templates_and_results_bind_to_names() {
     assert!(error.is_none(), "{error:?}");
     assert_eq!(commands(&fakes), ["echo checkout is slow"]);
     let (shown, _) = run(&mut engine, "out").await;
-    assert!(shown.contains("checkout is slow"), "{shown}");
+    assert_shows(&shown, "checkout is slow");
     let value = engine.evaluate("out").expect("out is bound");
     assert!(value.get("text/plain").unwrap().contains("exit 0"));
 }
@@ -294,7 +298,7 @@ async fn consent_given_in_advance_is_said_and_asks_nobody() {
     let screen = Screen::default();
     let (shown, error) = run_on(&mut engine, "run --confirm echo hi", &screen).await;
     assert!(error.is_none(), "{error:?}");
-    assert!(shown.contains("approved in advance (--yes)"), "{shown}");
+    assert_shows(&shown, "approved in advance (--yes)");
     assert!(screen.asked.borrow().is_empty());
     assert_eq!(commands(&fakes), ["echo hi"]);
 }
@@ -321,7 +325,7 @@ async fn a_dry_run_starts_nothing_and_asks_nothing() {
     )
     .await;
     assert!(error.is_none(), "{error:?}");
-    assert!(shown.contains("would run `rm -r /tmp/x`"), "{shown}");
+    assert_shows(&shown, "would run `rm -r /tmp/x`");
     assert!(screen.asked.borrow().is_empty());
     assert!(commands(&fakes).is_empty());
     run(&mut engine, "dry-run off\nrun echo live").await;
@@ -344,8 +348,8 @@ async fn a_check_fails_on_its_condition_and_the_engine_remembers_it() {
     )
     .await;
     assert!(error.is_none(), "{error:?}");
-    assert!(shown.contains("✗ FAIL checkout 5xx below 1/s"), "{shown}");
-    assert!(shown.contains("✓ PASS cart 5xx below 1/s"), "{shown}");
+    assert_shows(&shown, "✗ FAIL checkout 5xx below 1/s");
+    assert_shows(&shown, "✓ PASS cart 5xx below 1/s");
     assert_eq!(
         engine.failed_checks(),
         [
@@ -369,14 +373,11 @@ async fn queries_read_the_window_from_the_session_clock() {
     assert!(error.is_none(), "{error:?}");
     // The window ends at the clock's first reading (12:00:00); the instant query is evaluated
     // at its own reading, a second later. The incident had ended: 0.5 errors a second.
-    assert!(
-        shown.contains("window 2026-11-20T10:00:00Z .. 2026-11-20T12:00:00Z"),
-        "{shown}"
+    assert_shows(
+        &shown,
+        "window 2026-11-20T10:00:00Z .. 2026-11-20T12:00:00Z",
     );
-    assert!(
-        shown.contains("1 samples at 2026-11-20T12:00:01Z"),
-        "{shown}"
-    );
+    assert_shows(&shown, "1 samples at 2026-11-20T12:00:01Z");
     let value: f64 = shown
         .split_whitespace()
         .last()
@@ -400,11 +401,8 @@ async fn findings_need_bound_evidence_and_are_stamped_by_the_session_clock() {
     .await;
     assert!(error.is_none(), "{error:?}");
     // The fake clock's first reading: 2026-11-20T12:00:00Z.
-    assert!(
-        shown.contains("[HIGH] bad deploy (2026-11-20 12:00:00 UTC)"),
-        "{shown}"
-    );
-    assert!(shown.contains("1 finding"), "{shown}");
+    assert_shows(&shown, "[HIGH] bad deploy (2026-11-20 12:00:00 UTC)");
+    assert_shows(&shown, "1 finding");
 }
 
 #[tokio::test]
@@ -418,7 +416,7 @@ async fn secrets_are_masked_in_every_output_and_the_error() {
     .await;
     assert_eq!(commands(&fakes), ["echo token=hunter22"]);
     assert!(!shown.contains("hunter22"), "{shown}");
-    assert!(shown.contains("token=••••••"), "{shown}");
+    assert_shows(&shown, "token=••••••");
     let error = error.expect("missing is not defined");
     assert!(!error.evalue().contains("hunter22"));
 }
@@ -462,7 +460,7 @@ async fn a_replay_shows_what_was_recorded_and_reaches_nothing() {
     assert!(commands(&fakes).is_empty());
     assert!(fakes.prober.probed.borrow().is_empty());
     let approval = "approved in advance (--yes): `echo rolled back`: it is marked --confirm\n";
-    assert!(recorded.contains(approval), "{recorded}");
+    assert_shows(&recorded, approval);
     assert_eq!(
         replayed.replace("missing.om", "incident.om"),
         recorded.replace(approval, ""),
@@ -492,7 +490,7 @@ async fn the_replay_statement_switches_sources_already_declared() {
     run(&mut later, setup).await;
     let (shown, error) = run(&mut later, &format!("replay {}", journal.display())).await;
     assert!(error.is_none(), "{error:?}");
-    assert!(shown.contains("nothing reaches the world"), "{shown}");
+    assert_shows(&shown, "nothing reaches the world");
     let (replayed, error) = run(&mut later, query).await;
     assert!(error.is_none(), "{error:?}");
     assert_eq!(replayed, recorded);

@@ -132,6 +132,13 @@ impl Exchange {
 
     /// Outputs (IOPub messages other than status) that arrived after the reply. The reply and
     /// the closing idle travel on different sockets, so their order is not asserted.
+    /// The request's whole exchange: these outputs, then this reply, and nothing after it.
+    pub fn assert_published_then_replied(&self, published: &[&str], reply: &str) {
+        assert_eq!(self.published(), published);
+        assert_eq!(self.reply(), reply);
+        assert_eq!(self.outputs_after_reply(), Vec::<String>::new());
+    }
+
     pub fn outputs_after_reply(&self) -> Vec<String> {
         self.0
             .iter()

@@ -19,34 +19,30 @@ async fn an_execution_publishes_its_input_then_its_outputs_between_busy_and_idle
 
     let first = frontend.execute("echo hello").await;
     let exchange = frontend.until_answered(&first).await;
-    assert_eq!(
-        exchange.published(),
-        [
+    exchange.assert_published_then_replied(
+        &[
             "status busy",
             "execute_input [1] echo hello",
             r#"stdout "hello\n""#,
             "execute_result [1] hello",
             "status idle",
-        ]
+        ],
+        "execute_reply ok [1]",
     );
-    assert_eq!(exchange.reply(), "execute_reply ok [1]");
-    assert_eq!(exchange.outputs_after_reply(), Vec::<String>::new());
 
     // Lines printed just before a cell ends are still batched when it returns: the reply waits
     // for them.
     let second = frontend.execute("count 3").await;
     let exchange = frontend.until_answered(&second).await;
-    assert_eq!(
-        exchange.published(),
-        [
+    exchange.assert_published_then_replied(
+        &[
             "status busy",
             "execute_input [2] count 3",
             r#"stdout "1\n2\n3\n""#,
             "status idle",
-        ]
+        ],
+        "execute_reply ok [2]",
     );
-    assert_eq!(exchange.reply(), "execute_reply ok [2]");
-    assert_eq!(exchange.outputs_after_reply(), Vec::<String>::new());
 
     kernel.shut_down(&mut frontend).await;
 }
@@ -58,17 +54,15 @@ async fn an_error_is_published_before_the_reply_that_reports_it() {
 
     let failing = frontend.execute("fail").await;
     let exchange = frontend.until_answered(&failing).await;
-    assert_eq!(
-        exchange.published(),
-        [
+    exchange.assert_published_then_replied(
+        &[
             "status busy",
             "execute_input [1] fail",
             "error Failure: it failed, as asked",
             "status idle",
-        ]
+        ],
+        "execute_reply error [1] Failure",
     );
-    assert_eq!(exchange.reply(), "execute_reply error [1] Failure");
-    assert_eq!(exchange.outputs_after_reply(), Vec::<String>::new());
 
     kernel.shut_down(&mut frontend).await;
 }

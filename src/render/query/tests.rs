@@ -110,6 +110,10 @@ fn html(bundle: &Bundle) -> &str {
     bundle.get("text/html").unwrap()
 }
 
+fn plain(bundle: &Bundle) -> &str {
+    bundle.get("text/plain").unwrap()
+}
+
 /// The cells after a series' name in the HTML table.
 fn row_cells<'a>(html: &'a str, name: &str) -> Vec<&'a str> {
     let key = format!("{}</td><td>", escape_html(name));
@@ -376,10 +380,7 @@ fn instant_results_show_exact_values() {
     ]);
     let bundle = instant("build_info", &vector);
     assert!(html(&bundle).contains("<td>{version=&quot;2.54.0&quot;}</td><td>NaN</td></tr>"));
-    assert!(bundle
-        .get("text/plain")
-        .unwrap()
-        .contains("2 samples at 2024-05-01T10:00:00Z"));
+    assert!(plain(&bundle).contains("2 samples at 2024-05-01T10:00:00Z"));
 
     let scalar = instant(
         "scalar(x)",
@@ -388,10 +389,7 @@ fn instant_results_show_exact_values() {
             value: 1234567.25,
         },
     );
-    assert!(scalar
-        .get("text/plain")
-        .unwrap()
-        .contains("scalar 1234567.25 at"));
+    assert!(plain(&scalar).contains("scalar 1234567.25 at"));
     let inf = instant(
         "1/0",
         &QueryResult::Scalar {
@@ -403,10 +401,7 @@ fn instant_results_show_exact_values() {
 
     let matrix = QueryResult::Matrix(vec![series(&[("job", "a")], &[1.0, 2.0])]);
     let bundle = instant("x[1m]", &matrix);
-    assert!(bundle
-        .get("text/plain")
-        .unwrap()
-        .contains("min 1  avg 1.5  max 2  last 2"));
+    assert!(plain(&bundle).contains("min 1  avg 1.5  max 2  last 2"));
     assert!(bundle.0.get(vegalite::MIME).is_none());
 }
 
