@@ -113,7 +113,7 @@ fn main() -> ExitCode {
                     ExitCode::from(1)
                 };
             }
-            Err(e) => Err(e),
+            Err(e) => Err(e.to_string()),
         },
         Command::Run {
             notebook,

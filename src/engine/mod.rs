@@ -108,10 +108,11 @@ impl Engine {
         if let Some(path) = options.journal {
             let secrets = session.secrets.clone();
             let mask = Box::new(move |text: &str| secrets.mask(text));
-            session.journal = Some(Rc::new(RefCell::new(Journal::open(&path, mask)?)));
+            let journal = Journal::open(&path, mask).map_err(|e| e.to_string())?;
+            session.journal = Some(Rc::new(RefCell::new(journal)));
         }
         if let Some(path) = options.replay {
-            session.recording = Some(Recording::load(&path)?);
+            session.recording = Some(Recording::load(&path).map_err(|e| e.to_string())?);
         }
         Ok(Engine { session })
     }

@@ -17,6 +17,7 @@ pub mod replay;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use std::path::PathBuf;
 
 pub const VERSION: u32 = 1;
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -33,6 +34,34 @@ pub struct Record {
     pub result: Value,
     pub ms: u64,
     pub prev: String,
+}
+
+/// Why a journal cannot be written, read or replayed.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("cannot create the journal folder {}: {source}", .dir.display())]
+    CreateFolder {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot open the journal {}: {source}", .path.display())]
+    Open {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write the journal {}: {source}", .path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot read the journal {}: {source}", .path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// Refused for replay: a replay must show what was seen.
+    #[error("{} was changed after it was recorded ({first_break}); `playbook report` shows every break", .path.display())]
+    Changed { path: PathBuf, first_break: String },
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {

@@ -1,7 +1,7 @@
 //! Loading a journal: every complete line, a warning for a torn last line (a crash mid-write),
 //! and every place where the hash chain says a line was changed, removed or inserted.
 
-use super::{key_of, sha256_hex, Record, GENESIS};
+use super::{key_of, sha256_hex, JournalError, Record, GENESIS};
 use std::path::Path;
 
 #[derive(Debug, Default)]
@@ -12,9 +12,11 @@ pub struct Loaded {
     pub breaks: Vec<String>,
 }
 
-pub fn load(path: &Path) -> Result<Loaded, String> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| format!("cannot read the journal {}: {e}", path.display()))?;
+pub fn load(path: &Path) -> Result<Loaded, JournalError> {
+    let bytes = std::fs::read(path).map_err(|source| JournalError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
     Ok(parse(&String::from_utf8_lossy(&bytes)))
 }
 

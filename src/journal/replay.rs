@@ -4,7 +4,7 @@
 
 use super::codec;
 use super::read;
-use super::{key_of, Record};
+use super::{key_of, JournalError, Record};
 use crate::ops::clock::Clock;
 use crate::ops::command::{CommandError, CommandResult, CommandRunner, CommandSpec, Stream};
 use crate::ops::metrics::{Answer, MetricInfo, MetricsSource, Range, SourceError};
@@ -29,13 +29,13 @@ pub struct Recording {
 
 impl Recording {
     /// Loads a journal for replay. A broken chain is refused: a replay must show what was seen.
-    pub fn load(path: &Path) -> Result<Rc<Recording>, String> {
+    pub fn load(path: &Path) -> Result<Rc<Recording>, JournalError> {
         let loaded = read::load(path)?;
         if let Some(first) = loaded.breaks.first() {
-            return Err(format!(
-                "{} was changed after it was recorded ({first}); `playbook report` shows every break",
-                path.display()
-            ));
+            return Err(JournalError::Changed {
+                path: path.to_owned(),
+                first_break: first.clone(),
+            });
         }
         for warning in &loaded.warnings {
             log::warn!("{}: {warning}", path.display());

@@ -24,7 +24,7 @@ pub fn parse(tokens: &mut Tokens) -> Result<String, CellError> {
 
 pub fn apply(path: &str, span: Span, cx: &mut Context<'_>) -> Result<(), CellError> {
     let recording = Recording::load(Path::new(path))
-        .map_err(|why| CellError::new(ErrorKind::NotRecorded, why, span))?;
+        .map_err(|why| CellError::new(ErrorKind::NotRecorded, why.to_string(), span))?;
     cx.session.recording = Some(recording.clone());
     // Sources already declared answer from the journal too, under the same names.
     let journal = cx.session.journal.clone();
