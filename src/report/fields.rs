@@ -1,11 +1,9 @@
 //! Reading values out of a record, which is data and not trusted: whatever a field holds, these
 //! give a value or `None`, and never panic.
 
-use super::model::{Exit, Place};
+use super::rows::{Exit, Place};
 use super::wording::millis;
 use crate::journal::Record;
-use crate::ops::finding::Severity;
-use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 pub(super) fn place(record: &Record) -> Place {
@@ -92,22 +90,4 @@ pub(super) fn exit_of(exit: Option<&Value>) -> Exit {
         Some(Value::Number(n)) => n.as_i64().map(Exit::Code).unwrap_or(Exit::Unknown),
         _ => Exit::Unknown,
     }
-}
-
-/// Where a severity ranks, most severe first, in any case (`CRITICAL` too); one the kernel does
-/// not know ranks last.
-pub(super) fn severity_rank(severity: Option<&str>) -> usize {
-    severity
-        .and_then(|s| {
-            Severity::ALL
-                .iter()
-                .position(|known| known.name().eq_ignore_ascii_case(s))
-        })
-        .unwrap_or(Severity::ALL.len())
-}
-
-pub(super) fn parse_time(at: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(at)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
 }

@@ -1,7 +1,8 @@
 //! The report as JSON, for tools: every section, and the whole timeline with its bookkeeping
 //! steps. A value the journal did not have is `null`.
 
-use super::model::{Exit, Place, Report};
+use super::model::Report;
+use super::rows::{Exit, Place};
 use super::wording::rfc3339;
 use serde_json::{json, Value};
 

@@ -11,16 +11,18 @@
 //! is shown by its kind, and a missing value reads `?` (`null` in JSON). Nothing here panics on
 //! a journal's content.
 //!
-//! The modules: `model` files each record under its section; `fields` reads the values out
-//! of a record; `wording` says a row in words, whatever the format; `sections` writes the sections
-//! once for any `Markup`, which `markdown` and `html` implement (with their own heads); `json`
-//! writes the report as data.
+//! The modules, each using only those before it: `wording` has the words rows share (times,
+//! durations, verdicts); `rows` the rows of each section and how each reads; `fields` reads the
+//! values out of a record; `model` files each record under its section and says what the report
+//! is (its span, its steps); `sections` writes the sections once for any `Markup`, which
+//! `markdown` and `html` implement (with their own heads); `json` writes the report as data.
 
 mod fields;
 mod html;
 mod json;
 mod markdown;
 mod model;
+mod rows;
 mod sections;
 mod wording;
 

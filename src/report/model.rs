@@ -1,9 +1,11 @@
-//! The report's model: each record filed under its section, with its line in the timeline.
+//! The report's model: each record filed under its section, with its line in the timeline; and
+//! what the report says of itself (its span, its steps, what it leaves out).
 
-use super::fields::{
-    error_of, exit_of, field, number, parse_time, place, severity_rank, strings, text,
+use super::fields::{error_of, exit_of, field, number, place, strings, text};
+use super::rows::{
+    CheckRow, CommandRow, FindingRow, Place, ProbeRow, QueryRow, SecretRow, SourceRow, WindowRow,
 };
-use super::wording::{duration, one_line, or_unknown, rfc3339, verdict};
+use super::wording::{duration, one_line, or_unknown, parse_time, rfc3339, severity_rank, verdict};
 use crate::journal::read::Loaded;
 use crate::journal::Record;
 use crate::render::format::shorten;
@@ -28,97 +30,6 @@ pub(super) struct Report {
     pub(super) probes: Vec<ProbeRow>,
     pub(super) secrets: Vec<SecretRow>,
     pub(super) timeline: Vec<Event>,
-}
-
-/// Where and when a step happened.
-pub(super) struct Place {
-    pub(super) seq: u64,
-    pub(super) at: String,
-}
-
-pub(super) struct WindowRow {
-    pub(super) place: Place,
-    pub(super) written: String,
-    pub(super) start: Option<String>,
-    pub(super) end: Option<String>,
-    pub(super) step_seconds: Option<f64>,
-}
-
-pub(super) struct SourceRow {
-    pub(super) place: Place,
-    pub(super) name: Option<String>,
-    pub(super) kind: Option<String>,
-    pub(super) url: Option<String>,
-}
-
-pub(super) struct FindingRow {
-    pub(super) place: Place,
-    pub(super) severity: Option<String>,
-    pub(super) text: Option<String>,
-    pub(super) evidence: Vec<String>,
-}
-
-pub(super) struct CheckRow {
-    pub(super) place: Place,
-    pub(super) title: Option<String>,
-    pub(super) condition: Option<String>,
-    pub(super) passed: Option<bool>,
-    pub(super) detail: Option<String>,
-}
-
-pub(super) enum Exit {
-    Code(i64),
-    Signal(i64),
-    NotRun,
-    Other(String),
-    Unknown,
-}
-
-pub(super) struct CommandRow {
-    pub(super) place: Place,
-    /// The recorded duration, for JSON.
-    pub(super) raw_duration: Value,
-    pub(super) command: Option<String>,
-    pub(super) cwd: Option<String>,
-    pub(super) exit: Exit,
-    pub(super) duration_ms: Option<f64>,
-    pub(super) truncated: Option<bool>,
-    pub(super) error: Option<String>,
-}
-
-pub(super) struct QueryRow {
-    pub(super) place: Place,
-    pub(super) source: Option<String>,
-    pub(super) expr: Option<String>,
-    pub(super) instant: Option<bool>,
-    pub(super) start: Option<f64>,
-    pub(super) end: Option<f64>,
-    pub(super) step: Option<f64>,
-    pub(super) now: Option<f64>,
-    /// An instant query's time.
-    pub(super) time: Option<f64>,
-    pub(super) result_type: Option<String>,
-    pub(super) series: Option<usize>,
-    pub(super) warnings: Vec<String>,
-    pub(super) error: Option<String>,
-}
-
-pub(super) struct ProbeRow {
-    pub(super) place: Place,
-    /// The fields as recorded, for JSON, where a number stays a number.
-    pub(super) raw: Value,
-    pub(super) url: Option<String>,
-    pub(super) status: Option<String>,
-    pub(super) latency_ms: Option<f64>,
-    pub(super) cert_days_left: Option<f64>,
-    pub(super) passed: Option<bool>,
-    pub(super) reason: Option<String>,
-}
-
-pub(super) struct SecretRow {
-    pub(super) place: Place,
-    pub(super) name: Option<String>,
-    pub(super) reference: Option<String>,
 }
 
 /// Steps that are the machinery of replay rather than the investigation: readings of the clock
@@ -384,4 +295,119 @@ impl Report {
             }
         }
     }
+
+    /// The timeline a person reads: without the bookkeeping steps.
+    pub(super) fn shown_timeline(&self) -> impl Iterator<Item = &Event> {
+        self.timeline.iter().filter(|e| !is_bookkeeping(&e.step))
+    }
+
+    /// What the shown timeline leaves out, if anything: "9 readings of the clock are left out".
+    pub(super) fn left_out(&self) -> Option<String> {
+        let parts: Vec<String> = BOOKKEEPING
+            .iter()
+            .filter_map(|(kind, one, many)| {
+                match self.timeline.iter().filter(|e| e.step == *kind).count() {
+                    0 => None,
+                    1 => Some(format!("1 {one}")),
+                    n => Some(format!("{n} {many}")),
+                }
+            })
+            .collect();
+        (!parts.is_empty()).then(|| {
+            format!(
+                "Left out: {} (the JSON report keeps them).",
+                parts.join(" and ")
+            )
+        })
+    }
+
+    pub(super) fn verified(&self) -> bool {
+        self.breaks.is_empty()
+    }
+
+    /// The span of the journal, as a person reads it.
+    pub(super) fn span(&self) -> String {
+        match (&self.first, &self.last) {
+            (Some(first), Some(last)) => {
+                let length = match (parse_time(first), parse_time(last)) {
+                    (Some(a), Some(b)) if b >= a => {
+                        format!(
+                            " ({})",
+                            duration((b - a).num_milliseconds() as f64 / 1000.0)
+                        )
+                    }
+                    _ => String::new(),
+                };
+                let last_shown = if self.one_day {
+                    parse_time(last)
+                        .map(|t| t.format("%H:%M:%S UTC").to_string())
+                        .unwrap_or_else(|| last.clone())
+                } else {
+                    full_time(last)
+                };
+                format!("{} to {last_shown}{length}", full_time(first))
+            }
+            _ => "no steps recorded".to_owned(),
+        }
+    }
+
+    pub(super) fn steps_text(&self) -> String {
+        let mut counts: Vec<(String, usize)> = Vec::new();
+        for event in &self.timeline {
+            match counts.iter_mut().find(|(step, _)| *step == event.step) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((event.step.clone(), 1)),
+            }
+        }
+        let parts: Vec<String> = counts
+            .iter()
+            .map(|(step, n)| format!("{n} {}", one_line(step)))
+            .collect();
+        if parts.is_empty() {
+            "0".to_owned()
+        } else {
+            format!("{} ({})", self.steps, parts.join(", "))
+        }
+    }
+
+    /// The time of a step, without the date when the whole journal is one day.
+    pub(super) fn clock(&self, at: &str) -> String {
+        match parse_time(at) {
+            Some(t) if self.one_day => t.format("%H:%M:%S").to_string(),
+            Some(t) => t.format("%Y-%m-%d %H:%M:%S").to_string(),
+            None if at.is_empty() => "?".to_owned(),
+            None => at.to_owned(),
+        }
+    }
+
+    pub(super) fn checks_summary(&self) -> String {
+        let failed = self
+            .checks
+            .iter()
+            .filter(|c| c.passed == Some(false))
+            .count();
+        let passed = self
+            .checks
+            .iter()
+            .filter(|c| c.passed == Some(true))
+            .count();
+        let unknown = self.checks.len() - failed - passed;
+        let mut text = format!("{failed} failed, {passed} passed");
+        if unknown > 0 {
+            let _ = write!(text, ", {unknown} unknown");
+        }
+        text
+    }
+}
+
+fn full_time(at: &str) -> String {
+    parse_time(at)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_else(|| {
+            if at.is_empty() {
+                "?".into()
+            } else {
+                at.to_owned()
+            }
+        })
 }
