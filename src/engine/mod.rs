@@ -19,12 +19,12 @@ pub mod stmt;
 pub mod syntax;
 pub mod window;
 
+use crate::journal::entry::{Entry, WindowOutcome};
 use crate::journal::record::Journal;
 use crate::journal::recorded::Recorded;
 use crate::journal::replay::{Recording, ReplayClock, ReplayCommands, ReplayProber};
 use crate::ops::clock::{Clock, SystemClock};
 use crate::ops::command::{CommandRunner, DryRun, Shell};
-use crate::ops::finding::Finding;
 use crate::ops::policy::Policy;
 use crate::ops::probe::{Http, Prober};
 use crate::render::{self, Bundle};
@@ -330,16 +330,9 @@ impl Engine {
     }
 }
 
-type JournalEntry = (&'static str, serde_json::Value, serde_json::Value);
-
-fn finding_entry(f: &Finding) -> JournalEntry {
-    let input = serde_json::json!({ "severity": f.severity.name(), "text": f.text, "evidence": f.evidence });
-    ("finding", input, serde_json::json!({}))
-}
-
-fn journal_write(session: &Session, (kind, input, result): JournalEntry) {
+fn journal_write(session: &Session, entry: Entry) {
     if let Some(journal) = &session.journal {
-        if let Err(problem) = journal.borrow_mut().append(kind, input, result, 0) {
+        if let Err(problem) = journal.borrow_mut().append(&entry, 0) {
             log::error!("{problem}");
         }
     }
@@ -350,41 +343,26 @@ fn journal_entry(
     statement: &Statement,
     value: Option<&session::Value>,
     session: &Session,
-) -> Option<JournalEntry> {
-    use serde_json::json;
+) -> Option<Entry> {
     match (statement, value) {
-        (Statement::Finding(_), Some(session::Value::Finding(f))) => Some(finding_entry(f)),
-        (Statement::Check(check), Some(session::Value::Check(outcome))) => Some((
-            "check",
-            json!({ "title": outcome.title, "condition": check.condition.kind() }),
-            json!({ "passed": outcome.passed, "detail": outcome.detail }),
-        )),
-        (Statement::Source(source), _) => {
-            let mut input = json!({ "name": source.name, "kind": source.kind.name() });
-            match &source.kind {
-                stmt::source::SourceKind::Prometheus { url, .. } => {
-                    input["url"] = json!(session.resolve(url).ok());
-                }
-                stmt::source::SourceKind::File { path } => input["path"] = json!(path),
+        (Statement::Finding(_), Some(session::Value::Finding(f))) => Some(Entry::finding(f)),
+        (Statement::Check(check), Some(session::Value::Check(outcome))) => {
+            Some(Entry::check(outcome, check.condition.kind()))
+        }
+        (Statement::Source(source), _) => Some(match &source.kind {
+            stmt::source::SourceKind::Prometheus { url, .. } => {
+                Entry::prometheus_source(&source.name, session.resolve(url).ok())
             }
-            Some(("source", input, json!({})))
-        }
+            stmt::source::SourceKind::File { path } => Entry::file_source(&source.name, path),
+        }),
         (Statement::Window(window), _) => {
-            let result = match &session.window_resolved {
-                Some(range) => json!({
-                    "start": window::rfc3339(range.start),
-                    "end": window::rfc3339(range.end),
-                    "step_seconds": range.step,
-                }),
-                None => json!({}),
-            };
-            Some(("window", window.describe(), result))
+            let resolved = session.window_resolved.as_ref().map(|range| {
+                let (start, end) = (window::rfc3339(range.start), window::rfc3339(range.end));
+                WindowOutcome::resolved(start, end, range.step)
+            });
+            Some(Entry::window(window.describe(), resolved))
         }
-        (Statement::Secret(secret), _) => Some((
-            "secret",
-            json!({ "name": secret.name, "reference": secret.reference }),
-            json!({}),
-        )),
+        (Statement::Secret(secret), _) => Some(Entry::secret(&secret.name, &secret.reference)),
         _ => None,
     }
 }

@@ -5,6 +5,7 @@ use super::error::{CellError, ErrorKind, Span};
 use super::session::{Session, Value};
 use super::sink::OutputSink;
 use super::stmt;
+use crate::journal::entry::Entry;
 use crate::journal::recorded::Recorded;
 use crate::journal::replay::ReplayRust;
 use crate::ops::command::{Exit, Stream};
@@ -227,7 +228,7 @@ pub async fn run(
     }
     for recorded in &run.findings {
         let finding = finding(session, recorded)?;
-        super::journal_write(session, super::finding_entry(&finding));
+        super::journal_write(session, Entry::finding(&finding));
         stmt::finding::add(session, out, finding);
     }
     Ok(())

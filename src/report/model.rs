@@ -1,15 +1,16 @@
 //! The report's model: each record filed under its section, with its line in the timeline; and
 //! what the report says of itself (its span, its steps, what it leaves out).
 
-use super::fields::{error_of, exit_of, field, number, place, strings, text};
 use super::rows::{
     CheckRow, CommandRow, FindingRow, Place, ProbeRow, QueryRow, SecretRow, SourceRow, WindowRow,
 };
-use super::wording::{duration, one_line, or_unknown, parse_time, rfc3339, severity_rank, verdict};
+use super::wording::{failure, one_line, or_unknown, parse_time, severity_rank, verdict};
+use crate::journal::entry::{Backend, ClockInput, Entry, LookupInput, OpInput};
 use crate::journal::read::Loaded;
 use crate::journal::Record;
-use crate::render::format::shorten;
-use serde_json::{json, Value};
+use crate::ops::prometheus::ApiResult;
+use crate::render::format::{duration, rfc3339, shorten};
+use serde_json::Value;
 use std::fmt::Write;
 
 /// What the report says, whatever the format.
@@ -35,8 +36,12 @@ pub(super) struct Report {
 /// Steps that are the machinery of replay rather than the investigation: readings of the clock
 /// and completion's lookups. The JSON timeline keeps them; the pages leave them out and say so.
 pub(super) const BOOKKEEPING: [(&str, &str, &str); 2] = [
-    ("clock", "reading of the clock", "readings of the clock"),
-    ("lookup", "completion lookup", "completion lookups"),
+    (
+        ClockInput::STEP,
+        "reading of the clock",
+        "readings of the clock",
+    ),
+    (LookupInput::STEP, "completion lookup", "completion lookups"),
 ];
 
 pub(super) fn is_bookkeeping(step: &str) -> bool {
@@ -77,7 +82,7 @@ impl Report {
             let line = report.add(record);
             report.timeline.push(Event {
                 place: place(record),
-                step: record.step.clone(),
+                step: record.entry.step().to_owned(),
                 line,
                 ms: record.ms,
             });
@@ -91,14 +96,18 @@ impl Report {
 
     /// Files one record under its section and returns its timeline line.
     fn add(&mut self, record: &Record) -> String {
-        let (input, result) = (&record.input, &record.result);
-        match record.step.as_str() {
-            "source" => {
+        match &record.entry {
+            Entry::Source { input } => {
+                let (kind, url) = match &input.backend {
+                    Some(Backend::Prometheus { url }) => (Some("prometheus"), url.clone()),
+                    Some(Backend::File { .. }) => (Some("file"), None),
+                    None => (None, None),
+                };
                 let row = SourceRow {
                     place: place(record),
-                    name: text(input, "name"),
-                    kind: text(input, "kind"),
-                    url: text(input, "url"),
+                    name: input.name.clone(),
+                    kind: kind.map(str::to_owned),
+                    url,
                 };
                 let line = format!(
                     "source {}: {} {}",
@@ -109,21 +118,21 @@ impl Report {
                 self.sources.push(row);
                 line
             }
-            "window" => {
+            Entry::Window { input, result } => {
+                // The step as the journal writes it: `60.0`.
+                let step = input.step.map(Value::from);
                 let written = format!(
                     "{} .. {}{}",
-                    text(input, "start").unwrap_or_else(|| "?".into()),
-                    text(input, "end").unwrap_or_else(|| "?".into()),
-                    text(input, "step")
-                        .map(|s| format!(" step {s}"))
-                        .unwrap_or_default()
+                    or_unknown(&input.start),
+                    or_unknown(&input.end),
+                    step.map(|s| format!(" step {s}")).unwrap_or_default()
                 );
                 let row = WindowRow {
                     place: place(record),
                     written,
-                    start: text(result, "start"),
-                    end: text(result, "end"),
-                    step_seconds: number(result, "step_seconds"),
+                    start: result.start.clone(),
+                    end: result.end.clone(),
+                    step_seconds: result.step_seconds,
                 };
                 let line = match (&row.start, &row.end) {
                     (Some(start), Some(end)) => format!(
@@ -135,30 +144,28 @@ impl Report {
                 self.windows.push(row);
                 line
             }
-            "query" => {
-                let series = result
-                    .get("result")
-                    .and_then(Value::as_array)
-                    .map(|items| items.len());
-                let result_type = text(result, "resultType");
+            Entry::Query { input, result } => {
+                let (result_type, series) = match &result.data {
+                    Some(ApiResult::Matrix(series)) => (Some("matrix"), Some(series.len())),
+                    Some(ApiResult::Vector(samples)) => (Some("vector"), Some(samples.len())),
+                    // A scalar or a string is one value, not a list of series.
+                    Some(ApiResult::Scalar(_)) => (Some("scalar"), None),
+                    Some(ApiResult::String(_)) => (Some("string"), None),
+                    None => (None, None),
+                };
                 let row = QueryRow {
                     place: place(record),
-                    source: text(input, "source"),
-                    expr: text(input, "expr"),
-                    instant: input.get("instant").and_then(Value::as_bool),
-                    start: number(input, "start"),
-                    end: number(input, "end"),
-                    step: number(input, "step"),
-                    now: number(input, "now"),
-                    time: number(input, "time"),
-                    // A scalar or a string is one value, not a list of series.
-                    series: match result_type.as_deref() {
-                        Some("scalar" | "string") => None,
-                        _ => series,
-                    },
+                    source: input.source.clone(),
+                    expr: input.expr.clone(),
+                    instant: input.instant,
+                    start: input.start,
+                    end: input.end,
+                    step: input.step,
+                    time: input.time,
                     result_type,
-                    warnings: strings(result, "warnings"),
-                    error: error_of(result),
+                    series,
+                    warnings: result.warnings.clone().unwrap_or_default(),
+                    error: result.error.as_ref().map(failure),
                 };
                 let line = format!(
                     "query @{} {}: {} ({})",
@@ -170,16 +177,15 @@ impl Report {
                 self.queries.push(row);
                 line
             }
-            "run" => {
+            Entry::Run { input, result } => {
                 let row = CommandRow {
                     place: place(record),
-                    raw_duration: field(result, "duration_ms"),
-                    command: text(input, "command"),
-                    cwd: text(input, "cwd"),
-                    exit: exit_of(result.get("exit")),
-                    duration_ms: number(result, "duration_ms"),
-                    truncated: result.get("truncated").and_then(Value::as_bool),
-                    error: error_of(result),
+                    command: input.command.clone(),
+                    cwd: input.cwd.clone(),
+                    exit: result.exit,
+                    duration_ms: result.duration_ms,
+                    truncated: result.truncated,
+                    error: result.error.as_ref().map(failure),
                 };
                 let line = format!(
                     "run {}: {}",
@@ -189,45 +195,40 @@ impl Report {
                 self.commands.push(row);
                 line
             }
-            "probe" => {
+            Entry::Probe { input, result } => {
                 let row = ProbeRow {
                     place: place(record),
-                    raw: json!({
-                        "expect": field(input, "expect"),
-                        "status": field(result, "status"),
-                        "latency_ms": field(result, "latency_ms"),
-                        "body_bytes": field(result, "body_bytes"),
-                        "cert_days_left": field(result, "cert_days_left"),
-                    }),
-                    url: text(input, "url"),
-                    status: text(result, "status"),
-                    latency_ms: number(result, "latency_ms"),
-                    cert_days_left: number(result, "cert_days_left"),
-                    passed: result.get("passed").and_then(Value::as_bool),
-                    reason: text(result, "reason").or_else(|| error_of(result)),
+                    url: input.url.clone(),
+                    expect: input.expect,
+                    status: result.status,
+                    latency_ms: result.latency_ms,
+                    body_bytes: result.body_bytes,
+                    cert_days_left: result.cert_days_left,
+                    passed: result.passed,
+                    reason: result.reason.clone(),
                 };
                 let line = format!("probe {}: {}", or_unknown(&row.url), row.outcome());
                 self.probes.push(row);
                 line
             }
-            "check" => {
+            Entry::Check { input, result } => {
                 let row = CheckRow {
                     place: place(record),
-                    title: text(input, "title"),
-                    condition: text(input, "condition"),
-                    passed: result.get("passed").and_then(Value::as_bool),
-                    detail: text(result, "detail").or_else(|| error_of(result)),
+                    title: input.title.clone(),
+                    condition: input.condition.clone(),
+                    passed: result.passed,
+                    detail: result.detail.clone(),
                 };
                 let line = format!("{} check {}", verdict(row.passed), or_unknown(&row.title));
                 self.checks.push(row);
                 line
             }
-            "finding" => {
+            Entry::Finding { input } => {
                 let row = FindingRow {
                     place: place(record),
-                    severity: text(input, "severity"),
-                    text: text(input, "text"),
-                    evidence: strings(input, "evidence"),
+                    severity: input.severity.clone(),
+                    text: input.text.clone(),
+                    evidence: input.evidence.clone(),
                 };
                 let mut line = format!(
                     "{} finding: {}",
@@ -240,11 +241,11 @@ impl Report {
                 self.findings.push(row);
                 line
             }
-            "secret" => {
+            Entry::Secret { input } => {
                 let row = SecretRow {
                     place: place(record),
-                    name: text(input, "name"),
-                    reference: text(input, "reference"),
+                    name: input.name.clone(),
+                    reference: input.reference.clone(),
                 };
                 let line = format!(
                     "secret {} from {}",
@@ -254,44 +255,40 @@ impl Report {
                 self.secrets.push(row);
                 line
             }
-            "rust" => {
-                let code = text(input, "code").unwrap_or_default();
-                let lines = code.lines().filter(|l| !l.trim().is_empty()).count();
-                let outcome = match (text(result, "panic"), result.get("compile")) {
+            Entry::Rust { input, result } => {
+                let lines = input.code.lines().filter(|l| !l.trim().is_empty()).count();
+                let outcome = match (&result.panic, &result.compile) {
                     (Some(message), _) => {
-                        format!("panicked: {}", shorten(&one_line(&message), 120))
+                        format!("panicked: {}", shorten(&one_line(message), 120))
                     }
                     (None, Some(_)) => "did not compile".to_owned(),
                     (None, None) => "ran".to_owned(),
                 };
                 format!("rust cell of {lines} lines: {outcome}")
             }
-            "clock" => match number(result, "now") {
+            Entry::Clock { result, .. } => match result.now {
                 Some(now) => format!("the time is {}", rfc3339(now)),
                 None => "the time is ?".to_owned(),
             },
-            "lookup" => {
+            Entry::Lookup { input, result } => {
                 let mut line = format!(
                     "lookup @{} {}",
-                    text(input, "source").unwrap_or_else(|| "?".into()),
-                    text(input, "call").unwrap_or_else(|| "?".into())
+                    or_unknown(&input.source),
+                    or_unknown(&input.call)
                 );
-                if let Some(argument) = text(input, "argument").filter(|a| !a.is_empty()) {
-                    let _ = write!(line, " {}", shorten(&one_line(&argument), 80));
+                if let Some(argument) = input.argument.as_ref().filter(|a| !a.is_empty()) {
+                    let _ = write!(line, " {}", shorten(&one_line(argument), 80));
                 }
-                let outcome = match (
-                    error_of(result),
-                    result.get("values").and_then(Value::as_array),
-                ) {
-                    (Some(error), _) => format!("error: {}", one_line(&error)),
+                let outcome = match (&result.error, &result.values) {
+                    (Some(error), _) => format!("error: {}", one_line(&failure(error))),
                     (None, Some(values)) => format!("{} values", values.len()),
                     (None, None) => "done".to_owned(),
                 };
                 format!("{line}: {outcome}")
             }
-            other => {
+            Entry::Other { step, input, .. } => {
                 let shown = serde_json::to_string(input).unwrap_or_default();
-                format!("{} {}", one_line(other), shorten(&one_line(&shown), 120))
+                format!("{} {}", one_line(step), shorten(&one_line(&shown), 120))
             }
         }
     }
@@ -410,4 +407,11 @@ fn full_time(at: &str) -> String {
                 at.to_owned()
             }
         })
+}
+
+fn place(record: &Record) -> Place {
+    Place {
+        seq: record.seq,
+        at: record.at.clone(),
+    }
 }

@@ -1,7 +1,8 @@
 //! The report's rows, one kind a section, and how each reads in words, whatever the format.
 
-use super::wording::{duration, millis, one_line, or_unknown, rfc3339, verdict};
-use serde_json::Value;
+use super::wording::{millis, one_line, or_unknown, verdict};
+use crate::ops::command::Exit;
+use crate::render::format::{duration, rfc3339};
 use std::fmt::Write;
 
 /// Where and when a step happened.
@@ -40,22 +41,12 @@ pub(super) struct CheckRow {
     pub(super) detail: Option<String>,
 }
 
-pub(super) enum Exit {
-    Code(i64),
-    Signal(i64),
-    NotRun,
-    Other(String),
-    Unknown,
-}
-
 pub(super) struct CommandRow {
     pub(super) place: Place,
-    /// The recorded duration, for JSON.
-    pub(super) raw_duration: Value,
     pub(super) command: Option<String>,
     pub(super) cwd: Option<String>,
-    pub(super) exit: Exit,
-    pub(super) duration_ms: Option<f64>,
+    pub(super) exit: Option<Exit>,
+    pub(super) duration_ms: Option<u64>,
     pub(super) truncated: Option<bool>,
     pub(super) error: Option<String>,
 }
@@ -68,10 +59,9 @@ pub(super) struct QueryRow {
     pub(super) start: Option<f64>,
     pub(super) end: Option<f64>,
     pub(super) step: Option<f64>,
-    pub(super) now: Option<f64>,
     /// An instant query's time.
     pub(super) time: Option<f64>,
-    pub(super) result_type: Option<String>,
+    pub(super) result_type: Option<&'static str>,
     pub(super) series: Option<usize>,
     pub(super) warnings: Vec<String>,
     pub(super) error: Option<String>,
@@ -79,12 +69,12 @@ pub(super) struct QueryRow {
 
 pub(super) struct ProbeRow {
     pub(super) place: Place,
-    /// The fields as recorded, for JSON, where a number stays a number.
-    pub(super) raw: Value,
     pub(super) url: Option<String>,
-    pub(super) status: Option<String>,
-    pub(super) latency_ms: Option<f64>,
-    pub(super) cert_days_left: Option<f64>,
+    pub(super) expect: Option<u16>,
+    pub(super) status: Option<u16>,
+    pub(super) latency_ms: Option<u64>,
+    pub(super) body_bytes: Option<u64>,
+    pub(super) cert_days_left: Option<i64>,
     pub(super) passed: Option<bool>,
     pub(super) reason: Option<String>,
 }
@@ -98,11 +88,10 @@ pub(super) struct SecretRow {
 impl CommandRow {
     pub(super) fn exit_text(&self) -> String {
         match &self.exit {
-            Exit::Code(code) => format!("exit {code}"),
-            Exit::Signal(signal) => format!("killed by signal {signal}"),
-            Exit::NotRun => "not run".to_owned(),
-            Exit::Other(text) => one_line(text),
-            Exit::Unknown => match &self.error {
+            Some(Exit::Code(code)) => format!("exit {code}"),
+            Some(Exit::Signal(signal)) => format!("killed by signal {signal}"),
+            Some(Exit::NotRun) => "not run".to_owned(),
+            None => match &self.error {
                 Some(error) => format!("error: {}", one_line(error)),
                 None => "?".to_owned(),
             },
@@ -111,11 +100,11 @@ impl CommandRow {
 
     pub(super) fn mark(&self) -> &'static str {
         match self.exit {
-            Exit::Code(0) => "✓",
-            Exit::Code(_) | Exit::Signal(_) => "✗",
-            Exit::NotRun => "○",
-            Exit::Unknown if self.error.is_some() => "✗",
-            Exit::Other(_) | Exit::Unknown => "?",
+            Some(Exit::Code(0)) => "✓",
+            Some(Exit::Code(_) | Exit::Signal(_)) => "✗",
+            Some(Exit::NotRun) => "○",
+            None if self.error.is_some() => "✗",
+            None => "?",
         }
     }
 
@@ -125,7 +114,7 @@ impl CommandRow {
 
     pub(super) fn outcome(&self) -> String {
         let mut text = format!("{} {}", self.mark(), self.exit_text());
-        if !matches!(self.exit, Exit::NotRun) {
+        if self.exit != Some(Exit::NotRun) {
             let _ = write!(text, " in {}", self.duration_text());
         }
         if self.truncated == Some(true) {
@@ -139,7 +128,7 @@ impl QueryRow {
     /// What the query looked at: an instant, or a range and its step.
     pub(super) fn range(&self) -> String {
         if self.instant == Some(true) {
-            let at = self.time.or(self.end).or(self.now);
+            let at = self.time.or(self.end);
             return format!(
                 "instant at {}",
                 at.map(rfc3339).unwrap_or_else(|| "?".into())
@@ -158,10 +147,10 @@ impl QueryRow {
         if let Some(error) = &self.error {
             return format!("error: {}", one_line(error));
         }
-        let mut text = match (&self.series, self.result_type.as_deref()) {
+        let mut text = match (&self.series, self.result_type) {
             (Some(1), _) => "1 series".to_owned(),
             (Some(n), _) => format!("{n} series"),
-            (None, Some(kind)) => format!("a {}", one_line(kind)),
+            (None, Some(kind)) => format!("a {kind}"),
             (None, None) => "? series".to_owned(),
         };
         match self.warnings.len() {
@@ -197,6 +186,11 @@ impl ProbeRow {
         text
     }
 
+    pub(super) fn status_text(&self) -> String {
+        self.status
+            .map_or_else(|| "?".to_owned(), |s| s.to_string())
+    }
+
     pub(super) fn latency_text(&self) -> String {
         self.latency_ms.map(millis).unwrap_or_else(|| "?".into())
     }
@@ -204,8 +198,8 @@ impl ProbeRow {
     /// Days until the certificate expires, for HTTPS.
     pub(super) fn certificate_text(&self) -> String {
         match self.cert_days_left {
-            Some(days) if days < 0.0 => format!("expired {:.0} days ago", -days),
-            Some(days) => format!("{days:.0} days left"),
+            Some(days) if days < 0 => format!("expired {} days ago", -days),
+            Some(days) => format!("{days} days left"),
             None => String::new(),
         }
     }
@@ -213,7 +207,7 @@ impl ProbeRow {
     pub(super) fn outcome(&self) -> String {
         format!(
             "status {} in {}, {}",
-            or_unknown(&self.status),
+            self.status_text(),
             self.latency_text(),
             self.result_text()
         )

@@ -1,8 +1,9 @@
-//! The words the report's rows share, whatever the format: times, durations, verdicts and
-//! severities. Markdown and HTML escape these; JSON carries some of them as summaries.
+//! The words the report's rows share, whatever the format: times, durations, failures,
+//! verdicts and severities. Markdown and HTML escape these; JSON carries some of them as summaries.
 
+use crate::journal::entry::Failure;
 use crate::ops::finding::Severity;
-use crate::render::{self, format};
+use crate::render;
 use chrono::{DateTime, Utc};
 
 /// A severity's mark, as the kernel shows a finding's; `▫️` for one it does not know.
@@ -24,36 +25,24 @@ pub(super) fn or_unknown(value: &Option<String>) -> &str {
     value.as_deref().unwrap_or("?")
 }
 
-// The kernel's formatting writes an infinite number as Prometheus does (`+Inf`); a report has
-// always written it as Rust does (`inf`), so these two keep that one case and give every other
-// value to the kernel's function. An infinite time or step only comes from a hand-edited journal
-// (a string such as `"inf"` where a number belongs).
-
-/// Unix seconds as RFC 3339 in UTC, to the millisecond only when the time has one.
-pub(super) fn rfc3339(t: f64) -> String {
-    if t.is_infinite() {
-        return t.to_string();
-    }
-    format::rfc3339(t)
-}
-
-/// Seconds as playbooks write a duration: `15s`, `1h30m`, `7d`.
-pub(super) fn duration(seconds: f64) -> String {
-    if seconds.is_infinite() {
-        return format!("{seconds}s");
-    }
-    format::duration(seconds)
-}
-
-/// Milliseconds as a person reads them: `12 ms`, `1.50 s`, `2m05s`; `?` for what cannot be one.
-pub(super) fn millis(ms: f64) -> String {
-    if !ms.is_finite() || ms < 0.0 {
-        "?".to_owned()
-    } else if ms < 0.5 {
+/// Milliseconds as a person reads them: `12 ms`, `1.50 s`, `2m05s`.
+pub(super) fn millis(ms: u64) -> String {
+    if ms == 0 {
         // Recorded in whole milliseconds: 0 means under one.
         "<1 ms".to_owned()
     } else {
-        render::human_millis(ms)
+        render::human_millis(ms as f64)
+    }
+}
+
+/// A step's failure as a person reads it.
+pub(super) fn failure(failure: &Failure) -> String {
+    match failure {
+        Failure::Timeout { after_ms } => format!("timed out after {}", millis(*after_ms)),
+        Failure::Promql { message, .. } => format!("promql: {message}"),
+        Failure::Unreachable { message } => format!("unreachable: {message}"),
+        Failure::Server { message } => format!("server: {message}"),
+        Failure::NotRecorded { message } => format!("not recorded: {message}"),
     }
 }
 
