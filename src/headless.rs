@@ -86,7 +86,8 @@ pub async fn run(
         replay: settings.replay,
         base_dir: input.parent().unwrap_or(Path::new(".")).to_owned(),
         world: None,
-    })?;
+    })
+    .map_err(|e| e.to_string())?;
     let mut verdict = Verdict::Passed;
     let mut count = 0;
     let started = Instant::now();

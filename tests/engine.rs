@@ -510,7 +510,7 @@ async fn the_journal_holds_every_completed_step_and_verifies() {
     .await;
     let loaded = playbook::journal::read::load(Path::new(&journal)).expect("it reads");
     assert!(loaded.breaks.is_empty(), "{:?}", loaded.breaks);
-    let steps: Vec<&str> = loaded.records.iter().map(|r| r.step.as_str()).collect();
+    let steps: Vec<&str> = loaded.records.iter().map(|r| r.entry.step()).collect();
     assert_eq!(
         steps,
         [

@@ -23,6 +23,7 @@ pub mod window;
 
 use crate::journal::record::Journal;
 use crate::journal::replay::Recording;
+use crate::journal::JournalError;
 use crate::ops::policy::{Policy, PolicyError};
 use crate::render::{self, Bundle};
 use context::Context;
@@ -90,7 +91,7 @@ impl Default for Engine {
 
 impl Engine {
     /// Fails when the journal cannot be opened or the replay journal cannot be read.
-    pub fn new(options: Options) -> Result<Self, String> {
+    pub fn new(options: Options) -> Result<Self, JournalError> {
         let mut state = Investigation::default();
         state.set_overrides(options.overrides);
         let journal = match options.journal {

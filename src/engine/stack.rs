@@ -6,6 +6,7 @@
 //!   step ──▶ Recorded (when a journal is kept) ──▶ Replay stand-in | DryRun | live op
 //! ```
 
+use crate::journal::entry::Entry;
 use crate::journal::record::SharedJournal;
 use crate::journal::recorded::{Recorded, RecordedSource};
 use crate::journal::replay::{
@@ -230,10 +231,10 @@ impl Ops {
 
     /// Writes the journal entry of a step that is not an op call (ops are recorded by their
     /// wrappers).
-    pub fn note(&self, step: &str, input: serde_json::Value, result: serde_json::Value) {
+    pub fn note(&self, entry: &Entry) {
         if let Some(journal) = &self.journal {
             // A journal that cannot be written must not stop the investigation.
-            if let Err(problem) = journal.borrow_mut().append(step, input, result, 0) {
+            if let Err(problem) = journal.borrow_mut().append(entry, 0) {
                 log::error!("{problem}");
             }
         }

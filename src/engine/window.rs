@@ -1,5 +1,6 @@
 //! The time range that queries and checks look at, and the step that resolves it.
 
+use crate::journal::entry::WindowInput;
 use crate::ops::metrics::Range;
 use chrono::{DateTime, SecondsFormat};
 use std::time::Duration;
@@ -79,12 +80,12 @@ impl Instant {
 
 impl Window {
     /// The window as written, for the journal.
-    pub fn describe(&self) -> serde_json::Value {
-        serde_json::json!({
-            "start": self.start.describe(),
-            "end": self.end.describe(),
-            "step": self.step.map(|s| s.as_secs_f64()),
-        })
+    pub fn describe(&self) -> WindowInput {
+        WindowInput::new(
+            self.start.describe(),
+            self.end.describe(),
+            self.step.map(|s| s.as_secs_f64()),
+        )
     }
 
     /// The range this window covers when a step runs at `now` (Unix seconds).

@@ -1,288 +1,399 @@
-//! Steps as journal JSON, and back: the canonical inputs (their keys) and the results replay
-//! answers with. Query results keep the Prometheus API's own shape, values as strings, so NaN and
-//! ±Inf survive.
+//! Steps as journal entries, and back: op calls become the inputs that key them and the results
+//! that replay answers with; the steps that are not op calls (findings, checks, sources, windows,
+//! secrets) become entries through the constructors the engine calls.
 
-use crate::ops::command::{CommandResult, CommandSpec, Exit};
-use crate::ops::metrics::{
-    format_value, Answer, MetricInfo, QueryResult, Range, Series, SourceError,
+use super::entry::{
+    Backend, CheckInput, CheckVerdict, Entry, Failure, FindingInput, LookupInput, LookupOutcome,
+    ProbeInput, ProbeOutcome, QueryInput, QueryOutcome, RunInput, RunOutcome, RustInput,
+    RustOutcome, SecretInput, SourceInput, WindowInput, WindowOutcome,
 };
+use crate::ops::check::CheckOutcome;
+use crate::ops::command::{CommandError, CommandResult, CommandSpec, Exit};
+use crate::ops::finding::Finding;
+use crate::ops::metrics::{Answer, MetricInfo, Range, SourceError};
 use crate::ops::probe::{ProbeResult, ProbeSpec};
+use crate::ops::prometheus::ApiResult;
 use crate::ops::rust::{RustError, RustRun};
-use serde_json::{json, Value};
+use crate::ops::NotRecorded;
 use std::time::Duration;
 
 fn ms(d: Duration) -> u64 {
     d.as_millis() as u64
 }
 
-fn duration_ms(value: &Value) -> Duration {
-    Duration::from_millis(value.as_u64().unwrap_or(0))
-}
-
-fn text(value: &Value) -> String {
-    value.as_str().unwrap_or_default().to_owned()
-}
-
-/// Only the names of variables and headers: their values may be secrets.
-pub fn command_input(spec: &CommandSpec) -> Value {
-    let env: Vec<&str> = spec.env.iter().map(|(k, _)| k.as_str()).collect();
-    json!({
-        "command": spec.command,
-        "cwd": spec.cwd.as_ref().map(|d| d.display().to_string()),
-        "env": env,
-        "timeout_ms": spec.timeout.map(ms),
-    })
-}
-
-pub fn command_result(result: &CommandResult) -> Value {
-    let exit = match result.exit {
-        Exit::Code(code) => json!({ "code": code }),
-        Exit::Signal(signal) => json!({ "signal": signal }),
-        Exit::NotRun => json!("not_run"),
-    };
-    json!({
-        "exit": exit,
-        "duration_ms": ms(result.duration),
-        "stdout": result.stdout,
-        "stderr": result.stderr,
-        "truncated": result.truncated,
-    })
-}
-
-pub fn command_result_from(value: &Value, command: &str) -> CommandResult {
-    let exit = &value["exit"];
-    let exit = if let Some(code) = exit["code"].as_i64() {
-        Exit::Code(code as i32)
-    } else if let Some(signal) = exit["signal"].as_i64() {
-        Exit::Signal(signal as i32)
-    } else {
-        Exit::NotRun
-    };
-    CommandResult {
-        command: command.to_owned(),
-        exit,
-        duration: duration_ms(&value["duration_ms"]),
-        stdout: text(&value["stdout"]),
-        stderr: text(&value["stderr"]),
-        truncated: value["truncated"].as_bool().unwrap_or(false),
-    }
-}
-
-pub fn range_input(source: &str, expr: &str, range: &Range) -> Value {
-    json!({
-        "source": source, "expr": expr, "instant": false,
-        "start": range.start, "end": range.end, "step": range.step,
-    })
-}
-
-pub fn instant_input(source: &str, expr: &str, time: f64) -> Value {
-    json!({ "source": source, "expr": expr, "instant": true, "time": time })
-}
-
-fn series_json(series: &Series) -> Value {
-    let values: Vec<Value> = series
-        .points
-        .iter()
-        .map(|(t, v)| json!([t, format_value(*v)]))
-        .collect();
-    json!({ "metric": series.labels, "values": values })
-}
-
-/// An answer, or a source's failure, as a journal result.
-pub fn answer_result(answer: &Result<Answer, SourceError>) -> Value {
-    let answer = match answer {
-        Ok(answer) => answer,
-        Err(error) => return json!({ "error": source_error(error) }),
-    };
-    let (kind, result) = match &answer.result {
-        QueryResult::Matrix(series) => (
-            "matrix",
-            Value::Array(series.iter().map(series_json).collect()),
-        ),
-        QueryResult::Vector(samples) => (
-            "vector",
-            samples
-                .iter()
-                .map(|s| json!({ "metric": s.labels, "value": [s.time, format_value(s.value)] }))
-                .collect(),
-        ),
-        QueryResult::Scalar { time, value } => ("scalar", json!([time, format_value(*value)])),
-        QueryResult::String { time, value } => ("string", json!([time, value])),
-    };
-    json!({ "resultType": kind, "result": result, "warnings": answer.warnings })
-}
-
-pub fn answer_from(value: &Value) -> Result<Answer, SourceError> {
-    if let Some(error) = value.get("error") {
-        return Err(source_error_from(error));
-    }
-    let body = json!({
-        "status": "success",
-        "data": { "resultType": value["resultType"], "result": value["result"] },
-        "warnings": value["warnings"],
-    });
-    crate::ops::prometheus::decode_answer(&serde_json::to_vec(&body).expect("JSON serializes"))
-}
-
-fn source_error(error: &SourceError) -> Value {
-    match error {
-        SourceError::PromQL { message, position } => {
-            json!({ "kind": "promql", "message": message, "position": position })
+impl RunInput {
+    pub fn of(spec: &CommandSpec) -> RunInput {
+        RunInput {
+            command: Some(spec.command.clone()),
+            cwd: spec.cwd.as_ref().map(|d| d.display().to_string()),
+            env: spec.env.iter().map(|(name, _)| name.clone()).collect(),
+            timeout_ms: spec.timeout.map(ms),
         }
-        SourceError::Unreachable(m) => json!({ "kind": "unreachable", "message": m }),
-        SourceError::Timeout(after) => json!({ "kind": "timeout", "after_ms": ms(*after) }),
-        SourceError::Server(m) => json!({ "kind": "server", "message": m }),
-        SourceError::Unsupported(m) => json!({ "kind": "unsupported", "message": m }),
-        SourceError::NotRecorded(m) => json!({ "kind": "not_recorded", "message": m.0 }),
     }
 }
 
-fn source_error_from(value: &Value) -> SourceError {
-    let message = text(&value["message"]);
-    match value["kind"].as_str().unwrap_or_default() {
-        "promql" => SourceError::PromQL {
-            message,
-            position: serde_json::from_value(value["position"].clone()).unwrap_or(None),
-        },
-        "unreachable" => SourceError::Unreachable(message),
-        "timeout" => SourceError::Timeout(duration_ms(&value["after_ms"])),
-        "unsupported" => SourceError::Unsupported(message),
-        _ => SourceError::Server(message),
+impl RunOutcome {
+    /// A command's outcome as recorded: how it ended, or its timeout. `None` for outcomes that
+    /// are not a completed step (interrupted, or never started).
+    pub fn of(outcome: &Result<CommandResult, CommandError>) -> Option<RunOutcome> {
+        match outcome {
+            Ok(result) => Some(RunOutcome {
+                exit: Some(result.exit),
+                duration_ms: Some(ms(result.duration)),
+                stdout: Some(result.stdout.clone()),
+                stderr: Some(result.stderr.clone()),
+                truncated: Some(result.truncated),
+                error: None,
+            }),
+            Err(CommandError::TimedOut(after)) => Some(RunOutcome {
+                error: Some(Failure::Timeout {
+                    after_ms: ms(*after),
+                }),
+                ..RunOutcome::default()
+            }),
+            Err(_) => None,
+        }
+    }
+
+    pub fn to_result(&self, command: &str) -> Result<CommandResult, CommandError> {
+        if let Some(Failure::Timeout { after_ms }) = self.error {
+            return Err(CommandError::TimedOut(Duration::from_millis(after_ms)));
+        }
+        Ok(CommandResult {
+            command: command.to_owned(),
+            exit: self.exit.unwrap_or(Exit::NotRun),
+            duration: Duration::from_millis(self.duration_ms.unwrap_or(0)),
+            stdout: self.stdout.clone().unwrap_or_default(),
+            stderr: self.stderr.clone().unwrap_or_default(),
+            truncated: self.truncated.unwrap_or(false),
+        })
     }
 }
 
-pub fn lookup_input(source: &str, call: &str, argument: &str) -> Value {
-    json!({ "source": source, "call": call, "argument": argument })
-}
+impl QueryInput {
+    pub fn range(source: &str, expr: &str, range: &Range) -> QueryInput {
+        QueryInput {
+            source: Some(source.to_owned()),
+            expr: Some(expr.to_owned()),
+            instant: Some(false),
+            start: Some(range.start),
+            end: Some(range.end),
+            step: Some(range.step),
+            time: None,
+        }
+    }
 
-pub fn names_result(names: &Result<Vec<String>, SourceError>) -> Value {
-    match names {
-        Ok(names) => json!({ "values": names }),
-        Err(error) => json!({ "error": source_error(error) }),
+    pub fn instant(source: &str, expr: &str, time: f64) -> QueryInput {
+        QueryInput {
+            source: Some(source.to_owned()),
+            expr: Some(expr.to_owned()),
+            instant: Some(true),
+            time: Some(time),
+            ..QueryInput::default()
+        }
     }
 }
 
-pub fn names_from(value: &Value) -> Result<Vec<String>, SourceError> {
-    match value.get("error") {
-        Some(error) => Err(source_error_from(error)),
-        None => Ok(serde_json::from_value(value["values"].clone()).unwrap_or_default()),
+impl QueryOutcome {
+    pub fn of(answer: &Result<Answer, SourceError>) -> QueryOutcome {
+        match answer {
+            Ok(answer) => QueryOutcome {
+                data: Some(ApiResult::of(&answer.result)),
+                warnings: Some(answer.warnings.clone()),
+                error: None,
+            },
+            Err(error) => QueryOutcome {
+                error: Some(Failure::of(error)),
+                ..QueryOutcome::default()
+            },
+        }
+    }
+
+    pub fn to_answer(&self) -> Result<Answer, SourceError> {
+        if let Some(error) = &self.error {
+            return Err(error.to_source_error());
+        }
+        match &self.data {
+            Some(data) => Ok(Answer {
+                result: data.clone().into_result(),
+                warnings: self.warnings.clone().unwrap_or_default(),
+            }),
+            None => Err(SourceError::Server(
+                "the journal's record of this query holds no answer".into(),
+            )),
+        }
     }
 }
 
-pub fn metadata_result(info: &Result<Option<MetricInfo>, SourceError>) -> Value {
-    match info {
-        Ok(Some(info)) => json!({ "kind": info.kind, "help": info.help, "unit": info.unit }),
-        Ok(None) => json!({}),
-        Err(error) => json!({ "error": source_error(error) }),
+impl LookupInput {
+    pub fn of(source: &str, call: &str, argument: &str) -> LookupInput {
+        LookupInput {
+            source: Some(source.to_owned()),
+            call: Some(call.to_owned()),
+            argument: Some(argument.to_owned()),
+        }
     }
 }
 
-pub fn metadata_from(value: &Value) -> Result<Option<MetricInfo>, SourceError> {
-    if let Some(error) = value.get("error") {
-        return Err(source_error_from(error));
+impl LookupOutcome {
+    pub fn names(names: &Result<Vec<String>, SourceError>) -> LookupOutcome {
+        match names {
+            Ok(names) => LookupOutcome {
+                values: Some(names.clone()),
+                ..LookupOutcome::default()
+            },
+            Err(error) => LookupOutcome::failed(error),
+        }
     }
-    Ok(value.get("kind").map(|kind| MetricInfo {
-        kind: text(kind),
-        help: text(&value["help"]),
-        unit: text(&value["unit"]),
-    }))
-}
 
-pub fn probe_input(spec: &ProbeSpec) -> Value {
-    let headers: Vec<&str> = spec.headers.iter().map(|(k, _)| k.as_str()).collect();
-    json!({
-        "url": spec.url, "expect": spec.expect, "within_ms": spec.within.map(ms),
-        "headers": headers, "insecure": spec.insecure,
-    })
-}
-
-pub fn probe_result(result: &ProbeResult) -> Value {
-    json!({
-        "status": result.status, "latency_ms": ms(result.latency), "body_bytes": result.body_bytes,
-        "cert_days_left": result.cert_days_left, "passed": result.passed, "reason": result.reason,
-    })
-}
-
-pub fn probe_result_from(value: &Value, url: &str) -> ProbeResult {
-    ProbeResult {
-        url: url.to_owned(),
-        status: value["status"].as_u64().map(|s| s as u16),
-        latency: duration_ms(&value["latency_ms"]),
-        body_bytes: value["body_bytes"].as_u64().unwrap_or(0),
-        cert_days_left: value["cert_days_left"].as_i64(),
-        passed: value["passed"].as_bool().unwrap_or(false),
-        reason: text(&value["reason"]),
+    pub fn metadata(info: &Result<Option<MetricInfo>, SourceError>) -> LookupOutcome {
+        match info {
+            Ok(info) => LookupOutcome {
+                metric: info.clone(),
+                ..LookupOutcome::default()
+            },
+            Err(error) => LookupOutcome::failed(error),
+        }
     }
-}
 
-/// A clock reading for a finding's or a check's stamp, keyed apart from the readings windows
-/// and queries take.
-pub fn stamp_input() -> Value {
-    json!({ "stamp": true })
-}
+    fn failed(error: &SourceError) -> LookupOutcome {
+        LookupOutcome {
+            error: Some(Failure::of(error)),
+            ..LookupOutcome::default()
+        }
+    }
 
-pub fn rust_input(code: &str) -> Value {
-    json!({ "code": code })
-}
+    pub fn to_names(&self) -> Result<Vec<String>, SourceError> {
+        match &self.error {
+            Some(error) => Err(error.to_source_error()),
+            None => Ok(self.values.clone().unwrap_or_default()),
+        }
+    }
 
-/// A Rust cell's outcome as recorded: what it showed, or the compile error or panic that ended
-/// it. `None` for outcomes that are not a completed step (interrupted, toolchain missing...).
-pub fn rust_result(outcome: &Result<RustRun, RustError>) -> Option<Value> {
-    match outcome {
-        Ok(run) => Some(json!({ "run": run })),
-        Err(RustError::Compile(diagnostics)) => Some(json!({ "compile": diagnostics })),
-        Err(RustError::Panic(message)) => Some(json!({ "panic": message })),
-        Err(_) => None,
+    pub fn to_metadata(&self) -> Result<Option<MetricInfo>, SourceError> {
+        match &self.error {
+            Some(error) => Err(error.to_source_error()),
+            None => Ok(self.metric.clone()),
+        }
     }
 }
 
-pub fn rust_result_from(value: &Value) -> Result<RustRun, RustError> {
-    let unreadable =
-        |e: serde_json::Error| RustError::Failed(format!("unreadable journal record: {e}"));
-    if let Some(message) = value["panic"].as_str() {
-        return Err(RustError::Panic(message.to_owned()));
+impl Failure {
+    pub fn of(error: &SourceError) -> Failure {
+        match error {
+            SourceError::PromQL { message, position } => Failure::Promql {
+                message: message.clone(),
+                position: *position,
+            },
+            SourceError::Unreachable(message) => Failure::Unreachable {
+                message: message.clone(),
+            },
+            SourceError::Timeout(after) => Failure::Timeout {
+                after_ms: ms(*after),
+            },
+            SourceError::Server(message) => Failure::Server {
+                message: message.clone(),
+            },
+            SourceError::Unsupported(message) => Failure::Unsupported {
+                message: message.clone(),
+            },
+            SourceError::NotRecorded(NotRecorded(message)) => Failure::NotRecorded {
+                message: message.clone(),
+            },
+        }
     }
-    if let Some(diagnostics) = value.get("compile") {
-        let diagnostics = serde_json::from_value(diagnostics.clone()).map_err(unreadable)?;
-        return Err(RustError::Compile(diagnostics));
+
+    /// The failure replayed. A step the recorded session could not answer from its own replay
+    /// journal comes back as the source's failure: it is in this journal, so it is not this
+    /// replay's `NotRecorded`.
+    pub fn to_source_error(&self) -> SourceError {
+        match self {
+            Failure::Promql { message, position } => SourceError::PromQL {
+                message: message.clone(),
+                position: *position,
+            },
+            Failure::Unreachable { message } => SourceError::Unreachable(message.clone()),
+            Failure::Timeout { after_ms } => SourceError::Timeout(Duration::from_millis(*after_ms)),
+            Failure::Unsupported { message } => SourceError::Unsupported(message.clone()),
+            Failure::Server { message } | Failure::NotRecorded { message } => {
+                SourceError::Server(message.clone())
+            }
+        }
     }
-    serde_json::from_value(value["run"].clone()).map_err(unreadable)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+impl ProbeInput {
+    pub fn of(spec: &ProbeSpec) -> ProbeInput {
+        ProbeInput {
+            url: Some(spec.url.clone()),
+            expect: spec.expect,
+            within_ms: spec.within.map(ms),
+            headers: spec.headers.iter().map(|(name, _)| name.clone()).collect(),
+            insecure: spec.insecure,
+        }
+    }
+}
 
-    #[test]
-    fn answers_survive_the_journal_with_special_values() {
-        let answer = Answer {
-            result: QueryResult::Matrix(vec![Series {
-                labels: [("job".to_string(), "a".to_string())].into(),
-                points: vec![(1.0, 1.5), (2.0, f64::NAN), (3.0, f64::INFINITY)],
-            }]),
-            warnings: vec!["w".into()],
-        };
-        let back = answer_from(&answer_result(&Ok(answer.clone()))).unwrap();
-        let (QueryResult::Matrix(a), QueryResult::Matrix(b)) = (&answer.result, &back.result)
-        else {
-            panic!()
-        };
-        assert_eq!(a[0].labels, b[0].labels);
-        assert_eq!(b[0].points[0], (1.0, 1.5));
-        assert!(b[0].points[1].1.is_nan());
-        assert_eq!(back.warnings, ["w"]);
-        let error = SourceError::PromQL {
-            message: "bad".into(),
-            position: Some((1, 4)),
-        };
-        assert_eq!(
-            answer_from(&answer_result(&Err(error.clone()))).unwrap_err(),
-            error
-        );
-        let unsupported = SourceError::Unsupported("a subquery is not supported".into());
-        assert_eq!(
-            answer_from(&answer_result(&Err(unsupported.clone()))).unwrap_err(),
-            unsupported
-        );
+impl ProbeOutcome {
+    pub fn of(result: &ProbeResult) -> ProbeOutcome {
+        ProbeOutcome {
+            status: result.status,
+            latency_ms: Some(ms(result.latency)),
+            body_bytes: Some(result.body_bytes),
+            cert_days_left: result.cert_days_left,
+            passed: Some(result.passed),
+            reason: Some(result.reason.clone()),
+        }
+    }
+
+    pub fn to_result(&self, url: &str) -> ProbeResult {
+        ProbeResult {
+            url: url.to_owned(),
+            status: self.status,
+            latency: Duration::from_millis(self.latency_ms.unwrap_or(0)),
+            body_bytes: self.body_bytes.unwrap_or(0),
+            cert_days_left: self.cert_days_left,
+            passed: self.passed.unwrap_or(false),
+            reason: self.reason.clone().unwrap_or_default(),
+        }
+    }
+}
+
+impl RustInput {
+    pub fn of(code: &str) -> RustInput {
+        RustInput {
+            code: code.to_owned(),
+        }
+    }
+}
+
+impl RustOutcome {
+    /// A Rust cell's outcome as recorded: what it showed, or the compile error or panic that
+    /// ended it. `None` for outcomes that are not a completed step (interrupted, toolchain
+    /// missing...).
+    pub fn of(outcome: &Result<RustRun, RustError>) -> Option<RustOutcome> {
+        let none = RustOutcome::default();
+        match outcome {
+            Ok(run) => Some(RustOutcome {
+                run: Some(run.clone()),
+                ..none
+            }),
+            Err(RustError::Compile(diagnostics)) => Some(RustOutcome {
+                compile: Some(diagnostics.clone()),
+                ..none
+            }),
+            Err(RustError::Panic(message)) => Some(RustOutcome {
+                panic: Some(message.clone()),
+                ..none
+            }),
+            Err(_) => None,
+        }
+    }
+
+    pub fn to_result(&self) -> Result<RustRun, RustError> {
+        match self {
+            RustOutcome {
+                panic: Some(message),
+                ..
+            } => Err(RustError::Panic(message.clone())),
+            RustOutcome {
+                compile: Some(diagnostics),
+                ..
+            } => Err(RustError::Compile(diagnostics.clone())),
+            RustOutcome { run: Some(run), .. } => Ok(run.clone()),
+            _ => Err(RustError::Failed(
+                "unreadable journal record: it holds no run, compile errors or panic".into(),
+            )),
+        }
+    }
+}
+
+impl WindowInput {
+    /// `start` and `end` as written (RFC 3339, `now`, `now-3600s`), `step` in seconds.
+    pub fn new(start: String, end: String, step: Option<f64>) -> WindowInput {
+        WindowInput {
+            start: Some(start),
+            end: Some(end),
+            step,
+        }
+    }
+}
+
+impl WindowOutcome {
+    /// The range a window resolved to: its ends in RFC 3339, its step in seconds.
+    pub fn resolved(start: String, end: String, step_seconds: f64) -> WindowOutcome {
+        WindowOutcome {
+            start: Some(start),
+            end: Some(end),
+            step_seconds: Some(step_seconds),
+        }
+    }
+}
+
+/// The entries of the steps that are not op calls, which the engine writes itself.
+impl Entry {
+    pub fn finding(finding: &Finding) -> Entry {
+        Entry::Finding {
+            input: FindingInput {
+                severity: Some(finding.severity.name().to_owned()),
+                text: Some(finding.text.clone()),
+                evidence: finding.evidence.clone(),
+            },
+        }
+    }
+
+    /// `condition`: `promql`, `run` or `probe`.
+    pub fn check(outcome: &CheckOutcome, condition: &str) -> Entry {
+        Entry::Check {
+            input: CheckInput {
+                title: Some(outcome.title.clone()),
+                condition: Some(condition.to_owned()),
+            },
+            result: CheckVerdict {
+                passed: Some(outcome.passed),
+                detail: Some(outcome.detail.clone()),
+            },
+        }
+    }
+
+    /// `url`: `None` when it could not be resolved.
+    pub fn prometheus_source(name: &str, url: Option<String>) -> Entry {
+        Entry::source(name, Backend::Prometheus { url })
+    }
+
+    pub fn file_source(name: &str, path: &str) -> Entry {
+        Entry::source(
+            name,
+            Backend::File {
+                path: path.to_owned(),
+            },
+        )
+    }
+
+    fn source(name: &str, backend: Backend) -> Entry {
+        Entry::Source {
+            input: SourceInput {
+                name: Some(name.to_owned()),
+                backend: Some(backend),
+            },
+        }
+    }
+
+    /// `resolved`: `None` when the window did not resolve.
+    pub fn window(written: WindowInput, resolved: WindowOutcome) -> Entry {
+        Entry::Window {
+            input: written,
+            result: resolved,
+        }
+    }
+
+    /// `reference`: where the secret is read (`env:VAR`, `file:PATH`), never its value.
+    pub fn secret(name: &str, reference: &str) -> Entry {
+        Entry::Secret {
+            input: SecretInput {
+                name: Some(name.to_owned()),
+                reference: Some(reference.to_owned()),
+            },
+        }
     }
 }

@@ -5,34 +5,92 @@
 //! "ms":N,"prev":SHA256}`. `key` is the SHA-256 of the canonical input (its JSON with sorted keys);
 //! `prev` the SHA-256 of the previous line as written (all zeros for the first).
 //!
-//! Layout: [`record`] writes, [`recorded`] wraps the ops so that each op call becomes a line,
+//! Layout: [`entry`] is what a line holds, as types; [`codec`] turns op calls into entries and
+//! back; [`record`] writes, [`recorded`] wraps the ops so that each op call becomes a line,
 //! [`replay`] answers op calls from a journal, [`read`] loads and verifies one.
 
 pub mod codec;
+pub mod entry;
 pub mod read;
 pub mod record;
 pub mod recorded;
 pub mod replay;
 
+use entry::Entry;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use std::path::PathBuf;
 
 pub const VERSION: u32 = 1;
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// One step as the journal holds it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One line of a journal as read: where it stands in the journal, and its step.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Record {
-    pub v: u32,
     pub seq: u64,
+    /// When the step ended, RFC 3339 in UTC.
     pub at: String,
-    pub step: String,
     pub key: String,
-    pub input: Value,
-    pub result: Value,
+    pub entry: Entry,
+    /// How long the step took.
     pub ms: u64,
-    pub prev: String,
+}
+
+/// A line as the file holds it, its fields in this order. Input and result stay JSON here: the
+/// chain and the keys are verified on the bytes and the JSON as written, not on what this kernel
+/// makes of them.
+#[derive(Serialize, Deserialize)]
+struct Line {
+    v: u32,
+    seq: u64,
+    at: String,
+    step: String,
+    key: String,
+    input: Value,
+    result: Value,
+    ms: u64,
+    prev: String,
+}
+
+impl Line {
+    fn into_record(self) -> Record {
+        Record {
+            seq: self.seq,
+            at: self.at,
+            key: self.key,
+            entry: Entry::decode(self.step, self.input, self.result),
+            ms: self.ms,
+        }
+    }
+}
+
+/// Why a journal cannot be written, read or replayed.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("cannot create the journal folder {}: {source}", .dir.display())]
+    CreateFolder {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot open the journal {}: {source}", .path.display())]
+    Open {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write the journal {}: {source}", .path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot read the journal {}: {source}", .path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// Refused for replay: a replay must show what was seen.
+    #[error("{} was changed after it was recorded ({first_break}); `playbook report` shows every break", .path.display())]
+    Changed { path: PathBuf, first_break: String },
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -63,3 +121,6 @@ fn canonical(value: &Value) -> String {
         other => other.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests;

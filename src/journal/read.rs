@@ -1,7 +1,7 @@
 //! Loading a journal: every complete line, a warning for a torn last line (a crash mid-write),
 //! and every place where the hash chain says a line was changed, removed or inserted.
 
-use super::{key_of, sha256_hex, Record, GENESIS};
+use super::{key_of, sha256_hex, JournalError, Line, Record, GENESIS};
 use std::path::Path;
 
 #[derive(Debug, Default)]
@@ -12,9 +12,11 @@ pub struct Loaded {
     pub breaks: Vec<String>,
 }
 
-pub fn load(path: &Path) -> Result<Loaded, String> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| format!("cannot read the journal {}: {e}", path.display()))?;
+pub fn load(path: &Path) -> Result<Loaded, JournalError> {
+    let bytes = std::fs::read(path).map_err(|source| JournalError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
     Ok(parse(&String::from_utf8_lossy(&bytes)))
 }
 
@@ -28,7 +30,7 @@ pub fn parse(text: &str) -> Loaded {
             continue;
         }
         let number = index + 1;
-        let record: Record = match serde_json::from_str(line) {
+        let record: Line = match serde_json::from_str(line) {
             Ok(record) => record,
             Err(_) if Some(index) == last_nonblank && !text.ends_with('\n') => {
                 loaded.warnings.push(format!(
@@ -65,16 +67,17 @@ pub fn parse(text: &str) -> Loaded {
             ));
         }
         prev = sha256_hex(line.as_bytes());
-        loaded.records.push(record);
+        loaded.records.push(record.into_record());
     }
     loaded
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::entry::{Entry, FindingInput, RunInput, RunOutcome};
     use super::super::record::Journal;
     use super::*;
-    use serde_json::json;
+    use crate::ops::command::Exit;
 
     fn written(steps: usize) -> (std::path::PathBuf, String) {
         let path = std::env::temp_dir().join(format!(
@@ -85,14 +88,17 @@ mod tests {
         let mut journal =
             Journal::open(&path, Box::new(|s: &str| s.replace("hunter2", "••••"))).unwrap();
         for i in 0..steps {
-            journal
-                .append(
-                    "run",
-                    json!({"command": format!("echo {i} hunter2")}),
-                    json!({"exit": 0}),
-                    3,
-                )
-                .unwrap();
+            let entry = Entry::Run {
+                input: RunInput {
+                    command: Some(format!("echo {i} hunter2")),
+                    ..RunInput::default()
+                },
+                result: RunOutcome {
+                    exit: Some(Exit::Code(0)),
+                    ..RunOutcome::default()
+                },
+            };
+            journal.append(&entry, 3).unwrap();
         }
         let text = std::fs::read_to_string(&path).unwrap();
         (path, text)
@@ -108,7 +114,10 @@ mod tests {
         assert_eq!(loaded.records[2].seq, 3);
         // Reopening continues the chain.
         let mut again = Journal::open(&path, Box::new(|s: &str| s.to_owned())).unwrap();
-        again.append("finding", json!({}), json!({}), 0).unwrap();
+        let finding = Entry::Finding {
+            input: FindingInput::default(),
+        };
+        again.append(&finding, 0).unwrap();
         let loaded = load(&path).unwrap();
         assert_eq!(loaded.records.len(), 4);
         assert!(loaded.breaks.is_empty());
@@ -119,8 +128,8 @@ mod tests {
     fn a_changed_line_breaks_the_chain_there() {
         let (path, text) = written(4);
         let changed =
-            text.replacen("\"exit\":0", "\"exit\":1", 2)
-                .replacen("\"exit\":1", "\"exit\":0", 1);
+            text.replacen("\"code\":0", "\"code\":1", 2)
+                .replacen("\"code\":1", "\"code\":0", 1);
         let loaded = parse(&changed);
         assert_eq!(loaded.breaks.len(), 1, "{:?}", loaded.breaks);
         assert!(

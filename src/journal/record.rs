@@ -1,7 +1,8 @@
 //! Writing the journal: each step becomes one line, written and flushed before the next begins,
 //! so that a crash loses at most the step that was running.
 
-use super::{key_of, sha256_hex, Record, GENESIS, VERSION};
+use super::entry::Entry;
+use super::{key_of, sha256_hex, JournalError, Line, GENESIS, VERSION};
 use serde_json::Value;
 use std::cell::RefCell;
 use std::fs::{File, OpenOptions};
@@ -38,10 +39,12 @@ impl Journal {
     }
 
     /// Opens `path` for appending; an existing journal is continued, its chain unbroken.
-    pub fn open(path: &Path, mask: Mask) -> Result<Journal, String> {
+    pub fn open(path: &Path, mask: Mask) -> Result<Journal, JournalError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| format!("cannot create the journal folder {}: {e}", dir.display()))?;
+            std::fs::create_dir_all(dir).map_err(|source| JournalError::CreateFolder {
+                dir: dir.to_owned(),
+                source,
+            })?;
         }
         let (seq, prev) = match std::fs::read(path) {
             Ok(existing) => last_link(&existing),
@@ -51,7 +54,10 @@ impl Journal {
             .create(true)
             .append(true)
             .open(path)
-            .map_err(|e| format!("cannot open the journal {}: {e}", path.display()))?;
+            .map_err(|source| JournalError::Open {
+                path: path.to_owned(),
+                source,
+            })?;
         Ok(Journal {
             path: path.to_owned(),
             file,
@@ -66,22 +72,17 @@ impl Journal {
     }
 
     /// Appends one step and flushes it to the file.
-    pub fn append(
-        &mut self,
-        step: &str,
-        input: Value,
-        result: Value,
-        ms: u64,
-    ) -> Result<(), String> {
+    pub fn append(&mut self, entry: &Entry, ms: u64) -> Result<(), JournalError> {
+        let (input, result) = entry.to_json();
         // Secrets are masked before the key is computed, so that the key never depends on them.
         let input = mask_json(&self.mask, input);
         let result = mask_json(&self.mask, result);
         self.seq += 1;
-        let record = Record {
+        let record = Line {
             v: VERSION,
             seq: self.seq,
             at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            step: step.to_owned(),
+            step: entry.step().to_owned(),
             key: key_of(&input),
             input,
             result,
@@ -93,7 +94,10 @@ impl Journal {
         self.file
             .write_all(format!("{line}\n").as_bytes())
             .and_then(|()| self.file.flush())
-            .map_err(|e| format!("cannot write the journal {}: {e}", self.path.display()))
+            .map_err(|source| JournalError::Write {
+                path: self.path.clone(),
+                source,
+            })
     }
 }
 
@@ -119,7 +123,7 @@ fn last_link(bytes: &[u8]) -> (u64, String) {
         .rev()
         .filter(|l| !l.trim().is_empty())
         .find_map(|line| {
-            let record: Record = serde_json::from_str(line).ok()?;
+            let record: Line = serde_json::from_str(line).ok()?;
             Some((record.seq, sha256_hex(line.as_bytes())))
         })
         .unwrap_or((0, GENESIS.to_owned()))

@@ -1,7 +1,10 @@
 //! Recording as wrappers: each wraps an op and writes one journal line per call, so that no op
 //! knows it is recorded.
 
-use super::codec;
+use super::entry::{
+    ClockInput, ClockReading, Entry, LookupInput, LookupOutcome, ProbeInput, ProbeOutcome,
+    QueryInput, QueryOutcome, RunInput, RunOutcome, RustInput, RustOutcome,
+};
 use super::record::SharedJournal;
 use crate::ops::clock::Clock;
 use crate::ops::command::{CommandError, CommandResult, CommandRunner, CommandSpec, Stream};
@@ -10,16 +13,15 @@ use crate::ops::probe::{ProbeResult, ProbeSpec, Prober};
 use crate::ops::rust::{RustCells, RustError, RustRun};
 use crate::ops::NotRecorded;
 use playbook_bridge::Bound;
-use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-fn write(journal: &SharedJournal, step: &str, input: Value, result: Value, started: Instant) {
+fn write(journal: &SharedJournal, entry: Entry, started: Instant) {
     let ms = started.elapsed().as_millis() as u64;
     // A journal that cannot be written must not stop the investigation: it is said once, loudly.
-    if let Err(problem) = journal.borrow_mut().append(step, input, result, ms) {
+    if let Err(problem) = journal.borrow_mut().append(&entry, ms) {
         log::error!("{problem}");
     }
 }
@@ -49,22 +51,12 @@ impl CommandRunner for Recorded<dyn CommandRunner> {
     ) -> Result<CommandResult, CommandError> {
         let started = Instant::now();
         let result = self.inner.run(spec, output, interrupt).await;
-        let recorded = match &result {
-            Ok(result) => Some(codec::command_result(result)),
-            Err(CommandError::TimedOut(after)) => Some(
-                json!({ "error": { "kind": "timeout", "after_ms": after.as_millis() as u64 } }),
-            ),
-            // An interrupted or unstartable command is not a completed step.
-            Err(_) => None,
-        };
-        if let Some(recorded) = recorded {
-            write(
-                &self.journal,
-                "run",
-                codec::command_input(spec),
-                recorded,
-                started,
-            );
+        if let Some(outcome) = RunOutcome::of(&result) {
+            let entry = Entry::Run {
+                input: RunInput::of(spec),
+                result: outcome,
+            };
+            write(&self.journal, entry, started);
         }
         result
     }
@@ -75,13 +67,11 @@ impl Prober for Recorded<dyn Prober> {
     async fn probe(&self, spec: &ProbeSpec) -> Result<ProbeResult, NotRecorded> {
         let started = Instant::now();
         let result = self.inner.probe(spec).await?;
-        write(
-            &self.journal,
-            "probe",
-            codec::probe_input(spec),
-            codec::probe_result(&result),
-            started,
-        );
+        let entry = Entry::Probe {
+            input: ProbeInput::of(spec),
+            result: ProbeOutcome::of(&result),
+        };
+        write(&self.journal, entry, started);
         Ok(result)
     }
 }
@@ -89,22 +79,25 @@ impl Prober for Recorded<dyn Prober> {
 impl Clock for Recorded<dyn Clock> {
     fn now(&self) -> f64 {
         let now = self.inner.now();
-        let result = json!({ "now": now });
-        write(&self.journal, "clock", json!({}), result, Instant::now());
+        self.reading(ClockInput::NOW, now);
         now
     }
 
     fn stamp(&self) -> f64 {
         let now = self.inner.stamp();
-        let result = json!({ "now": now });
+        self.reading(ClockInput::STAMP, now);
+        now
+    }
+}
+
+impl Recorded<dyn Clock> {
+    fn reading(&self, input: ClockInput, now: f64) {
+        let result = ClockReading { now: Some(now) };
         write(
             &self.journal,
-            "clock",
-            codec::stamp_input(),
-            result,
+            Entry::Clock { input, result },
             Instant::now(),
         );
-        now
     }
 }
 
@@ -119,14 +112,12 @@ impl RustCells for Recorded<dyn RustCells> {
     ) -> Result<RustRun, RustError> {
         let started = Instant::now();
         let outcome = self.inner.eval(code, values, output, interrupt).await;
-        if let Some(result) = codec::rust_result(&outcome) {
-            write(
-                &self.journal,
-                "rust",
-                codec::rust_input(code),
+        if let Some(result) = RustOutcome::of(&outcome) {
+            let entry = Entry::Rust {
+                input: RustInput::of(code),
                 result,
-                started,
-            );
+            };
+            write(&self.journal, entry, started);
         }
         outcome
     }
@@ -149,8 +140,14 @@ pub struct RecordedSource {
 }
 
 impl RecordedSource {
-    fn write(&self, step: &str, input: Value, result: Value, started: Instant) {
-        write(&self.journal, step, input, result, started);
+    fn query(&self, input: QueryInput, answer: &Result<Answer, SourceError>, started: Instant) {
+        let result = QueryOutcome::of(answer);
+        write(&self.journal, Entry::Query { input, result }, started);
+    }
+
+    fn lookup(&self, call: &str, argument: &str, result: LookupOutcome, started: Instant) {
+        let input = LookupInput::of(&self.name, call, argument);
+        write(&self.journal, Entry::Lookup { input, result }, started);
     }
 }
 
@@ -159,40 +156,44 @@ impl MetricsSource for RecordedSource {
     async fn query_range(&self, expr: &str, range: &Range) -> Result<Answer, SourceError> {
         let started = Instant::now();
         let answer = self.inner.query_range(expr, range).await;
-        let input = codec::range_input(&self.name, expr, range);
-        self.write("query", input, codec::answer_result(&answer), started);
+        self.query(QueryInput::range(&self.name, expr, range), &answer, started);
         answer
     }
 
     async fn query_instant(&self, expr: &str, time: f64) -> Result<Answer, SourceError> {
         let started = Instant::now();
         let answer = self.inner.query_instant(expr, time).await;
-        let input = codec::instant_input(&self.name, expr, time);
-        self.write("query", input, codec::answer_result(&answer), started);
+        self.query(
+            QueryInput::instant(&self.name, expr, time),
+            &answer,
+            started,
+        );
         answer
     }
 
     async fn label_names(&self) -> Result<Vec<String>, SourceError> {
         let started = Instant::now();
         let names = self.inner.label_names().await;
-        let input = codec::lookup_input(&self.name, "label_names", "");
-        self.write("lookup", input, codec::names_result(&names), started);
+        self.lookup("label_names", "", LookupOutcome::names(&names), started);
         names
     }
 
     async fn label_values(&self, label: &str) -> Result<Vec<String>, SourceError> {
         let started = Instant::now();
         let values = self.inner.label_values(label).await;
-        let input = codec::lookup_input(&self.name, "label_values", label);
-        self.write("lookup", input, codec::names_result(&values), started);
+        self.lookup(
+            "label_values",
+            label,
+            LookupOutcome::names(&values),
+            started,
+        );
         values
     }
 
     async fn metadata(&self, metric: &str) -> Result<Option<MetricInfo>, SourceError> {
         let started = Instant::now();
         let info = self.inner.metadata(metric).await;
-        let input = codec::lookup_input(&self.name, "metadata", metric);
-        self.write("lookup", input, codec::metadata_result(&info), started);
+        self.lookup("metadata", metric, LookupOutcome::metadata(&info), started);
         info
     }
 }

@@ -2,9 +2,11 @@
 //! order recorded. Nothing reaches the world: a call the journal does not hold is `NotRecorded`,
 //! never a live call, and no command ever runs.
 
-use super::codec;
-use super::read;
-use super::{key_of, Record};
+use super::entry::{
+    json, ClockInput, Entry, LookupInput, LookupOutcome, OpInput, ProbeInput, QueryInput, RunInput,
+    RustInput,
+};
+use super::{key_of, read, JournalError, Record};
 use crate::ops::clock::Clock;
 use crate::ops::command::{CommandError, CommandResult, CommandRunner, CommandSpec, Stream};
 use crate::ops::metrics::{Answer, MetricInfo, MetricsSource, Range, SourceError};
@@ -17,7 +19,6 @@ use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// A loaded journal and which of its records have answered already.
@@ -29,13 +30,13 @@ pub struct Recording {
 
 impl Recording {
     /// Loads a journal for replay. A broken chain is refused: a replay must show what was seen.
-    pub fn load(path: &Path) -> Result<Rc<Recording>, String> {
+    pub fn load(path: &Path) -> Result<Rc<Recording>, JournalError> {
         let loaded = read::load(path)?;
         if let Some(first) = loaded.breaks.first() {
-            return Err(format!(
-                "{} was changed after it was recorded ({first}); `playbook report` shows every break",
-                path.display()
-            ));
+            return Err(JournalError::Changed {
+                path: path.to_owned(),
+                first_break: first.clone(),
+            });
         }
         for warning in &loaded.warnings {
             log::warn!("{}: {warning}", path.display());
@@ -48,41 +49,46 @@ impl Recording {
         }))
     }
 
-    /// The first unused record of `step` whose input is `input`.
-    fn take(&self, step: &str, input: &Value) -> Result<&Record, NotRecorded> {
-        let key = key_of(input);
+    /// The result of the first unused record of `input`'s kind whose key is `input`'s.
+    fn take<I: OpInput>(&self, input: &I) -> Result<&I::Result, NotRecorded> {
+        let input = json(input);
+        let key = key_of(&input);
         let mut used = self.used.borrow_mut();
-        let found = self
-            .records
-            .iter()
-            .enumerate()
-            .find(|(i, r)| !used[*i] && r.step == step && r.key == key);
+        let found =
+            self.records
+                .iter()
+                .enumerate()
+                .find_map(|(i, r)| match I::result_in(&r.entry) {
+                    Some(result) if !used[i] && r.key == key => Some((i, result)),
+                    _ => None,
+                });
         match found {
-            Some((i, record)) => {
+            Some((i, result)) => {
                 used[i] = true;
-                Ok(record)
+                Ok(result)
             }
-            None => Err(self.not_recorded(step, input)),
+            None => Err(self.not_recorded(I::STEP, &input)),
         }
     }
 
     fn not_recorded(&self, step: &str, input: &Value) -> NotRecorded {
         let wanted = input.as_object();
-        // The closest: the record of the same kind sharing the most input fields.
-        let closest = self
+        let inputs = self
             .records
             .iter()
-            .filter(|r| r.step == step)
-            .max_by_key(|r| match (wanted, r.input.as_object()) {
-                (Some(w), Some(have)) => w.iter().filter(|(k, v)| have.get(*k) == Some(v)).count(),
-                _ => 0,
-            });
+            .filter(|r| r.entry.step() == step)
+            .map(|r| (r, r.entry.to_json().0));
+        // The closest: the record of the same kind sharing the most input fields.
+        let closest = inputs.max_by_key(|(_, have)| match (wanted, have.as_object()) {
+            (Some(w), Some(have)) => w.iter().filter(|(k, v)| have.get(*k) == Some(v)).count(),
+            _ => 0,
+        });
         let asked = serde_json::to_string(input).unwrap_or_default();
         let hint = match closest {
-            Some(r) => format!(
+            Some((r, have)) => format!(
                 "; the closest recorded {step} is step {} ({})",
                 r.seq,
-                serde_json::to_string(&r.input).unwrap_or_default()
+                serde_json::to_string(&have).unwrap_or_default()
             ),
             None => format!("; the journal holds no {step} step at all"),
         };
@@ -103,14 +109,11 @@ impl CommandRunner for ReplayCommands {
         output: &dyn Fn(Stream, String),
         _interrupt: &CancellationToken,
     ) -> Result<CommandResult, CommandError> {
-        let record = self
+        let recorded = self
             .0
-            .take("run", &codec::command_input(spec))
+            .take(&RunInput::of(spec))
             .map_err(CommandError::NotRecorded)?;
-        if let Some(after) = record.result["error"]["after_ms"].as_u64() {
-            return Err(CommandError::TimedOut(Duration::from_millis(after)));
-        }
-        let result = codec::command_result_from(&record.result, &spec.command);
+        let result = recorded.to_result(&spec.command)?;
         output(Stream::Stdout, result.stdout.clone());
         output(Stream::Stderr, result.stderr.clone());
         Ok(result)
@@ -122,8 +125,8 @@ pub struct ReplayProber(pub Rc<Recording>);
 #[async_trait::async_trait(?Send)]
 impl Prober for ReplayProber {
     async fn probe(&self, spec: &ProbeSpec) -> Result<ProbeResult, NotRecorded> {
-        let record = self.0.take("probe", &codec::probe_input(spec))?;
-        Ok(codec::probe_result_from(&record.result, &spec.url))
+        let recorded = self.0.take(&ProbeInput::of(spec))?;
+        Ok(recorded.to_result(&spec.url))
     }
 }
 
@@ -139,11 +142,11 @@ impl RustCells for ReplayRust {
         output: &dyn Fn(Stream, String),
         _interrupt: &CancellationToken,
     ) -> Result<RustRun, RustError> {
-        let record = self
+        let recorded = self
             .0
-            .take("rust", &codec::rust_input(code))
+            .take(&RustInput::of(code))
             .map_err(RustError::NotRecorded)?;
-        let run = codec::rust_result_from(&record.result)?;
+        let run = recorded.to_result()?;
         output(Stream::Stdout, run.stdout.clone());
         output(Stream::Stderr, run.stderr.clone());
         Ok(run)
@@ -165,9 +168,8 @@ impl ReplayClock {
         }
     }
 
-    fn recorded(&self, input: &Value) -> Option<f64> {
-        let record = self.recording.take("clock", input).ok()?;
-        record.result["now"].as_f64()
+    fn recorded(&self, input: &ClockInput) -> Option<f64> {
+        self.recording.take(input).ok()?.now
     }
 
     /// The last `now` the journal holds.
@@ -176,10 +178,9 @@ impl ReplayClock {
             .records
             .iter()
             .rev()
-            .find_map(|r| {
-                (r.step == "clock" && r.input == serde_json::json!({}))
-                    .then(|| r.result["now"].as_f64())
-                    .flatten()
+            .find_map(|r| match &r.entry {
+                Entry::Clock { input, result } if !input.stamp => result.now,
+                _ => None,
             })
             .unwrap_or(0.0)
     }
@@ -188,14 +189,14 @@ impl ReplayClock {
 impl Clock for ReplayClock {
     fn now(&self) -> f64 {
         let now = self
-            .recorded(&serde_json::json!({}))
+            .recorded(&ClockInput::NOW)
             .unwrap_or_else(|| self.latest());
         self.last.set(Some(now));
         now
     }
 
     fn stamp(&self) -> f64 {
-        self.recorded(&codec::stamp_input())
+        self.recorded(&ClockInput::STAMP)
             .or(self.last.get())
             .unwrap_or_else(|| self.latest())
     }
@@ -207,11 +208,10 @@ pub struct ReplaySource {
 }
 
 impl ReplaySource {
-    fn lookup(&self, call: &str, argument: &str) -> Result<&Value, SourceError> {
-        let input = codec::lookup_input(&self.name, call, argument);
+    fn lookup(&self, call: &str, argument: &str) -> Result<&LookupOutcome, SourceError> {
+        let input = LookupInput::of(&self.name, call, argument);
         self.recording
-            .take("lookup", &input)
-            .map(|r| &r.result)
+            .take(&input)
             .map_err(SourceError::NotRecorded)
     }
 }
@@ -219,32 +219,32 @@ impl ReplaySource {
 #[async_trait::async_trait(?Send)]
 impl MetricsSource for ReplaySource {
     async fn query_range(&self, expr: &str, range: &Range) -> Result<Answer, SourceError> {
-        let input = codec::range_input(&self.name, expr, range);
-        let record = self
+        let input = QueryInput::range(&self.name, expr, range);
+        let recorded = self
             .recording
-            .take("query", &input)
+            .take(&input)
             .map_err(SourceError::NotRecorded)?;
-        codec::answer_from(&record.result)
+        recorded.to_answer()
     }
 
     async fn query_instant(&self, expr: &str, time: f64) -> Result<Answer, SourceError> {
-        let input = codec::instant_input(&self.name, expr, time);
-        let record = self
+        let input = QueryInput::instant(&self.name, expr, time);
+        let recorded = self
             .recording
-            .take("query", &input)
+            .take(&input)
             .map_err(SourceError::NotRecorded)?;
-        codec::answer_from(&record.result)
+        recorded.to_answer()
     }
 
     async fn label_names(&self) -> Result<Vec<String>, SourceError> {
-        codec::names_from(self.lookup("label_names", "")?)
+        self.lookup("label_names", "")?.to_names()
     }
 
     async fn label_values(&self, label: &str) -> Result<Vec<String>, SourceError> {
-        codec::names_from(self.lookup("label_values", label)?)
+        self.lookup("label_values", label)?.to_names()
     }
 
     async fn metadata(&self, metric: &str) -> Result<Option<MetricInfo>, SourceError> {
-        codec::metadata_from(self.lookup("metadata", metric)?)
+        self.lookup("metadata", metric)?.to_metadata()
     }
 }

@@ -1,5 +1,6 @@
 //! Running a shell command: `sh -c`, in a process group of its own, output streamed as it comes.
 
+use serde::{Deserialize, Serialize};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 use tokio::io::AsyncReadExt;
@@ -27,7 +28,9 @@ pub struct CommandSpec {
     pub env: Vec<(String, String)>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Its serde form is how the journal writes an exit: `{"code": 0}`, `{"signal": 9}`, `"not_run"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Exit {
     Code(i32),
     Signal(i32),

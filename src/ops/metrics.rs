@@ -1,6 +1,7 @@
 //! Metrics: what a source answers with, and the trait every source implements (a Prometheus
 //! server over HTTP, and later a metrics file evaluated in-process; recording and replay wrap it).
 
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -46,11 +47,14 @@ pub struct Range {
     pub step: f64,
 }
 
-/// HELP and TYPE of a metric, from the source's metadata.
-#[derive(Debug, Clone, PartialEq)]
+/// HELP and TYPE of a metric, from the source's metadata. Its serde form is how the journal
+/// writes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetricInfo {
     pub kind: String,
+    #[serde(default)]
     pub help: String,
+    #[serde(default)]
     pub unit: String,
 }
 

@@ -2,9 +2,10 @@
 //! API v1.
 
 use super::metrics::{
-    Answer, Labels, MetricInfo, MetricsSource, QueryResult, Range, Sample, Series, SourceError,
+    format_value, Answer, Labels, MetricInfo, MetricsSource, QueryResult, Range, Sample, Series,
+    SourceError,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -188,26 +189,88 @@ fn parse_error_position(message: &str) -> Option<(usize, usize)> {
     Some((line.parse().ok()?, column.parse().ok()?))
 }
 
-#[derive(Deserialize)]
+/// A query's result as the API writes it: the shape the journal keeps too, values as strings so
+/// that NaN and ±Inf survive.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "resultType", content = "result", rename_all = "lowercase")]
-enum WireResult {
-    Matrix(Vec<WireSeries>),
-    Vector(Vec<WireSample>),
+pub enum ApiResult {
+    Matrix(Vec<ApiSeries>),
+    Vector(Vec<ApiSample>),
     Scalar((f64, String)),
     String((f64, String)),
 }
 
-#[derive(Deserialize)]
-struct WireSeries {
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiSeries {
     metric: Labels,
     #[serde(default)]
     values: Vec<(f64, String)>,
 }
 
-#[derive(Deserialize)]
-struct WireSample {
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiSample {
     metric: Labels,
     value: (f64, String),
+}
+
+impl ApiResult {
+    pub fn of(result: &QueryResult) -> ApiResult {
+        match result {
+            QueryResult::Matrix(series) => ApiResult::Matrix(
+                series
+                    .iter()
+                    .map(|s| ApiSeries {
+                        metric: s.labels.clone(),
+                        values: s
+                            .points
+                            .iter()
+                            .map(|(t, v)| (*t, format_value(*v)))
+                            .collect(),
+                    })
+                    .collect(),
+            ),
+            QueryResult::Vector(samples) => ApiResult::Vector(
+                samples
+                    .iter()
+                    .map(|s| ApiSample {
+                        metric: s.labels.clone(),
+                        value: (s.time, format_value(s.value)),
+                    })
+                    .collect(),
+            ),
+            QueryResult::Scalar { time, value } => ApiResult::Scalar((*time, format_value(*value))),
+            QueryResult::String { time, value } => ApiResult::String((*time, value.clone())),
+        }
+    }
+
+    pub fn into_result(self) -> QueryResult {
+        match self {
+            ApiResult::Matrix(series) => QueryResult::Matrix(
+                series
+                    .into_iter()
+                    .map(|s| Series {
+                        labels: s.metric,
+                        points: s.values.iter().map(|(t, v)| (*t, number(v))).collect(),
+                    })
+                    .collect(),
+            ),
+            ApiResult::Vector(samples) => QueryResult::Vector(
+                samples
+                    .into_iter()
+                    .map(|s| Sample {
+                        labels: s.metric,
+                        time: s.value.0,
+                        value: number(&s.value.1),
+                    })
+                    .collect(),
+            ),
+            ApiResult::Scalar((time, value)) => QueryResult::Scalar {
+                time,
+                value: number(&value),
+            },
+            ApiResult::String((time, value)) => QueryResult::String { time, value },
+        }
+    }
 }
 
 /// Prometheus writes sample values as strings, `NaN` and `±Inf` included.
@@ -221,34 +284,9 @@ fn number(text: &str) -> f64 {
 
 /// Decodes the body of a `query` or `query_range` answer.
 pub fn decode_answer(body: &[u8]) -> Result<Answer, SourceError> {
-    let envelope: Envelope<WireResult> = serde_json::from_slice(body).map_err(|_| not_api(body))?;
+    let envelope: Envelope<ApiResult> = serde_json::from_slice(body).map_err(|_| not_api(body))?;
     let warnings = envelope.warnings.clone();
-    let result = match envelope.into_data()? {
-        WireResult::Matrix(series) => QueryResult::Matrix(
-            series
-                .into_iter()
-                .map(|s| Series {
-                    labels: s.metric,
-                    points: s.values.iter().map(|(t, v)| (*t, number(v))).collect(),
-                })
-                .collect(),
-        ),
-        WireResult::Vector(samples) => QueryResult::Vector(
-            samples
-                .into_iter()
-                .map(|s| Sample {
-                    labels: s.metric,
-                    time: s.value.0,
-                    value: number(&s.value.1),
-                })
-                .collect(),
-        ),
-        WireResult::Scalar((time, value)) => QueryResult::Scalar {
-            time,
-            value: number(&value),
-        },
-        WireResult::String((time, value)) => QueryResult::String { time, value },
-    };
+    let result = envelope.into_data()?.into_result();
     Ok(Answer { result, warnings })
 }
 

@@ -1,8 +1,10 @@
 //! The report as JSON, for tools: every section, and the whole timeline with its bookkeeping
 //! steps. A value the journal did not have is `null`.
 
-use super::model::{Exit, Place, Report};
-use super::wording::rfc3339;
+use super::model::Report;
+use super::rows::Place;
+use crate::ops::command::Exit;
+use crate::render::format::rfc3339;
 use serde_json::{json, Value};
 
 /// The report as pretty-printed JSON, ending in a newline.
@@ -40,31 +42,31 @@ fn value(r: &Report) -> Value {
             "title": c.title, "condition": c.condition, "passed": c.passed, "detail": c.detail,
         }))).collect::<Vec<_>>(),
         "commands": r.commands.iter().map(|c| {
-            let (code, signal, not_run) = match &c.exit {
-                Exit::Code(n) => (Some(*n), None, false),
-                Exit::Signal(n) => (None, Some(*n), false),
-                Exit::NotRun => (None, None, true),
-                Exit::Other(_) | Exit::Unknown => (None, None, false),
+            let (code, signal, not_run) = match c.exit {
+                Some(Exit::Code(n)) => (Some(n), None, false),
+                Some(Exit::Signal(n)) => (None, Some(n), false),
+                Some(Exit::NotRun) => (None, None, true),
+                None => (None, None, false),
             };
             with(&c.place, json!({
                 "command": c.command, "cwd": c.cwd, "exit_code": code, "signal": signal,
-                "not_run": not_run, "exit": c.exit_text(), "duration_ms": c.raw_duration,
+                "not_run": not_run, "exit": c.exit_text(), "duration_ms": c.duration_ms,
                 "truncated": c.truncated, "error": c.error,
             }))
         }).collect::<Vec<_>>(),
         "queries": r.queries.iter().map(|q| with(&q.place, json!({
             "source": q.source, "expr": q.expr, "instant": q.instant,
             "start": q.start.map(rfc3339), "end": q.end.map(rfc3339), "step_seconds": q.step,
-            "now": q.now.map(rfc3339), "time": q.time.map(rfc3339), "result_type": q.result_type, "series": q.series,
+            // No journal holds a query's `now`: the key stays for the tools that read this format.
+            "now": Value::Null,
+            "time": q.time.map(rfc3339), "result_type": q.result_type, "series": q.series,
             "warnings": q.warnings, "error": q.error, "summary": q.summary(),
         }))).collect::<Vec<_>>(),
-        "probes": r.probes.iter().map(|p| {
-            let mut fields = json!({"url": p.url, "passed": p.passed, "reason": p.reason});
-            if let (Some(fields), Value::Object(raw)) = (fields.as_object_mut(), &p.raw) {
-                fields.extend(raw.clone());
-            }
-            with(&p.place, fields)
-        }).collect::<Vec<_>>(),
+        "probes": r.probes.iter().map(|p| with(&p.place, json!({
+            "url": p.url, "expect": p.expect, "status": p.status, "latency_ms": p.latency_ms,
+            "body_bytes": p.body_bytes, "cert_days_left": p.cert_days_left, "passed": p.passed,
+            "reason": p.reason,
+        }))).collect::<Vec<_>>(),
         "secrets": r.secrets.iter().map(|s| with(&s.place, json!({
             "name": s.name, "reference": s.reference,
         }))).collect::<Vec<_>>(),

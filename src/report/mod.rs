@@ -7,20 +7,22 @@
 //! findings by severity, checks, commands, queries, probes and secrets (by reference only), and
 //! the whole timeline, one line a step.
 //!
-//! A journal is read as data, not trusted as code: an unknown field is ignored, an unknown step
-//! is shown by its kind, and a missing value reads `?` (`null` in JSON). Nothing here panics on
-//! a journal's content.
+//! A journal is read as data, not trusted as code (see `journal::entry`): an unknown field is
+//! ignored, an unknown step is shown by its kind, and a missing value, or one in an input or a
+//! result that does not fit its type, reads `?` (`null` in JSON). Nothing here panics on a
+//! journal's content.
 //!
-//! The modules: `model` files each record under its section; `fields` reads the values out
-//! of a record; `wording` says a row in words, whatever the format; `sections` writes the sections
-//! once for any `Markup`, which `markdown` and `html` implement (with their own heads); `json`
-//! writes the report as data.
+//! The modules, each using only those before it: `wording` has the words rows share (times,
+//! durations, failures, verdicts); `rows` the rows of each section and how each reads; `model`
+//! files each journal entry under its section and says what the report is (its span, its steps);
+//! `sections` writes the sections once for any `Markup`, which `markdown` and `html` implement
+//! (with their own heads); `json` writes the report as data.
 
-mod fields;
 mod html;
 mod json;
 mod markdown;
 mod model;
+mod rows;
 mod sections;
 mod wording;
 

@@ -1,13 +1,16 @@
-//! The report's model: each record filed under its section, with its line in the timeline.
+//! The report's model: each record filed under its section, with its line in the timeline; and
+//! what the report says of itself (its span, its steps, what it leaves out).
 
-use super::fields::{
-    error_of, exit_of, field, number, parse_time, place, severity_rank, strings, text,
+use super::rows::{
+    CheckRow, CommandRow, FindingRow, Place, ProbeRow, QueryRow, SecretRow, SourceRow, WindowRow,
 };
-use super::wording::{duration, one_line, or_unknown, rfc3339, verdict};
+use super::wording::{failure, one_line, or_unknown, parse_time, severity_rank, verdict};
+use crate::journal::entry::{Backend, ClockInput, Entry, LookupInput, OpInput};
 use crate::journal::read::Loaded;
 use crate::journal::Record;
-use crate::render::format::shorten;
-use serde_json::{json, Value};
+use crate::ops::prometheus::ApiResult;
+use crate::render::format::{duration, rfc3339, shorten};
+use serde_json::Value;
 use std::fmt::Write;
 
 /// What the report says, whatever the format.
@@ -30,102 +33,15 @@ pub(super) struct Report {
     pub(super) timeline: Vec<Event>,
 }
 
-/// Where and when a step happened.
-pub(super) struct Place {
-    pub(super) seq: u64,
-    pub(super) at: String,
-}
-
-pub(super) struct WindowRow {
-    pub(super) place: Place,
-    pub(super) written: String,
-    pub(super) start: Option<String>,
-    pub(super) end: Option<String>,
-    pub(super) step_seconds: Option<f64>,
-}
-
-pub(super) struct SourceRow {
-    pub(super) place: Place,
-    pub(super) name: Option<String>,
-    pub(super) kind: Option<String>,
-    pub(super) url: Option<String>,
-}
-
-pub(super) struct FindingRow {
-    pub(super) place: Place,
-    pub(super) severity: Option<String>,
-    pub(super) text: Option<String>,
-    pub(super) evidence: Vec<String>,
-}
-
-pub(super) struct CheckRow {
-    pub(super) place: Place,
-    pub(super) title: Option<String>,
-    pub(super) condition: Option<String>,
-    pub(super) passed: Option<bool>,
-    pub(super) detail: Option<String>,
-}
-
-pub(super) enum Exit {
-    Code(i64),
-    Signal(i64),
-    NotRun,
-    Other(String),
-    Unknown,
-}
-
-pub(super) struct CommandRow {
-    pub(super) place: Place,
-    /// The recorded duration, for JSON.
-    pub(super) raw_duration: Value,
-    pub(super) command: Option<String>,
-    pub(super) cwd: Option<String>,
-    pub(super) exit: Exit,
-    pub(super) duration_ms: Option<f64>,
-    pub(super) truncated: Option<bool>,
-    pub(super) error: Option<String>,
-}
-
-pub(super) struct QueryRow {
-    pub(super) place: Place,
-    pub(super) source: Option<String>,
-    pub(super) expr: Option<String>,
-    pub(super) instant: Option<bool>,
-    pub(super) start: Option<f64>,
-    pub(super) end: Option<f64>,
-    pub(super) step: Option<f64>,
-    pub(super) now: Option<f64>,
-    /// An instant query's time.
-    pub(super) time: Option<f64>,
-    pub(super) result_type: Option<String>,
-    pub(super) series: Option<usize>,
-    pub(super) warnings: Vec<String>,
-    pub(super) error: Option<String>,
-}
-
-pub(super) struct ProbeRow {
-    pub(super) place: Place,
-    /// The fields as recorded, for JSON, where a number stays a number.
-    pub(super) raw: Value,
-    pub(super) url: Option<String>,
-    pub(super) status: Option<String>,
-    pub(super) latency_ms: Option<f64>,
-    pub(super) cert_days_left: Option<f64>,
-    pub(super) passed: Option<bool>,
-    pub(super) reason: Option<String>,
-}
-
-pub(super) struct SecretRow {
-    pub(super) place: Place,
-    pub(super) name: Option<String>,
-    pub(super) reference: Option<String>,
-}
-
 /// Steps that are the machinery of replay rather than the investigation: readings of the clock
 /// and completion's lookups. The JSON timeline keeps them; the pages leave them out and say so.
 pub(super) const BOOKKEEPING: [(&str, &str, &str); 2] = [
-    ("clock", "reading of the clock", "readings of the clock"),
-    ("lookup", "completion lookup", "completion lookups"),
+    (
+        ClockInput::STEP,
+        "reading of the clock",
+        "readings of the clock",
+    ),
+    (LookupInput::STEP, "completion lookup", "completion lookups"),
 ];
 
 pub(super) fn is_bookkeeping(step: &str) -> bool {
@@ -166,7 +82,7 @@ impl Report {
             let line = report.add(record);
             report.timeline.push(Event {
                 place: place(record),
-                step: record.step.clone(),
+                step: record.entry.step().to_owned(),
                 line,
                 ms: record.ms,
             });
@@ -180,14 +96,18 @@ impl Report {
 
     /// Files one record under its section and returns its timeline line.
     fn add(&mut self, record: &Record) -> String {
-        let (input, result) = (&record.input, &record.result);
-        match record.step.as_str() {
-            "source" => {
+        match &record.entry {
+            Entry::Source { input } => {
+                let (kind, url) = match &input.backend {
+                    Some(Backend::Prometheus { url }) => (Some("prometheus"), url.clone()),
+                    Some(Backend::File { .. }) => (Some("file"), None),
+                    None => (None, None),
+                };
                 let row = SourceRow {
                     place: place(record),
-                    name: text(input, "name"),
-                    kind: text(input, "kind"),
-                    url: text(input, "url"),
+                    name: input.name.clone(),
+                    kind: kind.map(str::to_owned),
+                    url,
                 };
                 let line = format!(
                     "source {}: {} {}",
@@ -198,21 +118,21 @@ impl Report {
                 self.sources.push(row);
                 line
             }
-            "window" => {
+            Entry::Window { input, result } => {
+                // The step as the journal writes it: `60.0`.
+                let step = input.step.map(Value::from);
                 let written = format!(
                     "{} .. {}{}",
-                    text(input, "start").unwrap_or_else(|| "?".into()),
-                    text(input, "end").unwrap_or_else(|| "?".into()),
-                    text(input, "step")
-                        .map(|s| format!(" step {s}"))
-                        .unwrap_or_default()
+                    or_unknown(&input.start),
+                    or_unknown(&input.end),
+                    step.map(|s| format!(" step {s}")).unwrap_or_default()
                 );
                 let row = WindowRow {
                     place: place(record),
                     written,
-                    start: text(result, "start"),
-                    end: text(result, "end"),
-                    step_seconds: number(result, "step_seconds"),
+                    start: result.start.clone(),
+                    end: result.end.clone(),
+                    step_seconds: result.step_seconds,
                 };
                 let line = match (&row.start, &row.end) {
                     (Some(start), Some(end)) => format!(
@@ -224,30 +144,28 @@ impl Report {
                 self.windows.push(row);
                 line
             }
-            "query" => {
-                let series = result
-                    .get("result")
-                    .and_then(Value::as_array)
-                    .map(|items| items.len());
-                let result_type = text(result, "resultType");
+            Entry::Query { input, result } => {
+                let (result_type, series) = match &result.data {
+                    Some(ApiResult::Matrix(series)) => (Some("matrix"), Some(series.len())),
+                    Some(ApiResult::Vector(samples)) => (Some("vector"), Some(samples.len())),
+                    // A scalar or a string is one value, not a list of series.
+                    Some(ApiResult::Scalar(_)) => (Some("scalar"), None),
+                    Some(ApiResult::String(_)) => (Some("string"), None),
+                    None => (None, None),
+                };
                 let row = QueryRow {
                     place: place(record),
-                    source: text(input, "source"),
-                    expr: text(input, "expr"),
-                    instant: input.get("instant").and_then(Value::as_bool),
-                    start: number(input, "start"),
-                    end: number(input, "end"),
-                    step: number(input, "step"),
-                    now: number(input, "now"),
-                    time: number(input, "time"),
-                    // A scalar or a string is one value, not a list of series.
-                    series: match result_type.as_deref() {
-                        Some("scalar" | "string") => None,
-                        _ => series,
-                    },
+                    source: input.source.clone(),
+                    expr: input.expr.clone(),
+                    instant: input.instant,
+                    start: input.start,
+                    end: input.end,
+                    step: input.step,
+                    time: input.time,
                     result_type,
-                    warnings: strings(result, "warnings"),
-                    error: error_of(result),
+                    series,
+                    warnings: result.warnings.clone().unwrap_or_default(),
+                    error: result.error.as_ref().map(failure),
                 };
                 let line = format!(
                     "query @{} {}: {} ({})",
@@ -259,16 +177,15 @@ impl Report {
                 self.queries.push(row);
                 line
             }
-            "run" => {
+            Entry::Run { input, result } => {
                 let row = CommandRow {
                     place: place(record),
-                    raw_duration: field(result, "duration_ms"),
-                    command: text(input, "command"),
-                    cwd: text(input, "cwd"),
-                    exit: exit_of(result.get("exit")),
-                    duration_ms: number(result, "duration_ms"),
-                    truncated: result.get("truncated").and_then(Value::as_bool),
-                    error: error_of(result),
+                    command: input.command.clone(),
+                    cwd: input.cwd.clone(),
+                    exit: result.exit,
+                    duration_ms: result.duration_ms,
+                    truncated: result.truncated,
+                    error: result.error.as_ref().map(failure),
                 };
                 let line = format!(
                     "run {}: {}",
@@ -278,45 +195,40 @@ impl Report {
                 self.commands.push(row);
                 line
             }
-            "probe" => {
+            Entry::Probe { input, result } => {
                 let row = ProbeRow {
                     place: place(record),
-                    raw: json!({
-                        "expect": field(input, "expect"),
-                        "status": field(result, "status"),
-                        "latency_ms": field(result, "latency_ms"),
-                        "body_bytes": field(result, "body_bytes"),
-                        "cert_days_left": field(result, "cert_days_left"),
-                    }),
-                    url: text(input, "url"),
-                    status: text(result, "status"),
-                    latency_ms: number(result, "latency_ms"),
-                    cert_days_left: number(result, "cert_days_left"),
-                    passed: result.get("passed").and_then(Value::as_bool),
-                    reason: text(result, "reason").or_else(|| error_of(result)),
+                    url: input.url.clone(),
+                    expect: input.expect,
+                    status: result.status,
+                    latency_ms: result.latency_ms,
+                    body_bytes: result.body_bytes,
+                    cert_days_left: result.cert_days_left,
+                    passed: result.passed,
+                    reason: result.reason.clone(),
                 };
                 let line = format!("probe {}: {}", or_unknown(&row.url), row.outcome());
                 self.probes.push(row);
                 line
             }
-            "check" => {
+            Entry::Check { input, result } => {
                 let row = CheckRow {
                     place: place(record),
-                    title: text(input, "title"),
-                    condition: text(input, "condition"),
-                    passed: result.get("passed").and_then(Value::as_bool),
-                    detail: text(result, "detail").or_else(|| error_of(result)),
+                    title: input.title.clone(),
+                    condition: input.condition.clone(),
+                    passed: result.passed,
+                    detail: result.detail.clone(),
                 };
                 let line = format!("{} check {}", verdict(row.passed), or_unknown(&row.title));
                 self.checks.push(row);
                 line
             }
-            "finding" => {
+            Entry::Finding { input } => {
                 let row = FindingRow {
                     place: place(record),
-                    severity: text(input, "severity"),
-                    text: text(input, "text"),
-                    evidence: strings(input, "evidence"),
+                    severity: input.severity.clone(),
+                    text: input.text.clone(),
+                    evidence: input.evidence.clone(),
                 };
                 let mut line = format!(
                     "{} finding: {}",
@@ -329,11 +241,11 @@ impl Report {
                 self.findings.push(row);
                 line
             }
-            "secret" => {
+            Entry::Secret { input } => {
                 let row = SecretRow {
                     place: place(record),
-                    name: text(input, "name"),
-                    reference: text(input, "reference"),
+                    name: input.name.clone(),
+                    reference: input.reference.clone(),
                 };
                 let line = format!(
                     "secret {} from {}",
@@ -343,45 +255,163 @@ impl Report {
                 self.secrets.push(row);
                 line
             }
-            "rust" => {
-                let code = text(input, "code").unwrap_or_default();
-                let lines = code.lines().filter(|l| !l.trim().is_empty()).count();
-                let outcome = match (text(result, "panic"), result.get("compile")) {
+            Entry::Rust { input, result } => {
+                let lines = input.code.lines().filter(|l| !l.trim().is_empty()).count();
+                let outcome = match (&result.panic, &result.compile) {
                     (Some(message), _) => {
-                        format!("panicked: {}", shorten(&one_line(&message), 120))
+                        format!("panicked: {}", shorten(&one_line(message), 120))
                     }
                     (None, Some(_)) => "did not compile".to_owned(),
                     (None, None) => "ran".to_owned(),
                 };
                 format!("rust cell of {lines} lines: {outcome}")
             }
-            "clock" => match number(result, "now") {
+            Entry::Clock { result, .. } => match result.now {
                 Some(now) => format!("the time is {}", rfc3339(now)),
                 None => "the time is ?".to_owned(),
             },
-            "lookup" => {
+            Entry::Lookup { input, result } => {
                 let mut line = format!(
                     "lookup @{} {}",
-                    text(input, "source").unwrap_or_else(|| "?".into()),
-                    text(input, "call").unwrap_or_else(|| "?".into())
+                    or_unknown(&input.source),
+                    or_unknown(&input.call)
                 );
-                if let Some(argument) = text(input, "argument").filter(|a| !a.is_empty()) {
-                    let _ = write!(line, " {}", shorten(&one_line(&argument), 80));
+                if let Some(argument) = input.argument.as_ref().filter(|a| !a.is_empty()) {
+                    let _ = write!(line, " {}", shorten(&one_line(argument), 80));
                 }
-                let outcome = match (
-                    error_of(result),
-                    result.get("values").and_then(Value::as_array),
-                ) {
-                    (Some(error), _) => format!("error: {}", one_line(&error)),
+                let outcome = match (&result.error, &result.values) {
+                    (Some(error), _) => format!("error: {}", one_line(&failure(error))),
                     (None, Some(values)) => format!("{} values", values.len()),
                     (None, None) => "done".to_owned(),
                 };
                 format!("{line}: {outcome}")
             }
-            other => {
+            Entry::Other { step, input, .. } => {
                 let shown = serde_json::to_string(input).unwrap_or_default();
-                format!("{} {}", one_line(other), shorten(&one_line(&shown), 120))
+                format!("{} {}", one_line(step), shorten(&one_line(&shown), 120))
             }
         }
+    }
+
+    /// The timeline a person reads: without the bookkeeping steps.
+    pub(super) fn shown_timeline(&self) -> impl Iterator<Item = &Event> {
+        self.timeline.iter().filter(|e| !is_bookkeeping(&e.step))
+    }
+
+    /// What the shown timeline leaves out, if anything: "9 readings of the clock are left out".
+    pub(super) fn left_out(&self) -> Option<String> {
+        let parts: Vec<String> = BOOKKEEPING
+            .iter()
+            .filter_map(|(kind, one, many)| {
+                match self.timeline.iter().filter(|e| e.step == *kind).count() {
+                    0 => None,
+                    1 => Some(format!("1 {one}")),
+                    n => Some(format!("{n} {many}")),
+                }
+            })
+            .collect();
+        (!parts.is_empty()).then(|| {
+            format!(
+                "Left out: {} (the JSON report keeps them).",
+                parts.join(" and ")
+            )
+        })
+    }
+
+    pub(super) fn verified(&self) -> bool {
+        self.breaks.is_empty()
+    }
+
+    /// The span of the journal, as a person reads it.
+    pub(super) fn span(&self) -> String {
+        match (&self.first, &self.last) {
+            (Some(first), Some(last)) => {
+                let length = match (parse_time(first), parse_time(last)) {
+                    (Some(a), Some(b)) if b >= a => {
+                        format!(
+                            " ({})",
+                            duration((b - a).num_milliseconds() as f64 / 1000.0)
+                        )
+                    }
+                    _ => String::new(),
+                };
+                let last_shown = if self.one_day {
+                    parse_time(last)
+                        .map(|t| t.format("%H:%M:%S UTC").to_string())
+                        .unwrap_or_else(|| last.clone())
+                } else {
+                    full_time(last)
+                };
+                format!("{} to {last_shown}{length}", full_time(first))
+            }
+            _ => "no steps recorded".to_owned(),
+        }
+    }
+
+    pub(super) fn steps_text(&self) -> String {
+        let mut counts: Vec<(String, usize)> = Vec::new();
+        for event in &self.timeline {
+            match counts.iter_mut().find(|(step, _)| *step == event.step) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((event.step.clone(), 1)),
+            }
+        }
+        let parts: Vec<String> = counts
+            .iter()
+            .map(|(step, n)| format!("{n} {}", one_line(step)))
+            .collect();
+        if parts.is_empty() {
+            "0".to_owned()
+        } else {
+            format!("{} ({})", self.steps, parts.join(", "))
+        }
+    }
+
+    /// The time of a step, without the date when the whole journal is one day.
+    pub(super) fn clock(&self, at: &str) -> String {
+        match parse_time(at) {
+            Some(t) if self.one_day => t.format("%H:%M:%S").to_string(),
+            Some(t) => t.format("%Y-%m-%d %H:%M:%S").to_string(),
+            None if at.is_empty() => "?".to_owned(),
+            None => at.to_owned(),
+        }
+    }
+
+    pub(super) fn checks_summary(&self) -> String {
+        let failed = self
+            .checks
+            .iter()
+            .filter(|c| c.passed == Some(false))
+            .count();
+        let passed = self
+            .checks
+            .iter()
+            .filter(|c| c.passed == Some(true))
+            .count();
+        let unknown = self.checks.len() - failed - passed;
+        let mut text = format!("{failed} failed, {passed} passed");
+        if unknown > 0 {
+            let _ = write!(text, ", {unknown} unknown");
+        }
+        text
+    }
+}
+
+fn full_time(at: &str) -> String {
+    parse_time(at)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_else(|| {
+            if at.is_empty() {
+                "?".into()
+            } else {
+                at.to_owned()
+            }
+        })
+}
+
+fn place(record: &Record) -> Place {
+    Place {
+        seq: record.seq,
+        at: record.at.clone(),
     }
 }

@@ -2,7 +2,8 @@
 //! heading, a table or a verdict is written, not in what a section holds.
 
 use super::model::Report;
-use super::wording::{duration, one_line, or_unknown, rich, severity_mark, verdict};
+use super::wording::{one_line, or_unknown, rich, severity_mark, verdict};
+use crate::render::format::duration;
 
 /// How a format writes the pieces a section is made of. Cell functions return markup; the
 /// others append to the page.
@@ -161,7 +162,7 @@ pub(super) fn write<M: Markup>(out: &mut String, r: &Report) {
             .map(|p| {
                 vec![
                     M::text(or_unknown(&p.url)),
-                    M::text(or_unknown(&p.status)),
+                    M::text(&p.status_text()),
                     M::text(&p.latency_text()),
                     M::text(&p.certificate_text()),
                     M::judged(p.passed, M::text(&p.result_text())),

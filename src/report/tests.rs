@@ -1,8 +1,14 @@
 //! The report of a journal with every kind of step, in each format.
 
 use super::{render, Format};
+use crate::journal::entry::{
+    CheckInput, CheckVerdict, Entry, FindingInput, ProbeInput, ProbeOutcome, QueryInput,
+    QueryOutcome, RunInput, RunOutcome, RustInput, RustOutcome, WindowInput, WindowOutcome,
+};
 use crate::journal::read::{load, parse, Loaded};
 use crate::journal::record::Journal;
+use crate::ops::command::Exit;
+use crate::ops::metrics::{Answer, QueryResult, Range, Series};
 use serde_json::{json, Value};
 
 /// A small investigation with every kind of step, written by the journal's own writer.
@@ -12,106 +18,174 @@ fn journal() -> (std::path::PathBuf, Loaded) {
         std::process::id(),
         uuid::Uuid::new_v4()
     ));
+    let text = |s: &str| Some(s.to_owned());
+    let series = |code: &str, value: f64| Series {
+        labels: [("code".to_owned(), code.to_owned())].into(),
+        points: vec![(1_795_168_800.0, value)],
+    };
+    let answer = Answer {
+        result: QueryResult::Matrix(vec![series("500", 10.0), series("503", 2.0)]),
+        warnings: Vec::new(),
+    };
+    let steps = [
+        (
+            Entry::prometheus_source("prom", text("http://prom:9090")),
+            0,
+        ),
+        (
+            Entry::window(
+                WindowInput::new(
+                    "2026-11-20T10:00:00Z".into(),
+                    "2026-11-20T12:00:00Z".into(),
+                    None,
+                ),
+                WindowOutcome::resolved(
+                    "2026-11-20T10:00:00Z".into(),
+                    "2026-11-20T12:00:00Z".into(),
+                    15.0,
+                ),
+            ),
+            0,
+        ),
+        (
+            Entry::Query {
+                input: QueryInput::range(
+                    "prom",
+                    "sum by (code) (rate(http_requests_total{code=~\"5..\"}[5m]))",
+                    &Range {
+                        start: 1_795_168_800.0,
+                        end: 1_795_176_000.0,
+                        step: 15.0,
+                    },
+                ),
+                result: QueryOutcome::of(&Ok(answer)),
+            },
+            42,
+        ),
+        (
+            Entry::Run {
+                input: RunInput {
+                    command: text("kubectl get pods | grep <checkout>"),
+                    ..RunInput::default()
+                },
+                result: RunOutcome {
+                    exit: Some(Exit::Code(1)),
+                    duration_ms: Some(1500),
+                    stdout: text(""),
+                    stderr: text("boom"),
+                    truncated: Some(false),
+                    error: None,
+                },
+            },
+            1500,
+        ),
+        (
+            Entry::Run {
+                input: RunInput {
+                    command: text("sleep 100"),
+                    ..RunInput::default()
+                },
+                result: RunOutcome {
+                    exit: Some(Exit::Signal(9)),
+                    duration_ms: Some(125_000),
+                    ..RunOutcome::default()
+                },
+            },
+            125_000,
+        ),
+        (
+            Entry::Probe {
+                input: ProbeInput {
+                    url: text("https://shop.example/health"),
+                    expect: Some(200),
+                    within_ms: Some(500),
+                    ..ProbeInput::default()
+                },
+                result: ProbeOutcome {
+                    status: Some(503),
+                    latency_ms: Some(87),
+                    body_bytes: Some(12),
+                    cert_days_left: Some(40),
+                    passed: Some(false),
+                    reason: text("status 503, expected 200"),
+                },
+            },
+            87,
+        ),
+        (
+            Entry::Check {
+                input: CheckInput {
+                    title: text("checkout 5xx below 1/s"),
+                    condition: text("promql"),
+                },
+                result: CheckVerdict {
+                    passed: Some(false),
+                    detail: text("fired from 10:30:15 to 11:19:45\n{service=\"checkout\"}"),
+                },
+            },
+            10,
+        ),
+        (
+            Entry::Check {
+                input: CheckInput {
+                    title: text("cart <fine> & \"well\""),
+                    condition: text("run"),
+                },
+                result: CheckVerdict {
+                    passed: Some(true),
+                    detail: text("`test -f a|b` exited 0"),
+                },
+            },
+            5,
+        ),
+        (finding("info", "rollback ended it", &["versions"]), 0),
+        (
+            finding(
+                "critical",
+                "checkout <script>alert(1)</script> | down",
+                &["errors", "pods"],
+            ),
+            0,
+        ),
+        (Entry::secret("token", "env:TOKEN"), 0),
+        (
+            Entry::Rust {
+                input: RustInput {
+                    code: "      \nlet v: Vec<u8> = vec![];\nv[3];".into(),
+                },
+                result: RustOutcome {
+                    panic: text("index out of bounds"),
+                    ..RustOutcome::default()
+                },
+            },
+            300,
+        ),
+        (
+            Entry::Other {
+                step: "teleport".into(),
+                input: json!({"to": "mars", "extra": [1, 2]}),
+                result: json!({"weird": true}),
+            },
+            0,
+        ),
+    ];
     let mut j = Journal::open(&path, Box::new(|s: &str| s.replace("hunter2", "••••••"))).unwrap();
-    j.append(
-        "source",
-        json!({"name": "prom", "kind": "prometheus", "url": "http://prom:9090"}),
-        json!({}),
-        0,
-    )
-    .unwrap();
-    j.append(
-        "window",
-        json!({"start": "2026-11-20T10:00:00Z", "end": "2026-11-20T12:00:00Z", "step": null}),
-        json!({"start": "2026-11-20T10:00:00Z", "end": "2026-11-20T12:00:00Z", "step_seconds": 15}),
-        0,
-    )
-    .unwrap();
-    j.append(
-        "query",
-        json!({"source": "prom", "expr": "sum by (code) (rate(http_requests_total{code=~\"5..\"}[5m]))",
-               "instant": false, "start": 1_795_168_800.0, "end": 1_795_176_000.0, "step": 15.0,
-               "now": 1_795_180_000.0}),
-        json!({"resultType": "matrix", "warnings": [],
-               "result": [{"metric": {"code": "500"}, "values": [[1_795_168_800.0, "10"]]},
-                          {"metric": {"code": "503"}, "values": [[1_795_168_800.0, "2"]]}]}),
-        42,
-    )
-    .unwrap();
-    j.append(
-        "run",
-        json!({"command": "kubectl get pods | grep <checkout>", "cwd": null, "env": [], "timeout_ms": null}),
-        json!({"exit": {"code": 1}, "duration_ms": 1500, "stdout": "", "stderr": "boom", "truncated": false}),
-        1500,
-    )
-    .unwrap();
-    j.append(
-        "run",
-        json!({"command": "sleep 100"}),
-        json!({"exit": {"signal": 9}, "duration_ms": 125_000}),
-        125_000,
-    )
-    .unwrap();
-    j.append(
-        "probe",
-        json!({"url": "https://shop.example/health", "expect": 200, "within_ms": 500, "headers": [], "insecure": false}),
-        json!({"status": 503, "latency_ms": 87, "body_bytes": 12, "cert_days_left": 40, "passed": false,
-               "reason": "status 503, expected 200"}),
-        87,
-    )
-    .unwrap();
-    j.append(
-        "check",
-        json!({"title": "checkout 5xx below 1/s", "condition": "promql"}),
-        json!({"passed": false, "detail": "fired from 10:30:15 to 11:19:45\n{service=\"checkout\"}"}),
-        10,
-    )
-    .unwrap();
-    j.append(
-        "check",
-        json!({"title": "cart <fine> & \"well\"", "condition": "run"}),
-        json!({"passed": true, "detail": "`test -f a|b` exited 0"}),
-        5,
-    )
-    .unwrap();
-    j.append(
-        "finding",
-        json!({"severity": "info", "text": "rollback ended it", "evidence": ["versions"]}),
-        json!({}),
-        0,
-    )
-    .unwrap();
-    j.append(
-        "finding",
-        json!({"severity": "critical", "text": "checkout <script>alert(1)</script> | down", "evidence": ["errors", "pods"]}),
-        json!({}),
-        0,
-    )
-    .unwrap();
-    j.append(
-        "secret",
-        json!({"name": "token", "reference": "env:TOKEN"}),
-        json!({}),
-        0,
-    )
-    .unwrap();
-    j.append(
-        "rust",
-        json!({"code": "      \nlet v: Vec<u8> = vec![];\nv[3];"}),
-        json!({"panic": "index out of bounds"}),
-        300,
-    )
-    .unwrap();
-    j.append(
-        "teleport",
-        json!({"to": "mars", "extra": [1, 2]}),
-        json!({"weird": true}),
-        0,
-    )
-    .unwrap();
+    for (entry, ms) in &steps {
+        j.append(entry, *ms).unwrap();
+    }
     drop(j);
     let loaded = load(&path).unwrap();
     (path, loaded)
+}
+
+fn finding(severity: &str, text: &str, evidence: &[&str]) -> Entry {
+    Entry::Finding {
+        input: FindingInput {
+            severity: Some(severity.to_owned()),
+            text: Some(text.to_owned()),
+            evidence: evidence.iter().map(|e| e.to_string()).collect(),
+        },
+    }
 }
 
 #[test]
@@ -328,7 +402,9 @@ fn missing_and_odd_fields_read_as_unknown() {
     assert!(
         md.contains("? UNKNOWN")
             && md.contains("a scalar")
-            && md.contains("error: bad gateway")
+            // A result that does not fit its type, here an error that is only a string, is
+            // unknown as a whole.
+            && md.contains("query @? ?: ? series (instant at ?)")
             && md.contains("error: unreachable: connection refused")
             && md.contains("instant at 2026-11-20T12:00:00Z")
             && md.contains("✗ error: timed out after 2.00 s")
@@ -338,7 +414,7 @@ fn missing_and_odd_fields_read_as_unknown() {
     let report: Value = serde_json::from_str(&render(&loaded, Format::Json)).unwrap();
     assert_eq!(report["verified"], false);
     assert_eq!(report["checks"][0]["passed"], Value::Null);
-    assert_eq!(report["findings"][0]["evidence"], json!(["one"]));
+    assert_eq!(report["findings"][0]["evidence"], json!([]));
     assert_eq!(
         report["timeline"][10]["summary"],
         "the time is 2026-11-20T12:00:00Z"

@@ -10,12 +10,12 @@ use super::run::Run;
 use crate::engine::context::Context;
 use crate::engine::error::{CellError, Span};
 use crate::engine::syntax::{Template, Token, Tokens};
+use crate::journal::entry::Entry;
 use crate::model::{Event, Value};
 use crate::ops::check::CheckOutcome;
 use crate::ops::command::Exit;
 use crate::ops::metrics::Series;
 use crate::render;
-use serde_json::json;
 
 #[derive(Debug, Clone)]
 pub enum Condition {
@@ -117,11 +117,7 @@ impl Check {
             detail,
             at: cx.ops.stamp(),
         };
-        cx.ops.note(
-            "check",
-            json!({ "title": outcome.title, "condition": self.condition.kind() }),
-            json!({ "passed": outcome.passed, "detail": outcome.detail }),
-        );
+        cx.ops.note(&Entry::check(&outcome, self.condition.kind()));
         cx.state.record(Event::Check(outcome.clone()));
         Ok(Value::Check(outcome))
     }

@@ -4,10 +4,10 @@ use crate::engine::context::Context;
 use crate::engine::error::Span;
 use crate::engine::error::{CellError, ErrorKind};
 use crate::engine::syntax::{is_name, Template, Token, Tokens};
+use crate::journal::entry::Entry;
 use crate::model::{Event, Value};
 use crate::ops::finding::{Finding, Severity};
 use crate::render;
-use serde_json::json;
 
 #[derive(Debug, Clone)]
 pub struct NewFinding {
@@ -85,11 +85,7 @@ impl NewFinding {
 /// A finding joins the session, from a statement or a Rust cell: journaled, shown as a card,
 /// kept for the timeline.
 pub fn add(cx: &mut Context<'_>, finding: Finding) {
-    cx.ops.note(
-        "finding",
-        json!({ "severity": finding.severity.name(), "text": finding.text, "evidence": finding.evidence }),
-        json!({}),
-    );
+    cx.ops.note(&Entry::finding(&finding));
     cx.out.display(render::finding_card(&finding), None);
     cx.state.record(Event::Finding(finding));
 }

@@ -23,7 +23,7 @@ pub fn parse(tokens: &mut Tokens) -> Result<String, CellError> {
 
 pub fn apply(path: &str, span: Span, cx: &mut Context<'_>) -> Result<(), CellError> {
     let recording = Recording::load(Path::new(path))
-        .map_err(|why| CellError::new(ErrorKind::NotRecorded, why, span))?;
+        .map_err(|why| CellError::new(ErrorKind::NotRecorded, why.to_string(), span))?;
     cx.ops.switch(Mode::Replay(recording));
     // Sources already declared answer from the journal too, under the same names.
     for named in cx.state.sources_mut() {

@@ -6,10 +6,10 @@
 use crate::engine::context::Context;
 use crate::engine::error::{CellError, ErrorKind, Span};
 use crate::engine::syntax::{is_name, Tokens};
+use crate::journal::entry::Entry;
 use crate::model::Value;
 use crate::ops::secret::{self, is_reference};
 use crate::render::Bundle;
-use serde_json::json;
 
 #[derive(Debug, Clone)]
 pub struct Secret {
@@ -57,11 +57,7 @@ impl Secret {
     pub fn apply(&self, span: Span, cx: &mut Context<'_>) -> Result<(), CellError> {
         let value = read(&self.reference, span)?;
         cx.state.secrets.add(&value);
-        cx.ops.note(
-            "secret",
-            json!({ "name": self.name, "reference": self.reference }),
-            json!({}),
-        );
+        cx.ops.note(&Entry::secret(&self.name, &self.reference));
         cx.state.bind(
             &self.name,
             Value::Secret {

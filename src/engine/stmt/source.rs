@@ -7,8 +7,8 @@ use crate::engine::error::{CellError, ErrorKind, Span};
 use crate::engine::session::NamedSource;
 use crate::engine::stack::{AuthRef, OpenError, SourceSpec};
 use crate::engine::syntax::{is_name, Template, Tokens};
+use crate::journal::entry::Entry;
 use crate::render::Bundle;
-use serde_json::json;
 use std::time::Duration;
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -148,7 +148,7 @@ fn prometheus(words: &[(String, Span)], tokens: &Tokens) -> Result<SourceKind, C
 
 impl NewSource {
     pub fn apply(&self, span: Span, cx: &mut Context<'_>) -> Result<(), CellError> {
-        let (spec, description, (place, at)) = match &self.kind {
+        let (spec, description, entry) = match &self.kind {
             SourceKind::Prometheus {
                 url,
                 url_span,
@@ -159,19 +159,19 @@ impl NewSource {
                 let url = cx.state.resolve(url)?;
                 check_url(&url, *url_span)?;
                 let description = format!("prometheus at {url}");
-                let place = ("url", url.clone());
+                let entry = Entry::prometheus_source(&self.name, Some(url.clone()));
                 let spec = SourceSpec::Prometheus {
                     url,
                     headers: headers.clone(),
                     auth: auth.clone(),
                     timeout: *timeout,
                 };
-                (spec, description, place)
+                (spec, description, entry)
             }
             SourceKind::File { path } => (
                 SourceSpec::File { path: path.into() },
                 format!("the metrics file {path}, evaluated in-process"),
-                ("path", path.clone()),
+                Entry::file_source(&self.name, path),
             ),
         };
         let opened = cx.ops.open_source(&self.name, &spec).map_err(|e| {
@@ -186,8 +186,6 @@ impl NewSource {
         for credential in &opened.credentials {
             cx.state.secrets.add(credential);
         }
-        let mut input = json!({ "name": self.name, "kind": self.kind.name() });
-        input[place] = json!(at);
         let line = format!("source {}: {description}", self.name);
         let is_default = cx
             .state
@@ -198,7 +196,7 @@ impl NewSource {
             ""
         };
         cx.out.display(Bundle::plain(format!("{line}{role}")), None);
-        cx.ops.note("source", input, json!({}));
+        cx.ops.note(&entry);
         Ok(())
     }
 }

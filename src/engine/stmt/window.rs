@@ -5,8 +5,8 @@ use crate::engine::duration;
 use crate::engine::error::{CellError, Span};
 use crate::engine::syntax::Tokens;
 use crate::engine::window::{self, Instant, Window};
+use crate::journal::entry::{Entry, WindowOutcome};
 use crate::render::Bundle;
-use serde_json::json;
 
 pub fn parse(tokens: &mut Tokens) -> Result<Window, CellError> {
     let words = tokens.raw_words();
@@ -74,15 +74,9 @@ pub fn apply(new: &Window, span: Span, cx: &mut Context<'_>) -> Result<(), CellE
         ));
     }
     cx.state.window = new.clone();
-    cx.ops.note(
-        "window",
-        new.describe(),
-        json!({
-            "start": window::rfc3339(range.start),
-            "end": window::rfc3339(range.end),
-            "step_seconds": range.step,
-        }),
-    );
+    let (start, end) = (window::rfc3339(range.start), window::rfc3339(range.end));
+    let resolved = WindowOutcome::resolved(start, end, range.step);
+    cx.ops.note(&Entry::window(new.describe(), resolved));
     cx.out.display(
         Bundle::plain(format!("window {}", window::describe(&range))),
         None,

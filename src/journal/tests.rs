@@ -1,0 +1,672 @@
+//! The journal's format: every kind of entry, built as the kernel builds it, writes the JSON the
+//! journal has always held (the literals below are that JSON), has the key computed from it, and
+//! comes back the same through a line of a journal file.
+
+use super::entry::*;
+use super::read::{load, parse};
+use super::record::Journal;
+use super::{key_of, sha256_hex, GENESIS};
+use crate::ops::check::CheckOutcome;
+use crate::ops::command::{CommandError, CommandResult, CommandSpec, Exit};
+use crate::ops::finding::{Finding, Severity};
+use crate::ops::metrics::{Answer, MetricInfo, QueryResult, Range, Sample, Series, SourceError};
+use crate::ops::probe::{ProbeResult, ProbeSpec};
+use crate::ops::rust::{Diagnostic, RustError, RustRun};
+use crate::ops::NotRecorded;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+fn temp_path() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!(
+        "journal-entry-test-{}-{}.jsonl",
+        std::process::id(),
+        uuid::Uuid::new_v4()
+    ))
+}
+
+fn command_result(exit: Exit) -> CommandResult {
+    CommandResult {
+        command: "kubectl get pods".into(),
+        exit,
+        duration: Duration::from_millis(1500),
+        stdout: "pod-a Running\n".into(),
+        stderr: String::new(),
+        truncated: false,
+    }
+}
+
+fn labels(pairs: &[(&str, &str)]) -> crate::ops::metrics::Labels {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn range() -> Range {
+    Range {
+        start: 1_795_168_800.0,
+        end: 1_795_176_000.0,
+        step: 15.0,
+    }
+}
+
+/// Every kind of entry as the kernel makes it, with the input and result the journal held for
+/// it before entries were types.
+fn every_kind() -> Vec<(Entry, Value, Value)> {
+    let spec = CommandSpec {
+        command: "kubectl get pods".into(),
+        timeout: Some(Duration::from_secs(30)),
+        cwd: Some("/srv".into()),
+        env: vec![("KUBECONFIG".into(), "a secret path".into())],
+    };
+    let bare = CommandSpec {
+        command: "df -h /".into(),
+        ..CommandSpec::default()
+    };
+    let run = |spec: &CommandSpec, outcome: Result<CommandResult, CommandError>| Entry::Run {
+        input: RunInput::of(spec),
+        result: RunOutcome::of(&outcome).expect("a completed step"),
+    };
+    let probe_spec = ProbeSpec {
+        url: "https://shop.example/health".into(),
+        expect: Some(200),
+        within: Some(Duration::from_millis(500)),
+        headers: vec![("Authorization".into(), "Bearer x".into())],
+        insecure: true,
+    };
+    let probe_result = ProbeResult {
+        url: probe_spec.url.clone(),
+        status: Some(503),
+        latency: Duration::from_millis(87),
+        body_bytes: 12,
+        cert_days_left: Some(-2),
+        passed: false,
+        reason: "expected 200, got 503".into(),
+    };
+    let unanswered = ProbeResult {
+        status: None,
+        cert_days_left: None,
+        ..probe_result.clone()
+    };
+    let rust = |outcome: Result<RustRun, RustError>| Entry::Rust {
+        input: RustInput::of("      \nlet x = 1;"),
+        result: RustOutcome::of(&outcome).expect("a completed step"),
+    };
+    let shown = RustRun {
+        stdout: "1\n".into(),
+        stderr: String::new(),
+        display: [("text/plain".to_string(), "1".to_string())].into(),
+        findings: Vec::new(),
+    };
+    let query = |input: QueryInput, answer: Result<Answer, SourceError>| Entry::Query {
+        input,
+        result: QueryOutcome::of(&answer),
+    };
+    let expr = "sum(rate(http_requests_total[5m]))";
+    let matrix = Answer {
+        result: QueryResult::Matrix(vec![Series {
+            labels: labels(&[("code", "500")]),
+            points: vec![
+                (1_795_168_800.0, 1.5),
+                (1_795_168_815.0, f64::NAN),
+                (1_795_168_830.0, f64::INFINITY),
+                (1_795_168_845.0, f64::NEG_INFINITY),
+            ],
+        }]),
+        warnings: vec!["partial response".into()],
+    };
+    let vector = Answer {
+        result: QueryResult::Vector(vec![Sample {
+            labels: labels(&[("job", "api")]),
+            time: 1_795_176_000.5,
+            value: 0.25,
+        }]),
+        warnings: Vec::new(),
+    };
+    let scalar = Answer {
+        result: QueryResult::Scalar {
+            time: 1_795_176_000.0,
+            value: 3.0,
+        },
+        warnings: Vec::new(),
+    };
+    let string = Answer {
+        result: QueryResult::String {
+            time: 1_795_176_000.0,
+            value: "hello".into(),
+        },
+        warnings: Vec::new(),
+    };
+    let lookup = |call: &str, argument: &str, result: LookupOutcome| Entry::Lookup {
+        input: LookupInput::of("prom", call, argument),
+        result,
+    };
+    let info = MetricInfo {
+        kind: "counter".into(),
+        help: "Requests.".into(),
+        unit: String::new(),
+    };
+    let at = chrono::Utc::now();
+    vec![
+        (
+            run(&spec, Ok(command_result(Exit::Code(0)))),
+            json!({"command": "kubectl get pods", "cwd": "/srv", "env": ["KUBECONFIG"], "timeout_ms": 30000}),
+            json!({"exit": {"code": 0}, "duration_ms": 1500, "stdout": "pod-a Running\n", "stderr": "", "truncated": false}),
+        ),
+        (
+            run(&bare, Ok(command_result(Exit::Signal(9)))),
+            json!({"command": "df -h /", "cwd": null, "env": [], "timeout_ms": null}),
+            json!({"exit": {"signal": 9}, "duration_ms": 1500, "stdout": "pod-a Running\n", "stderr": "", "truncated": false}),
+        ),
+        (
+            run(&bare, Ok(command_result(Exit::NotRun))),
+            json!({"command": "df -h /", "cwd": null, "env": [], "timeout_ms": null}),
+            json!({"exit": "not_run", "duration_ms": 1500, "stdout": "pod-a Running\n", "stderr": "", "truncated": false}),
+        ),
+        (
+            run(
+                &bare,
+                Err(CommandError::TimedOut(Duration::from_millis(1002))),
+            ),
+            json!({"command": "df -h /", "cwd": null, "env": [], "timeout_ms": null}),
+            json!({"error": {"kind": "timeout", "after_ms": 1002}}),
+        ),
+        (
+            Entry::Probe {
+                input: ProbeInput::of(&probe_spec),
+                result: ProbeOutcome::of(&probe_result),
+            },
+            json!({"url": "https://shop.example/health", "expect": 200, "within_ms": 500,
+                   "headers": ["Authorization"], "insecure": true}),
+            json!({"status": 503, "latency_ms": 87, "body_bytes": 12, "cert_days_left": -2,
+                   "passed": false, "reason": "expected 200, got 503"}),
+        ),
+        (
+            Entry::Probe {
+                input: ProbeInput::of(&ProbeSpec {
+                    expect: None,
+                    within: None,
+                    headers: Vec::new(),
+                    insecure: false,
+                    ..probe_spec.clone()
+                }),
+                result: ProbeOutcome::of(&unanswered),
+            },
+            json!({"url": "https://shop.example/health", "expect": null, "within_ms": null,
+                   "headers": [], "insecure": false}),
+            json!({"status": null, "latency_ms": 87, "body_bytes": 12, "cert_days_left": null,
+                   "passed": false, "reason": "expected 200, got 503"}),
+        ),
+        (
+            Entry::Clock {
+                input: ClockInput::NOW,
+                result: ClockReading {
+                    now: Some(1_795_706_364.072),
+                },
+            },
+            json!({}),
+            json!({"now": 1_795_706_364.072}),
+        ),
+        (
+            rust(Ok(shown)),
+            json!({"code": "      \nlet x = 1;"}),
+            json!({"run": {"stdout": "1\n", "stderr": "", "display": {"text/plain": "1"}, "findings": []}}),
+        ),
+        (
+            rust(Err(RustError::Compile(vec![Diagnostic {
+                message: "mismatched types".into(),
+                at: Some((2, 9, 1)),
+            }]))),
+            json!({"code": "      \nlet x = 1;"}),
+            json!({"compile": [{"message": "mismatched types", "at": [2, 9, 1]}]}),
+        ),
+        (
+            rust(Err(RustError::Panic("index out of bounds".into()))),
+            json!({"code": "      \nlet x = 1;"}),
+            json!({"panic": "index out of bounds"}),
+        ),
+        (
+            query(QueryInput::range("prom", expr, &range()), Ok(matrix)),
+            json!({"source": "prom", "expr": expr, "instant": false,
+                   "start": 1_795_168_800.0, "end": 1_795_176_000.0, "step": 15.0}),
+            json!({"resultType": "matrix", "warnings": ["partial response"], "result": [
+                {"metric": {"code": "500"}, "values": [
+                    [1_795_168_800.0, "1.5"], [1_795_168_815.0, "NaN"],
+                    [1_795_168_830.0, "+Inf"], [1_795_168_845.0, "-Inf"]]}]}),
+        ),
+        (
+            query(
+                QueryInput::instant("prom", expr, 1_795_176_000.5),
+                Ok(vector),
+            ),
+            json!({"source": "prom", "expr": expr, "instant": true, "time": 1_795_176_000.5}),
+            json!({"resultType": "vector", "warnings": [],
+                   "result": [{"metric": {"job": "api"}, "value": [1_795_176_000.5, "0.25"]}]}),
+        ),
+        (
+            query(
+                QueryInput::instant("prom", "3", 1_795_176_000.0),
+                Ok(scalar),
+            ),
+            json!({"source": "prom", "expr": "3", "instant": true, "time": 1_795_176_000.0}),
+            json!({"resultType": "scalar", "warnings": [], "result": [1_795_176_000.0, "3"]}),
+        ),
+        (
+            query(
+                QueryInput::instant("prom", "\"hello\"", 1_795_176_000.0),
+                Ok(string),
+            ),
+            json!({"source": "prom", "expr": "\"hello\"", "instant": true, "time": 1_795_176_000.0}),
+            json!({"resultType": "string", "warnings": [], "result": [1_795_176_000.0, "hello"]}),
+        ),
+        (
+            query(
+                QueryInput::range("prom", "sum(", &range()),
+                Err(SourceError::PromQL {
+                    message: "unclosed left parenthesis".into(),
+                    position: Some((1, 4)),
+                }),
+            ),
+            json!({"source": "prom", "expr": "sum(", "instant": false,
+                   "start": 1_795_168_800.0, "end": 1_795_176_000.0, "step": 15.0}),
+            json!({"error": {"kind": "promql", "message": "unclosed left parenthesis", "position": [1, 4]}}),
+        ),
+        (
+            query(
+                QueryInput::instant("prom", "up", 1.0),
+                Err(SourceError::PromQL {
+                    message: "bad".into(),
+                    position: None,
+                }),
+            ),
+            json!({"source": "prom", "expr": "up", "instant": true, "time": 1.0}),
+            json!({"error": {"kind": "promql", "message": "bad", "position": null}}),
+        ),
+        (
+            query(
+                QueryInput::instant("prom", "up", 1.0),
+                Err(SourceError::Unreachable("connection refused".into())),
+            ),
+            json!({"source": "prom", "expr": "up", "instant": true, "time": 1.0}),
+            json!({"error": {"kind": "unreachable", "message": "connection refused"}}),
+        ),
+        (
+            query(
+                QueryInput::instant("prom", "up", 1.0),
+                Err(SourceError::Timeout(Duration::from_secs(2))),
+            ),
+            json!({"source": "prom", "expr": "up", "instant": true, "time": 1.0}),
+            json!({"error": {"kind": "timeout", "after_ms": 2000}}),
+        ),
+        (
+            query(
+                QueryInput::instant("prom", "up", 1.0),
+                Err(SourceError::Server("bad_data: no".into())),
+            ),
+            json!({"source": "prom", "expr": "up", "instant": true, "time": 1.0}),
+            json!({"error": {"kind": "server", "message": "bad_data: no"}}),
+        ),
+        (
+            query(
+                QueryInput::instant("prom", "up", 1.0),
+                Err(SourceError::NotRecorded(NotRecorded(
+                    "not in j.jsonl".into(),
+                ))),
+            ),
+            json!({"source": "prom", "expr": "up", "instant": true, "time": 1.0}),
+            json!({"error": {"kind": "not_recorded", "message": "not in j.jsonl"}}),
+        ),
+        (
+            lookup(
+                "label_names",
+                "",
+                LookupOutcome::names(&Ok(vec!["code".into(), "job".into()])),
+            ),
+            json!({"source": "prom", "call": "label_names", "argument": ""}),
+            json!({"values": ["code", "job"]}),
+        ),
+        (
+            lookup(
+                "label_values",
+                "code",
+                LookupOutcome::names(&Err(SourceError::Unreachable("refused".into()))),
+            ),
+            json!({"source": "prom", "call": "label_values", "argument": "code"}),
+            json!({"error": {"kind": "unreachable", "message": "refused"}}),
+        ),
+        (
+            lookup(
+                "metadata",
+                "http_requests_total",
+                LookupOutcome::metadata(&Ok(Some(info))),
+            ),
+            json!({"source": "prom", "call": "metadata", "argument": "http_requests_total"}),
+            json!({"kind": "counter", "help": "Requests.", "unit": ""}),
+        ),
+        (
+            lookup("metadata", "nope", LookupOutcome::metadata(&Ok(None))),
+            json!({"source": "prom", "call": "metadata", "argument": "nope"}),
+            json!({}),
+        ),
+        (
+            Entry::finding(&Finding {
+                severity: Severity::High,
+                text: "p99 doubled".into(),
+                evidence: vec!["errors".into(), "pods".into()],
+                at,
+            }),
+            json!({"severity": "high", "text": "p99 doubled", "evidence": ["errors", "pods"]}),
+            json!({}),
+        ),
+        (
+            Entry::check(
+                &CheckOutcome {
+                    title: "5xx under 1/s".into(),
+                    passed: false,
+                    detail: "fired from 10:30 to 11:15".into(),
+                    at,
+                },
+                "promql",
+            ),
+            json!({"title": "5xx under 1/s", "condition": "promql"}),
+            json!({"passed": false, "detail": "fired from 10:30 to 11:15"}),
+        ),
+        (
+            Entry::prometheus_source("prom", Some("http://127.0.0.1:9090".into())),
+            json!({"name": "prom", "kind": "prometheus", "url": "http://127.0.0.1:9090"}),
+            json!({}),
+        ),
+        (
+            Entry::prometheus_source("prom", None),
+            json!({"name": "prom", "kind": "prometheus", "url": null}),
+            json!({}),
+        ),
+        (
+            Entry::file_source("incident", "../tests/fixtures/incident.om"),
+            json!({"name": "incident", "kind": "file", "path": "../tests/fixtures/incident.om"}),
+            json!({}),
+        ),
+        (
+            Entry::window(
+                WindowInput::new(
+                    "2026-11-13T10:00:00Z".into(),
+                    "2026-11-13T12:00:00Z".into(),
+                    None,
+                ),
+                WindowOutcome::resolved(
+                    "2026-11-13T10:00:00Z".into(),
+                    "2026-11-13T12:00:00Z".into(),
+                    10.0,
+                ),
+            ),
+            json!({"start": "2026-11-13T10:00:00Z", "end": "2026-11-13T12:00:00Z", "step": null}),
+            json!({"start": "2026-11-13T10:00:00Z", "end": "2026-11-13T12:00:00Z", "step_seconds": 10.0}),
+        ),
+        (
+            Entry::window(
+                WindowInput::new("now-3600s".into(), "now".into(), Some(60.0)),
+                WindowOutcome::default(),
+            ),
+            json!({"start": "now-3600s", "end": "now", "step": 60.0}),
+            json!({}),
+        ),
+        (
+            Entry::secret("token", "env:TOKEN"),
+            json!({"name": "token", "reference": "env:TOKEN"}),
+            json!({}),
+        ),
+        (
+            Entry::Other {
+                step: "teleport".into(),
+                input: json!({"to": "mars"}),
+                result: json!({"weird": [1, 2]}),
+            },
+            json!({"to": "mars"}),
+            json!({"weird": [1, 2]}),
+        ),
+    ]
+}
+
+#[test]
+fn every_kind_writes_the_json_and_the_key_it_always_had() {
+    let kinds = every_kind();
+    let steps: std::collections::BTreeSet<&str> = kinds.iter().map(|(e, _, _)| e.step()).collect();
+    assert_eq!(steps.len(), 12, "{steps:?}");
+    for (entry, input, result) in &kinds {
+        let (written_input, written_result) = entry.to_json();
+        assert_eq!(&written_input, input, "{}", entry.step());
+        assert_eq!(&written_result, result, "{}", entry.step());
+        assert_eq!(key_of(&written_input), key_of(input));
+    }
+}
+
+#[test]
+fn keys_match_the_shipped_journals() {
+    // Keys of steps in notebooks/journals/release-readiness.jsonl.
+    let recorded = [
+        (
+            Entry::prometheus_source("prom", Some("http://127.0.0.1:9090".into())),
+            "231f00bb6c29afca3acba65a5589e6f0a15bd2e43cebef1b1691361198832d17",
+        ),
+        (
+            Entry::Clock {
+                input: ClockInput::NOW,
+                result: ClockReading::default(),
+            },
+            "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
+        ),
+        (
+            Entry::window(
+                WindowInput::new(
+                    "2026-11-13T10:00:00Z".into(),
+                    "2026-11-13T12:00:00Z".into(),
+                    None,
+                ),
+                WindowOutcome::default(),
+            ),
+            "09f808ff5244f3194bc705b2faa7a520ea21a2bae21e41a513c157210bd8f3ef",
+        ),
+        (
+            Entry::Probe {
+                input: ProbeInput::of(&ProbeSpec {
+                    url: "http://127.0.0.1:9090/-/ready".into(),
+                    expect: Some(200),
+                    within: Some(Duration::from_secs(2)),
+                    headers: Vec::new(),
+                    insecure: false,
+                }),
+                result: ProbeOutcome::default(),
+            },
+            "d1153f95d3a23a206d7941fda6f8f3750e877840c5b8c5532f7e9460202dc386",
+        ),
+    ];
+    for (entry, key) in recorded {
+        assert_eq!(key_of(&entry.to_json().0), key, "{}", entry.step());
+    }
+}
+
+#[test]
+fn every_kind_comes_back_through_a_journal_line() {
+    let path = temp_path();
+    let kinds = every_kind();
+    let mut journal = Journal::open(&path, Box::new(|s: &str| s.to_owned())).unwrap();
+    for (entry, _, _) in &kinds {
+        journal.append(entry, 7).unwrap();
+    }
+    let loaded = load(&path).unwrap();
+    assert!(loaded.breaks.is_empty(), "{:?}", loaded.breaks);
+    assert_eq!(loaded.records.len(), kinds.len());
+    for (record, (entry, input, _)) in loaded.records.iter().zip(&kinds) {
+        assert_eq!(&record.entry, entry);
+        assert_eq!(record.key, key_of(input));
+        assert_eq!(record.ms, 7);
+    }
+    std::fs::remove_file(path).unwrap();
+}
+
+#[test]
+fn replayed_results_are_the_recorded_ones() {
+    for (entry, _, _) in every_kind() {
+        match entry {
+            // See a_failure_not_recorded_then_replays_as_the_source_s.
+            Entry::Query {
+                result:
+                    QueryOutcome {
+                        error: Some(Failure::NotRecorded { .. }),
+                        ..
+                    },
+                ..
+            } => {}
+            Entry::Query { result, .. } => {
+                let answer = result.to_answer();
+                assert_eq!(QueryOutcome::of(&answer), result);
+                if let Ok(Answer {
+                    result: QueryResult::Matrix(series),
+                    ..
+                }) = answer
+                {
+                    let values: Vec<f64> = series[0].points.iter().map(|p| p.1).collect();
+                    assert_eq!(values[0], 1.5);
+                    assert!(values[1].is_nan());
+                    assert_eq!(values[2..], [f64::INFINITY, f64::NEG_INFINITY]);
+                }
+            }
+            Entry::Run { input, result } => {
+                let command = input.command.as_deref().unwrap();
+                let replayed = result.to_result(command);
+                assert_eq!(RunOutcome::of(&replayed), Some(result));
+            }
+            Entry::Probe { input, result } => {
+                let replayed = result.to_result(input.url.as_deref().unwrap());
+                assert_eq!(ProbeOutcome::of(&replayed), result);
+            }
+            Entry::Rust { result, .. } => {
+                assert_eq!(RustOutcome::of(&result.to_result()), Some(result));
+            }
+            Entry::Lookup { input, result } => {
+                let again = match input.call.as_deref() {
+                    Some("metadata") => LookupOutcome::metadata(&result.to_metadata()),
+                    _ => LookupOutcome::names(&result.to_names()),
+                };
+                assert_eq!(again, result);
+            }
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn a_failure_not_recorded_then_replays_as_the_source_s() {
+    let failure = Failure::of(&SourceError::NotRecorded(NotRecorded("gone".into())));
+    assert_eq!(
+        failure.to_source_error(),
+        SourceError::Server("gone".into())
+    );
+}
+
+/// A journal as an older kernel might have written it: valid lines whose inputs and results
+/// lack fields, and a step of a kind this kernel does not know.
+#[test]
+fn an_older_journal_reads_verifies_and_keeps_what_it_does_not_know() {
+    let parts = [
+        (
+            "run",
+            json!({"command": "uptime"}),
+            json!({"exit": {"code": 0}}),
+        ),
+        (
+            "probe",
+            json!({"url": "http://a/"}),
+            json!({"passed": true}),
+        ),
+        (
+            "query",
+            json!({"source": "prom", "expr": "up", "instant": true, "time": 5.0}),
+            json!({"resultType": "vector", "result": []}),
+        ),
+        ("check", json!({"title": "up"}), json!({})),
+        (
+            "window",
+            json!({"start": "now-1h", "end": "now"}),
+            json!({}),
+        ),
+        ("source", json!({"name": "prom"}), json!({})),
+        ("teleport", json!({"to": "mars"}), json!({"arrived": true})),
+    ];
+    let mut text = String::new();
+    let mut prev = GENESIS.to_owned();
+    for (seq, (step, input, result)) in parts.iter().enumerate() {
+        let line = json!({"v": 1, "seq": seq + 1, "at": "2026-11-20T10:00:00.000Z", "step": step,
+            "key": key_of(input), "input": input, "result": result, "ms": 0, "prev": prev})
+        .to_string();
+        prev = sha256_hex(line.as_bytes());
+        text.push_str(&line);
+        text.push('\n');
+    }
+    let loaded = parse(&text);
+    assert!(
+        loaded.breaks.is_empty() && loaded.warnings.is_empty(),
+        "{loaded:?}"
+    );
+    let entries: Vec<&Entry> = loaded.records.iter().map(|r| &r.entry).collect();
+    let Entry::Run { input, result } = entries[0] else {
+        panic!("{:?}", entries[0])
+    };
+    assert_eq!(input.command.as_deref(), Some("uptime"));
+    assert_eq!((input.cwd.as_ref(), input.env.len()), (None, 0));
+    assert_eq!(result.exit, Some(Exit::Code(0)));
+    assert_eq!((result.duration_ms, result.truncated), (None, None));
+    let replayed = result.to_result("uptime").unwrap();
+    assert_eq!((replayed.stdout.as_str(), replayed.truncated), ("", false));
+    let Entry::Probe { input, result } = entries[1] else {
+        panic!("{:?}", entries[1])
+    };
+    assert_eq!((input.expect, input.insecure), (None, false));
+    assert_eq!((result.passed, result.status), (Some(true), None));
+    let Entry::Query { result, .. } = entries[2] else {
+        panic!("{:?}", entries[2])
+    };
+    let answer = result.to_answer().unwrap();
+    assert_eq!(answer.result, QueryResult::Vector(Vec::new()));
+    assert!(answer.warnings.is_empty());
+    let Entry::Check { input, result } = entries[3] else {
+        panic!("{:?}", entries[3])
+    };
+    assert_eq!(input.title.as_deref(), Some("up"));
+    assert_eq!((input.condition.as_ref(), result.passed), (None, None));
+    let Entry::Window { input, result } = entries[4] else {
+        panic!("{:?}", entries[4])
+    };
+    assert_eq!((input.step, result.start.as_ref()), (None, None));
+    let Entry::Source { input } = entries[5] else {
+        panic!("{:?}", entries[5])
+    };
+    assert_eq!(
+        (input.name.as_deref(), input.backend.as_ref()),
+        (Some("prom"), None)
+    );
+    assert_eq!(
+        entries[6],
+        &Entry::Other {
+            step: "teleport".into(),
+            input: json!({"to": "mars"}),
+            result: json!({"arrived": true}),
+        }
+    );
+}
+
+#[test]
+fn a_part_that_does_not_fit_its_type_reads_as_unknown() {
+    let entry = Entry::decode(
+        "check".into(),
+        json!({"title": 7}),
+        json!({"passed": "yes", "detail": "d"}),
+    );
+    assert_eq!(
+        entry,
+        Entry::Check {
+            input: CheckInput::default(),
+            result: CheckVerdict::default(),
+        }
+    );
+}
