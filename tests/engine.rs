@@ -13,7 +13,7 @@ use playbook::ops::command::{
 };
 use playbook::ops::probe::{ProbeResult, ProbeSpec, Prober};
 use playbook::ops::rust::NotBuilt;
-use playbook::ops::NotRecorded;
+use playbook::ops::{Io, NotRecorded};
 use playbook::render::Bundle;
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -33,12 +33,8 @@ struct FakeShell {
 
 #[async_trait::async_trait(?Send)]
 impl CommandRunner for FakeShell {
-    async fn run(
-        &self,
-        spec: &CommandSpec,
-        output: &dyn Fn(Stream, String),
-        _interrupt: &CancellationToken,
-    ) -> Result<CommandResult, CommandError> {
+    async fn run(&self, spec: &CommandSpec, io: Io<'_>) -> Result<CommandResult, CommandError> {
+        let output = io.output;
         self.ran.borrow_mut().push(spec.clone());
         let stdout = format!("{}\n", spec.command.strip_prefix("echo ").unwrap_or(""));
         output(Stream::Stdout, stdout.clone());

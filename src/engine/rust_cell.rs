@@ -10,6 +10,7 @@ use crate::ops::command::{Exit, Stream};
 use crate::ops::finding::Finding;
 use crate::ops::metrics::QueryResult;
 use crate::ops::rust::{Diagnostic, RustError, RustRun};
+use crate::ops::Io;
 use crate::render;
 use playbook_bridge as bridge;
 use std::collections::BTreeMap;
@@ -189,7 +190,14 @@ pub async fn run(cell: &str, marker: usize, cx: &mut Context<'_>) -> Result<(), 
     let run: RustRun = cx
         .ops
         .rust
-        .eval(&code(cell, marker), &values, &forward, cx.interrupt)
+        .eval(
+            &code(cell, marker),
+            &values,
+            Io {
+                output: &forward,
+                interrupt: cx.interrupt,
+            },
+        )
         .await
         .map_err(error)?;
     if !run.display.is_empty() {

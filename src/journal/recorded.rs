@@ -7,16 +7,13 @@ use super::entry::{
 };
 use super::record::SharedJournal;
 use crate::ops::clock::Clock;
-use crate::ops::command::{CommandError, CommandResult, CommandRunner, CommandSpec, Stream};
+use crate::ops::command::{CommandError, CommandResult, CommandRunner, CommandSpec};
 use crate::ops::metrics::{Answer, MetricInfo, MetricsSource, Range, SourceError};
 use crate::ops::probe::{ProbeResult, ProbeSpec, Prober};
-use crate::ops::rust::{RustCells, RustError, RustRun};
-use crate::ops::NotRecorded;
-use playbook_bridge::Bound;
-use std::collections::BTreeMap;
+use crate::ops::rust::{RustCells, RustError, RustRun, Values};
+use crate::ops::{Io, NotRecorded};
 use std::rc::Rc;
 use std::time::Instant;
-use tokio_util::sync::CancellationToken;
 
 fn write(journal: &SharedJournal, entry: Entry, started: Instant) {
     let ms = started.elapsed().as_millis() as u64;
@@ -43,14 +40,9 @@ impl<T: ?Sized> Recorded<T> {
 
 #[async_trait::async_trait(?Send)]
 impl CommandRunner for Recorded<dyn CommandRunner> {
-    async fn run(
-        &self,
-        spec: &CommandSpec,
-        output: &dyn Fn(Stream, String),
-        interrupt: &CancellationToken,
-    ) -> Result<CommandResult, CommandError> {
+    async fn run(&self, spec: &CommandSpec, io: Io<'_>) -> Result<CommandResult, CommandError> {
         let started = Instant::now();
-        let result = self.inner.run(spec, output, interrupt).await;
+        let result = self.inner.run(spec, io).await;
         if let Some(outcome) = RunOutcome::of(&result) {
             let entry = Entry::Run {
                 input: RunInput::of(spec),
@@ -103,15 +95,9 @@ impl Recorded<dyn Clock> {
 
 #[async_trait::async_trait(?Send)]
 impl RustCells for Recorded<dyn RustCells> {
-    async fn eval(
-        &self,
-        code: &str,
-        values: &BTreeMap<String, Bound>,
-        output: &dyn Fn(Stream, String),
-        interrupt: &CancellationToken,
-    ) -> Result<RustRun, RustError> {
+    async fn eval(&self, code: &str, values: &Values, io: Io<'_>) -> Result<RustRun, RustError> {
         let started = Instant::now();
-        let outcome = self.inner.eval(code, values, output, interrupt).await;
+        let outcome = self.inner.eval(code, values, io).await;
         if let Some(result) = RustOutcome::of(&outcome) {
             let entry = Entry::Rust {
                 input: RustInput::of(code),

@@ -11,15 +11,12 @@ use crate::ops::clock::Clock;
 use crate::ops::command::{CommandError, CommandResult, CommandRunner, CommandSpec, Stream};
 use crate::ops::metrics::{Answer, MetricInfo, MetricsSource, Range, SourceError};
 use crate::ops::probe::{ProbeResult, ProbeSpec, Prober};
-use crate::ops::rust::{RustCells, RustError, RustRun};
-use crate::ops::NotRecorded;
-use playbook_bridge::Bound;
+use crate::ops::rust::{RustCells, RustError, RustRun, Values};
+use crate::ops::{Io, NotRecorded};
 use serde_json::Value;
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use tokio_util::sync::CancellationToken;
 
 /// A loaded journal and which of its records have answered already.
 pub struct Recording {
@@ -103,12 +100,8 @@ pub struct ReplayCommands(pub Rc<Recording>);
 
 #[async_trait::async_trait(?Send)]
 impl CommandRunner for ReplayCommands {
-    async fn run(
-        &self,
-        spec: &CommandSpec,
-        output: &dyn Fn(Stream, String),
-        _interrupt: &CancellationToken,
-    ) -> Result<CommandResult, CommandError> {
+    async fn run(&self, spec: &CommandSpec, io: Io<'_>) -> Result<CommandResult, CommandError> {
+        let output = io.output;
         let recorded = self
             .0
             .take(&RunInput::of(spec))
@@ -135,13 +128,8 @@ pub struct ReplayRust(pub Rc<Recording>);
 
 #[async_trait::async_trait(?Send)]
 impl RustCells for ReplayRust {
-    async fn eval(
-        &self,
-        code: &str,
-        _values: &BTreeMap<String, Bound>,
-        output: &dyn Fn(Stream, String),
-        _interrupt: &CancellationToken,
-    ) -> Result<RustRun, RustError> {
+    async fn eval(&self, code: &str, _values: &Values, io: Io<'_>) -> Result<RustRun, RustError> {
+        let output = io.output;
         let recorded = self
             .0
             .take(&RustInput::of(code))

@@ -1,10 +1,10 @@
 //! Running a shell command: `sh -c`, in a process group of its own, output streamed as it comes.
 
+use super::Io;
 use serde::{Deserialize, Serialize};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 use tokio::io::AsyncReadExt;
-use tokio_util::sync::CancellationToken;
 
 /// How long a command gets between SIGTERM and SIGKILL once it must stop.
 const GRACE: Duration = Duration::from_millis(300);
@@ -75,12 +75,7 @@ pub trait CommandRunner {
     /// Runs `spec`, handing each piece of output to `output` as it arrives, until the command
     /// ends, times out or `interrupt` is cancelled. On timeout and interrupt the whole process
     /// group is stopped before this returns.
-    async fn run(
-        &self,
-        spec: &CommandSpec,
-        output: &dyn Fn(Stream, String),
-        interrupt: &CancellationToken,
-    ) -> Result<CommandResult, CommandError>;
+    async fn run(&self, spec: &CommandSpec, io: Io<'_>) -> Result<CommandResult, CommandError>;
 }
 
 /// The real thing: `sh -c COMMAND`.
@@ -91,12 +86,7 @@ pub struct DryRun;
 
 #[async_trait::async_trait(?Send)]
 impl CommandRunner for DryRun {
-    async fn run(
-        &self,
-        spec: &CommandSpec,
-        _output: &dyn Fn(Stream, String),
-        _interrupt: &CancellationToken,
-    ) -> Result<CommandResult, CommandError> {
+    async fn run(&self, spec: &CommandSpec, _io: Io<'_>) -> Result<CommandResult, CommandError> {
         Ok(CommandResult {
             command: spec.command.clone(),
             exit: Exit::NotRun,
@@ -110,12 +100,8 @@ impl CommandRunner for DryRun {
 
 #[async_trait::async_trait(?Send)]
 impl CommandRunner for Shell {
-    async fn run(
-        &self,
-        spec: &CommandSpec,
-        output: &dyn Fn(Stream, String),
-        interrupt: &CancellationToken,
-    ) -> Result<CommandResult, CommandError> {
+    async fn run(&self, spec: &CommandSpec, io: Io<'_>) -> Result<CommandResult, CommandError> {
+        let Io { output, interrupt } = io;
         let started = Instant::now();
         let mut command = tokio::process::Command::new("sh");
         command
@@ -294,6 +280,7 @@ fn unfinished_tail(bytes: &[u8]) -> usize {
 mod tests {
     use super::*;
     use std::cell::RefCell;
+    use tokio_util::sync::CancellationToken;
 
     async fn run(
         command: &str,
@@ -305,13 +292,13 @@ mod tests {
             timeout,
             ..CommandSpec::default()
         };
-        let result = Shell
-            .run(
-                &spec,
-                &|_, text| seen.borrow_mut().push_str(&text),
-                &CancellationToken::new(),
-            )
-            .await;
+        let output = |_, text: String| seen.borrow_mut().push_str(&text);
+        let interrupt = CancellationToken::new();
+        let io = Io {
+            output: &output,
+            interrupt: &interrupt,
+        };
+        let result = Shell.run(&spec, io).await;
         (result, seen.into_inner())
     }
 

@@ -11,6 +11,14 @@ pub mod probe;
 pub mod rust;
 pub mod secret;
 
+/// What a running op is handed beside its input: where its output goes as it comes, and the
+/// interrupt that stops it.
+#[derive(Clone, Copy)]
+pub struct Io<'a> {
+    pub output: &'a dyn Fn(command::Stream, String),
+    pub interrupt: &'a tokio_util::sync::CancellationToken,
+}
+
 /// A replayed step that the journal does not hold: replay never falls back to the live world.
 /// Names the closest recorded step, to help find what changed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

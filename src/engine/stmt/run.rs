@@ -11,6 +11,7 @@ use crate::engine::syntax::{Template, Token, Tokens};
 use crate::model::Value;
 use crate::ops::command::{CommandError, CommandResult, CommandSpec, Stream};
 use crate::ops::policy::Judgement;
+use crate::ops::Io;
 use crate::render;
 use std::cell::Cell;
 use std::time::{Duration, Instant};
@@ -223,7 +224,11 @@ async fn run_showing_progress(
         bytes.set(bytes.get() + text.len() as u64);
         out.stream(stream, text);
     };
-    let running = cx.ops.commands.run(spec, &forward, cx.interrupt);
+    let io = Io {
+        output: &forward,
+        interrupt: cx.interrupt,
+    };
+    let running = cx.ops.commands.run(spec, io);
     tokio::pin!(running);
     let started = Instant::now();
     let id = format!("run-{}", uuid::Uuid::new_v4());

@@ -9,8 +9,9 @@
 //! child, which ends the cell at once and loses the Rust variables.
 
 use super::toolchain;
-use super::{Diagnostic, RustCells, RustError, RustRun};
+use super::{Diagnostic, RustCells, RustError, RustRun, Values};
 use crate::ops::command::{Collected, Stream};
+use crate::ops::Io;
 use playbook_bridge::{self as bridge, Bound, Finding};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -247,7 +248,7 @@ impl Evcxr {
 
     /// The bridge folder as this cell must see it: the bound values, and no findings or panic
     /// left from an earlier cell. Only what changed since the last cell is written.
-    fn publish(&self, values: &BTreeMap<String, Bound>) -> Result<(), RustError> {
+    fn publish(&self, values: &Values) -> Result<(), RustError> {
         let _ = std::fs::remove_file(self.bridge.join(bridge::FINDINGS));
         let _ = std::fs::remove_file(self.bridge.join(bridge::PANIC));
         private_dir(&self.bridge.join(bridge::VALUES))
@@ -334,13 +335,8 @@ fn compile_errors(errors: Vec<evcxr::CompilationError>) -> RustError {
 
 #[async_trait::async_trait(?Send)]
 impl RustCells for Evcxr {
-    async fn eval(
-        &self,
-        code: &str,
-        values: &BTreeMap<String, Bound>,
-        output: &dyn Fn(Stream, String),
-        interrupt: &CancellationToken,
-    ) -> Result<RustRun, RustError> {
+    async fn eval(&self, code: &str, values: &Values, io: Io<'_>) -> Result<RustRun, RustError> {
+        let Io { output, interrupt } = io;
         let mut slot = self.worker.lock().await;
         if slot.is_none() {
             *slot = Some(self.start(interrupt).await?);

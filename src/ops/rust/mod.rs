@@ -14,11 +14,14 @@ mod toolchain;
 pub use self::evcxr::{prepare_process, Evcxr};
 
 use super::command::Stream;
+use super::Io;
 use super::NotRecorded;
 use playbook_bridge::{Bound, Finding};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use tokio_util::sync::CancellationToken;
+
+/// The session's bound results, by name, as a Rust cell reads them.
+pub type Values = BTreeMap<String, Bound>;
 
 /// What a Rust cell did, besides changing the variables of the Rust process.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -77,13 +80,7 @@ fn messages(diagnostics: &[Diagnostic]) -> String {
 pub trait RustCells {
     /// Evaluates `code` (the cell, with its `%%rust` line blanked so lines keep their numbers),
     /// given the session's bound results, streaming output as it comes.
-    async fn eval(
-        &self,
-        code: &str,
-        values: &BTreeMap<String, Bound>,
-        output: &dyn Fn(Stream, String),
-        interrupt: &CancellationToken,
-    ) -> Result<RustRun, RustError>;
+    async fn eval(&self, code: &str, values: &Values, io: Io<'_>) -> Result<RustRun, RustError>;
 
     /// Completions at byte offset `cursor`: the candidates and the byte range they replace.
     /// Only a context that has evaluated a cell has any.
@@ -102,13 +99,7 @@ pub struct NotBuilt;
 
 #[async_trait::async_trait(?Send)]
 impl RustCells for NotBuilt {
-    async fn eval(
-        &self,
-        _code: &str,
-        _values: &BTreeMap<String, Bound>,
-        _output: &dyn Fn(Stream, String),
-        _interrupt: &CancellationToken,
-    ) -> Result<RustRun, RustError> {
+    async fn eval(&self, _code: &str, _values: &Values, _io: Io<'_>) -> Result<RustRun, RustError> {
         Err(RustError::Unavailable(
             "this playbook was built without Rust cells; install it with `cargo install --locked --path . --features rust-cells`".to_owned(),
         ))
@@ -120,13 +111,8 @@ pub struct DryRun;
 
 #[async_trait::async_trait(?Send)]
 impl RustCells for DryRun {
-    async fn eval(
-        &self,
-        _code: &str,
-        _values: &BTreeMap<String, Bound>,
-        output: &dyn Fn(Stream, String),
-        _interrupt: &CancellationToken,
-    ) -> Result<RustRun, RustError> {
+    async fn eval(&self, _code: &str, _values: &Values, io: Io<'_>) -> Result<RustRun, RustError> {
+        let output = io.output;
         let note = "dry run: this Rust cell was not evaluated\n".to_owned();
         output(Stream::Stdout, note.clone());
         Ok(RustRun {
