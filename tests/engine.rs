@@ -177,6 +177,13 @@ async fn run(engine: &mut Engine, cell: &str) -> (String, Option<CellError>) {
     run_on(engine, cell, &Screen::default()).await
 }
 
+/// Runs a cell that must succeed; what it showed.
+async fn run_ok(engine: &mut Engine, cell: &str) -> String {
+    let (shown, error) = run(engine, cell).await;
+    assert!(error.is_none(), "{cell}: {error:?}");
+    shown
+}
+
 async fn run_on(engine: &mut Engine, cell: &str, screen: &Screen) -> (String, Option<CellError>) {
     let result = engine
         .execute(cell, screen, &CancellationToken::new())
@@ -209,12 +216,11 @@ fn commands(fakes: &Fakes) -> Vec<String> {
 #[tokio::test]
 async fn params_fill_templates_and_results_bind_to_names() {
     let (mut engine, fakes) = engine();
-    let (_, error) = run(
+    run_ok(
         &mut engine,
         "param service = \"checkout\"\nout = run echo {{service}} is slow",
     )
     .await;
-    assert!(error.is_none(), "{error:?}");
     assert_eq!(commands(&fakes), ["echo checkout is slow"]);
     let (shown, _) = run(&mut engine, "out").await;
     assert_shows(&shown, "checkout is slow");
@@ -361,12 +367,7 @@ async fn a_check_fails_on_its_condition_and_the_engine_remembers_it() {
 #[tokio::test]
 async fn queries_read_the_window_from_the_session_clock() {
     let (mut engine, _) = engine();
-    let (shown, error) = run(
-        &mut engine,
-        "source m file incident.om\nwindow last 2h\nq = query instant sum(rate(http_requests_total{service=\"checkout\",code=~\"5..\"}[5m]))",
-    )
-    .await;
-    assert!(error.is_none(), "{error:?}");
+    let shown = run_ok(&mut engine, "source m file incident.om\nwindow last 2h\nq = query instant sum(rate(http_requests_total{service=\"checkout\",code=~\"5..\"}[5m]))").await;
     // The window ends at the clock's first reading (12:00:00); the instant query is evaluated
     // at its own reading, a second later. The incident had ended: 0.5 errors a second.
     assert_shows(
@@ -390,12 +391,11 @@ async fn findings_need_bound_evidence_and_are_stamped_by_the_session_clock() {
     assert_eq!(error.kind, ErrorKind::UnknownName);
     assert_eq!(error.span.map(|s| s.column), Some(36));
 
-    let (shown, error) = run(
+    let shown = run_ok(
         &mut engine,
         "r = run echo v2\nf = finding high \"bad deploy\" evidence r\nfindings",
     )
     .await;
-    assert!(error.is_none(), "{error:?}");
     // The fake clock's first reading: 2026-11-20T12:00:00Z.
     assert_shows(&shown, "[HIGH] bad deploy (2026-11-20 12:00:00 UTC)");
     assert_shows(&shown, "1 finding");
@@ -484,8 +484,7 @@ async fn the_replay_statement_switches_sources_already_declared() {
 
     let (mut later, _) = engine();
     run(&mut later, setup).await;
-    let (shown, error) = run(&mut later, &format!("replay {}", journal.display())).await;
-    assert!(error.is_none(), "{error:?}");
+    let shown = run_ok(&mut later, &format!("replay {}", journal.display())).await;
     assert_shows(&shown, "nothing reaches the world");
     let (replayed, error) = run(&mut later, query).await;
     assert!(error.is_none(), "{error:?}");
