@@ -5,7 +5,9 @@
 use crate::engine::error::CellError;
 use crate::engine::sink::OutputSink;
 use crate::engine::{Engine, Options};
+use crate::journal::JournalError;
 use crate::notebook;
+use crate::notebook::NotebookError;
 use crate::ops::check::CheckOutcome;
 use crate::ops::command::Stream;
 use crate::ops::policy::Policy;
@@ -35,6 +37,20 @@ pub fn default_output(input: &Path) -> PathBuf {
 }
 
 /// Parses `-p NAME=VALUE`.
+/// Why a headless run could not run its notebook to the end.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Notebook(#[from] NotebookError),
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error("cannot write {}: {why}", path.display())]
+    Junit {
+        path: std::path::PathBuf,
+        why: std::io::Error,
+    },
+}
+
 pub fn parse_param(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((name, value)) if crate::engine::syntax::is_name(name.trim()) => {
@@ -62,8 +78,8 @@ pub async fn run(
     output: &Path,
     params: Vec<(String, String)>,
     settings: Settings,
-) -> Result<Verdict, String> {
-    let mut nb = notebook::read(input).map_err(|e| e.to_string())?;
+) -> Result<Verdict, RunError> {
+    let mut nb = notebook::read(input)?;
     let interrupt = CancellationToken::new();
     let on_ctrl_c = interrupt.clone();
     tokio::spawn(async move {
@@ -86,8 +102,7 @@ pub async fn run(
         replay: settings.replay,
         base_dir: input.parent().unwrap_or(Path::new(".")).to_owned(),
         world: None,
-    })
-    .map_err(|e| e.to_string())?;
+    })?;
     let mut verdict = Verdict::Passed;
     let mut count = 0;
     let started = Instant::now();
@@ -110,8 +125,7 @@ pub async fn run(
         ));
         let sink = NotebookSink::new(count);
         let result = engine.execute(&code, &sink, &interrupt).await;
-        notebook::set_outputs(cell, count as i32, sink.into_outputs())
-            .map_err(|e| e.to_string())?;
+        notebook::set_outputs(cell, count as i32, sink.into_outputs())?;
         if result.is_err() {
             verdict = Verdict::Error;
             break;
@@ -128,10 +142,12 @@ pub async fn run(
             unused.join(", -p ")
         ));
     }
-    notebook::write(output, nb).map_err(|e| e.to_string())?;
+    notebook::write(output, nb)?;
     if let Some(path) = &settings.junit {
-        std::fs::write(path, junit(input, &engine.checks()))
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        std::fs::write(path, junit(input, &engine.checks())).map_err(|why| RunError::Junit {
+            path: path.clone(),
+            why,
+        })?;
     }
     let outcome = match verdict {
         Verdict::Passed => "all cells passed".to_owned(),
