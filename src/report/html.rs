@@ -14,10 +14,6 @@ th{background:#f6f8fa}code{font-family:ui-monospace,SFMono-Regular,Menlo,monospa
 .detail{white-space:pre-wrap}.broken{background:#ffebe9;border:1px solid #cf222e;padding:.5rem 1rem}.warning{background:#fff8c5;border:1px solid #d4a72c;padding:.5rem 1rem}\
 dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}dt{font-weight:600}dd{margin:0}";
 
-fn code(text: &str) -> String {
-    format!("<code>{}</code>", esc(text))
-}
-
 /// HTML: outcomes coloured by class, details keeping their line breaks.
 struct Html;
 
@@ -27,7 +23,7 @@ impl Markup for Html {
     }
 
     fn code(text: &str) -> String {
-        code(text)
+        format!("<code>{}</code>", esc(text))
     }
 
     fn strong(markup: &str) -> String {
@@ -99,7 +95,7 @@ pub(super) fn render(r: &Report) -> String {
             "<div class=\"broken\"><p><strong>The journal was changed:</strong></p><ul>\n",
         );
         for b in &r.breaks {
-            let _ = writeln!(out, "<li>{}</li>", rich(b, esc, code));
+            let _ = writeln!(out, "<li>{}</li>", rich(b, esc, Html::code));
         }
         out.push_str("</ul></div>\n");
     }

@@ -30,45 +30,51 @@ fn value(r: &Report) -> Value {
         "breaks": r.breaks,
         "warnings": r.warnings,
         "windows": r.windows.iter().map(|w| with(&w.place, json!({
-            "written": w.written, "start": w.start, "end": w.end, "step_seconds": w.step_seconds,
+            "written": w.written(), "start": w.result.start, "end": w.result.end,
+            "step_seconds": w.result.step_seconds,
         }))).collect::<Vec<_>>(),
         "sources": r.sources.iter().map(|s| with(&s.place, json!({
-            "name": s.name, "kind": s.kind, "url": s.url,
+            "name": s.input.name, "kind": s.kind(), "url": s.url(),
         }))).collect::<Vec<_>>(),
         "findings": r.findings.iter().map(|f| with(&f.place, json!({
-            "severity": f.severity, "text": f.text, "evidence": f.evidence,
+            "severity": f.input.severity, "text": f.input.text, "evidence": f.input.evidence,
         }))).collect::<Vec<_>>(),
         "checks": r.checks.iter().map(|c| with(&c.place, json!({
-            "title": c.title, "condition": c.condition, "passed": c.passed, "detail": c.detail,
+            "title": c.input.title, "condition": c.input.condition,
+            "passed": c.result.passed, "detail": c.result.detail,
         }))).collect::<Vec<_>>(),
         "commands": r.commands.iter().map(|c| {
-            let (code, signal, not_run) = match c.exit {
+            let (code, signal, not_run) = match c.result.exit {
                 Some(Exit::Code(n)) => (Some(n), None, false),
                 Some(Exit::Signal(n)) => (None, Some(n), false),
                 Some(Exit::NotRun) => (None, None, true),
                 None => (None, None, false),
             };
             with(&c.place, json!({
-                "command": c.command, "cwd": c.cwd, "exit_code": code, "signal": signal,
-                "not_run": not_run, "exit": c.exit_text(), "duration_ms": c.duration_ms,
-                "truncated": c.truncated, "error": c.error,
+                "command": c.input.command, "cwd": c.input.cwd, "exit_code": code,
+                "signal": signal, "not_run": not_run, "exit": c.exit_text(),
+                "duration_ms": c.result.duration_ms, "truncated": c.result.truncated,
+                "error": c.error(),
             }))
         }).collect::<Vec<_>>(),
         "queries": r.queries.iter().map(|q| with(&q.place, json!({
-            "source": q.source, "expr": q.expr, "instant": q.instant,
-            "start": q.start.map(rfc3339), "end": q.end.map(rfc3339), "step_seconds": q.step,
+            "source": q.input.source, "expr": q.input.expr, "instant": q.input.instant,
+            "start": q.input.start.map(rfc3339), "end": q.input.end.map(rfc3339),
+            "step_seconds": q.input.step,
             // No journal holds a query's `now`: the key stays for the tools that read this format.
             "now": Value::Null,
-            "time": q.time.map(rfc3339), "result_type": q.result_type, "series": q.series,
-            "warnings": q.warnings, "error": q.error, "summary": q.summary(),
+            "time": q.input.time.map(rfc3339), "result_type": q.result_type(),
+            "series": q.series(), "warnings": q.warnings(), "error": q.error(),
+            "summary": q.summary(),
         }))).collect::<Vec<_>>(),
         "probes": r.probes.iter().map(|p| with(&p.place, json!({
-            "url": p.url, "expect": p.expect, "status": p.status, "latency_ms": p.latency_ms,
-            "body_bytes": p.body_bytes, "cert_days_left": p.cert_days_left, "passed": p.passed,
-            "reason": p.reason,
+            "url": p.input.url, "expect": p.input.expect, "status": p.result.status,
+            "latency_ms": p.result.latency_ms, "body_bytes": p.result.body_bytes,
+            "cert_days_left": p.result.cert_days_left, "passed": p.result.passed,
+            "reason": p.result.reason,
         }))).collect::<Vec<_>>(),
         "secrets": r.secrets.iter().map(|s| with(&s.place, json!({
-            "name": s.name, "reference": s.reference,
+            "name": s.input.name, "reference": s.input.reference,
         }))).collect::<Vec<_>>(),
         "timeline": r.timeline.iter().map(|e| with(&e.place, json!({
             "step": e.step, "summary": e.line, "ms": e.ms,

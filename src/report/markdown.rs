@@ -5,61 +5,47 @@ use super::sections::{self, Markup};
 use super::wording::{one_line, rich};
 use std::fmt::Write;
 
-/// Plain text in a GitHub-flavoured markdown table cell: formatting characters escaped, pipes
-/// too (which would end the cell), line breaks as `<br>`.
-fn md(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for (i, line) in text.lines().enumerate() {
-        if i > 0 {
-            out.push_str("<br>");
-        }
-        for c in line.chars() {
-            if "\\`*_[]<>|~#".contains(c) {
-                out.push('\\');
-            }
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// Text with `code spans` (as check details have): the spans as code, the rest as plain text.
-/// Unbalanced backticks are plain text.
-fn md_rich(text: &str) -> String {
-    rich(text, md, md_code)
-}
-
-/// Code in a table cell: a code span with enough backticks, its pipes escaped.
-fn md_code(text: &str) -> String {
-    let text = one_line(text);
-    if text.is_empty() {
-        return "?".to_owned();
-    }
-    let mut longest = 0;
-    let mut run = 0;
-    for c in text.chars() {
-        run = if c == '`' { run + 1 } else { 0 };
-        longest = longest.max(run);
-    }
-    let fence = "`".repeat(longest + 1);
-    let pad = if text.starts_with('`') || text.ends_with('`') {
-        " "
-    } else {
-        ""
-    };
-    format!("{fence}{pad}{}{pad}{fence}", text.replace('|', "\\|"))
-}
-
 /// GitHub-flavoured markdown: tables with escaped cells, verdicts in words and marks.
 struct Markdown;
 
 impl Markup for Markdown {
+    /// Plain text in a table cell: formatting characters escaped, pipes too (which would end the
+    /// cell), line breaks as `<br>`.
     fn text(text: &str) -> String {
-        md(text)
+        let mut out = String::with_capacity(text.len());
+        for (i, line) in text.lines().enumerate() {
+            if i > 0 {
+                out.push_str("<br>");
+            }
+            for c in line.chars() {
+                if "\\`*_[]<>|~#".contains(c) {
+                    out.push('\\');
+                }
+                out.push(c);
+            }
+        }
+        out
     }
 
+    /// Code in a table cell: a code span with enough backticks, its pipes escaped.
     fn code(text: &str) -> String {
-        md_code(text)
+        let text = one_line(text);
+        if text.is_empty() {
+            return "?".to_owned();
+        }
+        let mut longest = 0;
+        let mut run = 0;
+        for c in text.chars() {
+            run = if c == '`' { run + 1 } else { 0 };
+            longest = longest.max(run);
+        }
+        let fence = "`".repeat(longest + 1);
+        let pad = if text.starts_with('`') || text.ends_with('`') {
+            " "
+        } else {
+            ""
+        };
+        format!("{fence}{pad}{}{pad}{fence}", text.replace('|', "\\|"))
     }
 
     fn strong(markup: &str) -> String {
@@ -95,18 +81,18 @@ impl Markup for Markdown {
 /// The report as GitHub-flavoured markdown.
 pub(super) fn render(r: &Report) -> String {
     let mut out = String::from("# Investigation journal\n\n");
-    let _ = writeln!(out, "- **When:** {}", md(&r.span()));
-    let _ = writeln!(out, "- **Steps:** {}", md(&r.steps_text()));
+    let _ = writeln!(out, "- **When:** {}", Markdown::text(&r.span()));
+    let _ = writeln!(out, "- **Steps:** {}", Markdown::text(&r.steps_text()));
     if r.verified() {
         out.push_str("- **Integrity:** ✓ hash chain verified\n");
     } else {
         out.push_str("- **Integrity:** ✗ the journal was changed after it was written:\n");
         for b in &r.breaks {
-            let _ = writeln!(out, "  - {}", md_rich(b));
+            let _ = writeln!(out, "  - {}", rich(b, Markdown::text, Markdown::code));
         }
     }
     for w in &r.warnings {
-        let _ = writeln!(out, "- **Warning:** {}", md(w));
+        let _ = writeln!(out, "- **Warning:** {}", Markdown::text(w));
     }
     if !r.checks.is_empty() {
         let _ = writeln!(out, "- **Checks:** {}", r.checks_summary());

@@ -2,19 +2,19 @@
 //! what the report says of itself (its span, its steps, what it leaves out).
 
 use super::rows::{
-    CheckRow, CommandRow, FindingRow, Place, ProbeRow, QueryRow, SecretRow, SourceRow, WindowRow,
+    CheckRow, CommandRow, FindingRow, Line, Place, ProbeRow, QueryRow, Row, SecretRow, SourceRow,
+    WindowRow,
 };
-use super::wording::{failure, one_line, or_unknown, parse_time, severity_rank, verdict};
-use crate::journal::entry::{Backend, ClockInput, Entry, LookupInput, OpInput};
+use super::wording::{failure, one_line, or_unknown, parse_time, severity_rank};
+use crate::journal::entry::{ClockInput, Entry, LookupInput, OpInput};
 use crate::journal::read::Loaded;
 use crate::journal::Record;
-use crate::ops::prometheus::ApiResult;
 use crate::render::format::{duration, rfc3339, shorten};
-use serde_json::Value;
 use std::fmt::Write;
 
-/// What the report says, whatever the format.
-pub(super) struct Report {
+/// What the report says, whatever the format; its rows borrow the journal's entries.
+#[derive(Default)]
+pub(super) struct Report<'a> {
     pub(super) first: Option<String>,
     pub(super) last: Option<String>,
     /// Whether every step happened on the first step's day (UTC), so times can omit the date.
@@ -22,14 +22,14 @@ pub(super) struct Report {
     pub(super) steps: usize,
     pub(super) breaks: Vec<String>,
     pub(super) warnings: Vec<String>,
-    pub(super) windows: Vec<WindowRow>,
-    pub(super) sources: Vec<SourceRow>,
-    pub(super) findings: Vec<FindingRow>,
-    pub(super) checks: Vec<CheckRow>,
-    pub(super) commands: Vec<CommandRow>,
-    pub(super) queries: Vec<QueryRow>,
-    pub(super) probes: Vec<ProbeRow>,
-    pub(super) secrets: Vec<SecretRow>,
+    pub(super) windows: Vec<WindowRow<'a>>,
+    pub(super) sources: Vec<SourceRow<'a>>,
+    pub(super) findings: Vec<FindingRow<'a>>,
+    pub(super) checks: Vec<CheckRow<'a>>,
+    pub(super) commands: Vec<CommandRow<'a>>,
+    pub(super) queries: Vec<QueryRow<'a>>,
+    pub(super) probes: Vec<ProbeRow<'a>>,
+    pub(super) secrets: Vec<SecretRow<'a>>,
     pub(super) timeline: Vec<Event>,
 }
 
@@ -56,8 +56,8 @@ pub(super) struct Event {
     pub(super) ms: u64,
 }
 
-impl Report {
-    pub(super) fn of(loaded: &Loaded) -> Report {
+impl<'a> Report<'a> {
+    pub(super) fn of(loaded: &'a Loaded) -> Report<'a> {
         let records = &loaded.records;
         let day = |r: &Record| parse_time(&r.at).map(|t| t.date_naive());
         let first_day = records.first().and_then(day);
@@ -68,15 +68,7 @@ impl Report {
             steps: records.len(),
             breaks: loaded.breaks.clone(),
             warnings: loaded.warnings.clone(),
-            windows: Vec::new(),
-            sources: Vec::new(),
-            findings: Vec::new(),
-            checks: Vec::new(),
-            commands: Vec::new(),
-            queries: Vec::new(),
-            probes: Vec::new(),
-            secrets: Vec::new(),
-            timeline: Vec::new(),
+            ..Report::default()
         };
         for record in records {
             let line = report.add(record);
@@ -90,171 +82,22 @@ impl Report {
         // Critical first; within a severity, in the order they were recorded.
         report
             .findings
-            .sort_by_key(|f| (severity_rank(f.severity.as_deref()), f.place.seq));
+            .sort_by_key(|f| (severity_rank(f.input.severity.as_deref()), f.place.seq));
         report
     }
 
     /// Files one record under its section and returns its timeline line.
-    fn add(&mut self, record: &Record) -> String {
+    fn add(&mut self, record: &'a Record) -> String {
+        let place = place(record);
         match &record.entry {
-            Entry::Source { input } => {
-                let (kind, url) = match &input.backend {
-                    Some(Backend::Prometheus { url }) => (Some("prometheus"), url.clone()),
-                    Some(Backend::File { .. }) => (Some("file"), None),
-                    None => (None, None),
-                };
-                let row = SourceRow {
-                    place: place(record),
-                    name: input.name.clone(),
-                    kind: kind.map(str::to_owned),
-                    url,
-                };
-                let line = format!(
-                    "source {}: {} {}",
-                    or_unknown(&row.name),
-                    or_unknown(&row.kind),
-                    or_unknown(&row.url)
-                );
-                self.sources.push(row);
-                line
-            }
-            Entry::Window { input, result } => {
-                // The step as the journal writes it: `60.0`.
-                let step = input.step.map(Value::from);
-                let written = format!(
-                    "{} .. {}{}",
-                    or_unknown(&input.start),
-                    or_unknown(&input.end),
-                    step.map(|s| format!(" step {s}")).unwrap_or_default()
-                );
-                let row = WindowRow {
-                    place: place(record),
-                    written,
-                    start: result.start.clone(),
-                    end: result.end.clone(),
-                    step_seconds: result.step_seconds,
-                };
-                let line = match (&row.start, &row.end) {
-                    (Some(start), Some(end)) => format!(
-                        "window {start} .. {end}, step {}",
-                        row.step_seconds.map(duration).unwrap_or_else(|| "?".into())
-                    ),
-                    _ => format!("window {}", row.written),
-                };
-                self.windows.push(row);
-                line
-            }
-            Entry::Query { input, result } => {
-                let (result_type, series) = match &result.data {
-                    Some(ApiResult::Matrix(series)) => (Some("matrix"), Some(series.len())),
-                    Some(ApiResult::Vector(samples)) => (Some("vector"), Some(samples.len())),
-                    // A scalar or a string is one value, not a list of series.
-                    Some(ApiResult::Scalar(_)) => (Some("scalar"), None),
-                    Some(ApiResult::String(_)) => (Some("string"), None),
-                    None => (None, None),
-                };
-                let row = QueryRow {
-                    place: place(record),
-                    source: input.source.clone(),
-                    expr: input.expr.clone(),
-                    instant: input.instant,
-                    start: input.start,
-                    end: input.end,
-                    step: input.step,
-                    time: input.time,
-                    result_type,
-                    series,
-                    warnings: result.warnings.clone().unwrap_or_default(),
-                    error: result.error.as_ref().map(failure),
-                };
-                let line = format!(
-                    "query @{} {}: {} ({})",
-                    or_unknown(&row.source),
-                    shorten(or_unknown(&row.expr), 120),
-                    row.outcome(),
-                    row.range()
-                );
-                self.queries.push(row);
-                line
-            }
-            Entry::Run { input, result } => {
-                let row = CommandRow {
-                    place: place(record),
-                    command: input.command.clone(),
-                    cwd: input.cwd.clone(),
-                    exit: result.exit,
-                    duration_ms: result.duration_ms,
-                    truncated: result.truncated,
-                    error: result.error.as_ref().map(failure),
-                };
-                let line = format!(
-                    "run {}: {}",
-                    shorten(or_unknown(&row.command), 120),
-                    row.outcome()
-                );
-                self.commands.push(row);
-                line
-            }
-            Entry::Probe { input, result } => {
-                let row = ProbeRow {
-                    place: place(record),
-                    url: input.url.clone(),
-                    expect: input.expect,
-                    status: result.status,
-                    latency_ms: result.latency_ms,
-                    body_bytes: result.body_bytes,
-                    cert_days_left: result.cert_days_left,
-                    passed: result.passed,
-                    reason: result.reason.clone(),
-                };
-                let line = format!("probe {}: {}", or_unknown(&row.url), row.outcome());
-                self.probes.push(row);
-                line
-            }
-            Entry::Check { input, result } => {
-                let row = CheckRow {
-                    place: place(record),
-                    title: input.title.clone(),
-                    condition: input.condition.clone(),
-                    passed: result.passed,
-                    detail: result.detail.clone(),
-                };
-                let line = format!("{} check {}", verdict(row.passed), or_unknown(&row.title));
-                self.checks.push(row);
-                line
-            }
-            Entry::Finding { input } => {
-                let row = FindingRow {
-                    place: place(record),
-                    severity: input.severity.clone(),
-                    text: input.text.clone(),
-                    evidence: input.evidence.clone(),
-                };
-                let mut line = format!(
-                    "{} finding: {}",
-                    or_unknown(&row.severity).to_uppercase(),
-                    shorten(or_unknown(&row.text), 160)
-                );
-                if !row.evidence.is_empty() {
-                    let _ = write!(line, " (evidence {})", row.evidence.join(", "));
-                }
-                self.findings.push(row);
-                line
-            }
-            Entry::Secret { input } => {
-                let row = SecretRow {
-                    place: place(record),
-                    name: input.name.clone(),
-                    reference: input.reference.clone(),
-                };
-                let line = format!(
-                    "secret {} from {}",
-                    or_unknown(&row.name),
-                    or_unknown(&row.reference)
-                );
-                self.secrets.push(row);
-                line
-            }
+            Entry::Source { input } => file(&mut self.sources, place, input, &()),
+            Entry::Window { input, result } => file(&mut self.windows, place, input, result),
+            Entry::Query { input, result } => file(&mut self.queries, place, input, result),
+            Entry::Run { input, result } => file(&mut self.commands, place, input, result),
+            Entry::Probe { input, result } => file(&mut self.probes, place, input, result),
+            Entry::Check { input, result } => file(&mut self.checks, place, input, result),
+            Entry::Finding { input } => file(&mut self.findings, place, input, &()),
+            Entry::Secret { input } => file(&mut self.secrets, place, input, &()),
             Entry::Rust { input, result } => {
                 let lines = input.code.lines().filter(|l| !l.trim().is_empty()).count();
                 let outcome = match (&result.panic, &result.compile) {
@@ -381,12 +224,12 @@ impl Report {
         let failed = self
             .checks
             .iter()
-            .filter(|c| c.passed == Some(false))
+            .filter(|c| c.result.passed == Some(false))
             .count();
         let passed = self
             .checks
             .iter()
-            .filter(|c| c.passed == Some(true))
+            .filter(|c| c.result.passed == Some(true))
             .count();
         let unknown = self.checks.len() - failed - passed;
         let mut text = format!("{failed} failed, {passed} passed");
@@ -407,6 +250,26 @@ fn full_time(at: &str) -> String {
                 at.to_owned()
             }
         })
+}
+
+/// Files a row under its section and returns its timeline line.
+fn file<'a, I, R>(
+    section: &mut Vec<Row<'a, I, R>>,
+    place: Place,
+    input: &'a I,
+    result: &'a R,
+) -> String
+where
+    Row<'a, I, R>: Line,
+{
+    let row = Row {
+        place,
+        input,
+        result,
+    };
+    let line = row.line();
+    section.push(row);
+    line
 }
 
 fn place(record: &Record) -> Place {

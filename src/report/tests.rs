@@ -63,12 +63,9 @@ fn journal() -> (std::path::PathBuf, Loaded) {
             42,
         ),
         (
-            Entry::Run {
-                input: RunInput {
-                    command: text("kubectl get pods | grep <checkout>"),
-                    ..RunInput::default()
-                },
-                result: RunOutcome {
+            run(
+                "kubectl get pods | grep <checkout>",
+                RunOutcome {
                     exit: Some(Exit::Code(1)),
                     duration_ms: Some(1500),
                     stdout: text(""),
@@ -76,21 +73,18 @@ fn journal() -> (std::path::PathBuf, Loaded) {
                     truncated: Some(false),
                     error: None,
                 },
-            },
+            ),
             1500,
         ),
         (
-            Entry::Run {
-                input: RunInput {
-                    command: text("sleep 100"),
-                    ..RunInput::default()
-                },
-                result: RunOutcome {
+            run(
+                "sleep 100",
+                RunOutcome {
                     exit: Some(Exit::Signal(9)),
                     duration_ms: Some(125_000),
                     ..RunOutcome::default()
                 },
-            },
+            ),
             125_000,
         ),
         (
@@ -176,6 +170,16 @@ fn journal() -> (std::path::PathBuf, Loaded) {
     drop(j);
     let loaded = load(&path).unwrap();
     (path, loaded)
+}
+
+fn run(command: &str, result: RunOutcome) -> Entry {
+    Entry::Run {
+        input: RunInput {
+            command: Some(command.to_owned()),
+            ..RunInput::default()
+        },
+        result,
+    }
 }
 
 fn finding(severity: &str, text: &str, evidence: &[&str]) -> Entry {
