@@ -367,29 +367,34 @@ pub fn quantile(q: f64, mut values: Vec<f64>) -> f64 {
 }
 
 /// absent() and absent_over_time(): one sample when the argument is empty, labelled with the
-/// selector's equality matchers (a label matched twice is left out).
+/// selector's equality matchers; a label with any other matcher, or a second one, is left out.
 fn absent(empty: bool, arg: &Expr) -> Vec<Sample> {
     if !empty {
         return Vec::new();
     }
     let mut labels = super::Labels::new();
-    let mut twice = std::collections::HashSet::new();
+    let mut dropped = Vec::new();
     let vs = match arg {
         Expr::VectorSelector(vs) => Some(vs),
         Expr::MatrixSelector(ms) => Some(&ms.vs),
         _ => None,
     };
-    if let Some(vs) = vs {
-        for m in &vs.matchers.matchers {
-            if m.name == "__name__" || !matches!(m.op, MatchOp::Equal) {
-                continue;
+    for m in vs.iter().flat_map(|vs| &vs.matchers.matchers) {
+        if m.name == "__name__" {
+            continue;
+        }
+        if matches!(m.op, MatchOp::Equal) && !labels.contains_key(&m.name) {
+            // An empty value sets no label, so a later equality matcher may still set it.
+            if !m.value.is_empty() {
+                labels.insert(m.name.clone(), m.value.clone());
             }
-            if labels.insert(m.name.clone(), m.value.clone()).is_some() {
-                twice.insert(m.name.clone());
-            }
+        } else {
+            dropped.push(&m.name);
         }
     }
-    labels.retain(|k, v| !twice.contains(k) && !v.is_empty());
+    for name in dropped {
+        labels.remove(name);
+    }
     vec![Sample {
         labels,
         t: 0,
@@ -398,9 +403,9 @@ fn absent(empty: bool, arg: &Expr) -> Vec<Sample> {
 }
 
 fn timestamp(ctx: &Ctx, arg: &Expr, ts: i64) -> EvalResult<Vec<Sample>> {
-    // On a bare selector the engine hands over the samples' own times; on anything else every
-    // element carries the evaluation time.
-    let mut v = match arg {
+    // On a bare selector (parentheses aside) the engine hands over the samples' own times; on
+    // anything else every element carries the evaluation time.
+    let mut v = match unparen(arg) {
         Expr::VectorSelector(vs) => selectors::instant(ctx, vs, ts)?,
         _ => vector(ctx, arg, ts)?
             .into_iter()
@@ -412,6 +417,13 @@ fn timestamp(ctx: &Ctx, arg: &Expr, ts: i64) -> EvalResult<Vec<Sample>> {
         s.labels.remove("__name__");
     }
     Ok(v)
+}
+
+fn unparen(e: &Expr) -> &Expr {
+    match e {
+        Expr::Paren(p) => unparen(&p.expr),
+        _ => e,
+    }
 }
 
 fn label_replace(ctx: &Ctx, args: &[&Expr], ts: i64) -> EvalResult<Vec<Sample>> {
@@ -488,6 +500,8 @@ fn label_join(ctx: &Ctx, args: &[&Expr], ts: i64) -> EvalResult<Vec<Sample>> {
 /// Classic (bucket-series) histogram_quantile, as Prometheus's `bucketQuantile`.
 fn histogram_quantile(q: f64, v: Vec<Sample>) -> Vec<Sample> {
     use std::collections::BTreeMap;
+    // Buckets are grouped by every label but `le`, the metric name included; dropping the name
+    // afterwards can leave two histograms with one label set, which the caller refuses.
     let mut groups: BTreeMap<super::Labels, Vec<(f64, f64)>> = BTreeMap::new();
     for s in v {
         let Some(le) = s.labels.get("le").and_then(|le| parse_le(le)) else {
@@ -495,15 +509,17 @@ fn histogram_quantile(q: f64, v: Vec<Sample>) -> Vec<Sample> {
         };
         let mut labels = s.labels;
         labels.remove("le");
-        labels.remove("__name__");
         groups.entry(labels).or_default().push((le, s.v));
     }
     groups
         .into_iter()
-        .map(|(labels, buckets)| Sample {
-            labels,
-            t: 0,
-            v: bucket_quantile(q, buckets),
+        .map(|(mut labels, buckets)| {
+            labels.remove("__name__");
+            Sample {
+                labels,
+                t: 0,
+                v: bucket_quantile(q, buckets),
+            }
         })
         .collect()
 }

@@ -13,6 +13,7 @@ mod tests;
 
 use super::{Labels, StoredSeries};
 use crate::ops::metrics::{Answer, QueryResult, Sample as OutSample, Series, SourceError};
+use promql_parser::parser::token::{T_BOTTOMK, T_TOPK};
 use promql_parser::parser::{self, value::ValueType, AtModifier, Expr, Offset, VectorSelector};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -221,8 +222,9 @@ pub fn instant_query(
         },
         Value::Vector(mut samples) => {
             check_unique(&samples)?;
-            // sort() and sort_desc() decide the order; otherwise order by labels, stably.
-            if !is_sort_call(&ast) {
+            // sort(), sort_desc(), topk() and bottomk() decide the order; otherwise order by
+            // labels, stably.
+            if !keeps_order(&ast) {
                 samples.sort_by(|a, b| a.labels.cmp(&b.labels));
             }
             QueryResult::Vector(
@@ -254,10 +256,11 @@ pub fn instant_query(
     })
 }
 
-fn is_sort_call(expr: &Expr) -> bool {
+fn keeps_order(expr: &Expr) -> bool {
     match expr {
-        Expr::Paren(p) => is_sort_call(&p.expr),
+        Expr::Paren(p) => keeps_order(&p.expr),
         Expr::Call(c) => matches!(c.func.name, "sort" | "sort_desc"),
+        Expr::Aggregate(a) => matches!(a.op.id(), T_TOPK | T_BOTTOMK),
         _ => false,
     }
 }
