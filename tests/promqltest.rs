@@ -4,8 +4,8 @@
 //! followed by the expected result. Each evaluation runs as an instant query at T, then as a
 //! range query from T-1m to T+1m at a 1m step whose point at T must give the same result.
 //!
-//! The suite prints pass / wrong / unsupported / skipped per file and fails on any wrong answer.
-//! Evaluations whose data holds stale markers are skipped: a metrics file
+//! The suite prints pass / wrong / unsupported / skipped per file and fails on any wrong answer
+//! and on any refusal. Evaluations whose data holds stale markers are skipped: a metrics file
 //! cannot carry them, so the embedded source never sees one. It runs without the test harness
 //! so that its table shows in every `cargo test`.
 
