@@ -2,6 +2,7 @@
 
 use super::context::Ctx;
 use super::stats::{go_max, quantile, running_mean, variance};
+use super::step_invariant::is_step_invariant;
 use super::value::{check_unique, execution, unsupported, EvalResult, Sample, Value};
 use crate::ops::metrics::Labels;
 use promql_parser::parser::token::{
@@ -16,7 +17,7 @@ pub fn eval(ctx: &Ctx, agg: &AggregateExpr, ts: i64) -> EvalResult<Value> {
     let param = match &agg.param {
         None => None,
         Some(p) if op == T_COUNT_VALUES => Some(Param::Label(label_param(p)?)),
-        Some(p) => Some(Param::Number(ctx.scalar(p, ts)?)),
+        Some(p) => Some(Param::Number(ctx.scalar(p, param_time(ctx, agg, p, ts)?)?)),
     };
     let input = match ctx.eval(&agg.expr, ts)? {
         Value::Vector(v) => v,
@@ -45,6 +46,21 @@ pub fn eval(ctx: &Ctx, agg: &AggregateExpr, ts: i64) -> EvalResult<Value> {
     };
     check_unique(&out)?;
     Ok(Value::Vector(out))
+}
+
+/// When the operand is step invariant, Prometheus evaluates the whole aggregation once, at the
+/// query's start, its parameter included, even when the parameter changes with the step.
+fn param_time(ctx: &Ctx, agg: &AggregateExpr, param: &Expr, ts: i64) -> EvalResult<i64> {
+    if !is_step_invariant(&agg.expr) || is_step_invariant(param) {
+        return Ok(ts);
+    }
+    if ctx.subquery_depth.get() > 0 {
+        return unsupported(format!(
+            "the aggregation {} with `@` in its operand, inside a subquery and with a parameter that changes with the step,",
+            agg.op
+        ));
+    }
+    Ok(ctx.start)
 }
 
 enum Param {

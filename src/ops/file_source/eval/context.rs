@@ -4,7 +4,7 @@
 use super::value::{execution, unsupported, EvalResult, Sample, Value};
 use crate::ops::file_source::series::StoredSeries;
 use promql_parser::parser::{AtModifier, Expr, Offset, SubqueryExpr, VectorSelector};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
@@ -18,6 +18,9 @@ pub struct Ctx<'a> {
     pub end: i64,
     matched: RefCell<HashMap<*const VectorSelector, Rc<Vec<usize>>>>,
     pub subqueries: RefCell<HashMap<*const SubqueryExpr, InnerSteps>>,
+    /// How many subqueries enclose the node being evaluated: the time Prometheus evaluates a
+    /// step-invariant node at is the query's start only outside them.
+    pub subquery_depth: Cell<usize>,
 }
 
 /// A subquery's inner results, by the time of the step.
@@ -31,6 +34,7 @@ impl<'a> Ctx<'a> {
             end,
             matched: RefCell::new(HashMap::new()),
             subqueries: RefCell::new(HashMap::new()),
+            subquery_depth: Cell::new(0),
         }
     }
 

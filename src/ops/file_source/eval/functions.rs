@@ -62,7 +62,7 @@ fn dates(
 fn other(ctx: &Ctx, name: &str, args: &[&Expr], ts: i64) -> EvalResult<Value> {
     let out = match name {
         "absent_over_time" => {
-            let window = over_time::range_arg(ctx, args[0], ts)?;
+            let window = over_time::range_arg(ctx, args[0], ts, 0)?;
             absent(window.series.is_empty(), args[0])
         }
         "absent" => absent(ctx.vector(args[0], ts)?.is_empty(), args[0]),

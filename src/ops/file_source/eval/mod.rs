@@ -11,6 +11,7 @@ mod functions;
 mod over_time;
 mod selectors;
 mod stats;
+mod step_invariant;
 mod subquery;
 #[cfg(test)]
 mod tests;
@@ -49,11 +50,17 @@ impl Ctx<'_> {
             },
             Expr::Binary(b) => binary::eval(self, b, ts),
             Expr::Paren(p) => self.eval(&p.expr, ts),
-            Expr::Subquery(sq) => Ok(Value::Matrix(subquery::eval(self, sq, ts)?.series)),
+            Expr::Subquery(sq) => {
+                let end = self.ref_time(ts, &sq.at, &sq.offset);
+                Ok(Value::Matrix(subquery::eval(self, sq, end)?.series))
+            }
             Expr::NumberLiteral(n) => Ok(Value::Scalar(n.val)),
             Expr::StringLiteral(s) => Ok(Value::Str(s.val.clone())),
             Expr::VectorSelector(vs) => Ok(Value::Vector(selectors::instant(self, vs, ts)?)),
-            Expr::MatrixSelector(ms) => Ok(Value::Matrix(selectors::range(self, ms, ts)?.series)),
+            Expr::MatrixSelector(ms) => {
+                let end = self.ref_time(ts, &ms.vs.at, &ms.vs.offset);
+                Ok(Value::Matrix(selectors::range(self, ms, end)?.series))
+            }
             Expr::Call(call) => functions::eval(self, call, ts),
             Expr::Extension(_) => unsupported("an extension expression"),
         }

@@ -4,8 +4,9 @@
 use super::context::Ctx;
 use super::selectors;
 use super::stats::{kahan_mean, kahan_sum, kahan_variance, linear_regression, quantile};
+use super::step_invariant::{call_is_step_invariant, is_step_invariant};
 use super::subquery;
-use super::value::{execution, EvalResult, Sample, Window};
+use super::value::{execution, unsupported, EvalResult, Sample, Window};
 use promql_parser::parser::Expr;
 
 /// The functions this module evaluates.
@@ -32,14 +33,49 @@ pub const NAMES: &[&str] = &[
     "present_over_time",
 ];
 
-/// The range vector argument of a function, with its window.
-pub fn range_arg(ctx: &Ctx, e: &Expr, ts: i64) -> EvalResult<Window> {
+/// The range vector argument of a function at `ts`, its window's end moved by `slide` (see
+/// `slide`).
+pub fn range_arg(ctx: &Ctx, e: &Expr, ts: i64, slide: i64) -> EvalResult<Window> {
     match e {
-        Expr::MatrixSelector(ms) => selectors::range(ctx, ms, ts),
-        Expr::Subquery(sq) => subquery::eval(ctx, sq, ts),
-        Expr::Paren(p) => range_arg(ctx, &p.expr, ts),
+        Expr::MatrixSelector(ms) => {
+            let end = ctx.ref_time(ts, &ms.vs.at, &ms.vs.offset);
+            let mut window = selectors::range(ctx, ms, end + slide)?;
+            if slide != 0 {
+                // Prometheus read the series only up to the `@` time.
+                for s in &mut window.series {
+                    s.points.retain(|p| p.0 <= end);
+                }
+                window.series.retain(|s| !s.points.is_empty());
+            }
+            Ok(window)
+        }
+        Expr::Subquery(_) if slide != 0 => unsupported(
+            "a range function of a subquery with `@`, beside an argument that changes with the step, in a range query,",
+        ),
+        Expr::Subquery(sq) => subquery::eval(ctx, sq, ctx.ref_time(ts, &sq.at, &sq.offset)),
+        Expr::Paren(p) => range_arg(ctx, &p.expr, ts, slide),
         _ => execution("expected a range vector argument"),
     }
+}
+
+/// How far Prometheus 2.42 moves the window of a range argument with `@` at `ts`. It turns `@`
+/// into an offset from the query's start, and a call that is not step invariant
+/// (predict_linear, or one with another argument that changes with the step) applies that
+/// offset at every step: in a range query the window moves with the step, over data read only
+/// up to the `@` time, so the window empties as it moves on.
+fn slide(ctx: &Ctx, name: &str, args: &[&Expr], range: &Expr, ts: i64) -> EvalResult<i64> {
+    if ts == ctx.start
+        || !is_step_invariant(range)
+        || call_is_step_invariant(name, args.iter().copied())
+    {
+        return Ok(0);
+    }
+    if ctx.subquery_depth.get() > 0 {
+        return unsupported(format!(
+            "{name}() of a range with `@`, inside a subquery and beside an argument that changes with the step,"
+        ));
+    }
+    Ok(ts - ctx.start)
 }
 
 /// `name` (one of NAMES) over its arguments at `ts`.
@@ -53,7 +89,8 @@ pub fn eval(ctx: &Ctx, name: &str, args: &[&Expr], ts: i64) -> EvalResult<Vec<Sa
         .iter()
         .map(|p| ctx.scalar(p, ts))
         .collect::<EvalResult<Vec<f64>>>()?;
-    let Window { series, start, end } = range_arg(ctx, range, ts)?;
+    let slide = slide(ctx, name, args, range, ts)?;
+    let Window { series, start, end } = range_arg(ctx, range, ts, slide)?;
     if name == "holt_winters" && !series.is_empty() {
         // Prometheus checks the factors only when there is a series to smooth.
         check_factor("smoothing", params[0])?;

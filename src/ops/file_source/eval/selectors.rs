@@ -38,10 +38,9 @@ pub fn instant(ctx: &Ctx, vs: &VectorSelector, ts: i64) -> EvalResult<Vec<Sample
     Ok(out)
 }
 
-/// A range selector at `ts`: every sample in `[ref - range, ref]` (both edges included in 2.x),
-/// series without any left out.
-pub fn range(ctx: &Ctx, ms: &MatrixSelector, ts: i64) -> EvalResult<Window> {
-    let end = ctx.ref_time(ts, &ms.vs.at, &ms.vs.offset);
+/// A range selector over the window `[end - range, end]`: every sample in it (both edges
+/// included in 2.x), series without any left out.
+pub fn range(ctx: &Ctx, ms: &MatrixSelector, end: i64) -> EvalResult<Window> {
     let start = end - ms.range.as_millis() as i64;
     let mut series = Vec::new();
     for &i in ctx.matching(&ms.vs)?.iter() {

@@ -12,9 +12,8 @@ use std::rc::Rc;
 /// The step of a subquery that names none: the global evaluation interval, 1m by default.
 const DEFAULT_STEP_MS: i64 = 60_000;
 
-/// A subquery at `ts`: the window `[ref - range, ref]`, `ref` moved by `@` and `offset`.
-pub fn eval(ctx: &Ctx, sq: &SubqueryExpr, ts: i64) -> EvalResult<Window> {
-    let end = ctx.ref_time(ts, &sq.at, &sq.offset);
+/// A subquery over the window `[end - range, end]`.
+pub fn eval(ctx: &Ctx, sq: &SubqueryExpr, end: i64) -> EvalResult<Window> {
     let start = end - sq.range.as_millis() as i64;
     let step = sq.step.map_or(DEFAULT_STEP_MS, |s| s.as_millis() as i64);
     if step <= 0 {
@@ -56,7 +55,10 @@ fn inner(
     if let Some(found) = ctx.subqueries.borrow().get(&key).and_then(|c| c.get(&t)) {
         return Ok(found.clone());
     }
-    let samples = ctx.vector(&sq.expr, t)?;
+    ctx.subquery_depth.set(ctx.subquery_depth.get() + 1);
+    let samples = ctx.vector(&sq.expr, t);
+    ctx.subquery_depth.set(ctx.subquery_depth.get() - 1);
+    let samples = samples?;
     check_unique(&samples)?;
     let samples = Rc::new(samples);
     ctx.subqueries
