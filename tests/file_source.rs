@@ -117,10 +117,10 @@ fn deploy_version_and_metadata() {
 #[test]
 fn unsupported_and_invalid_queries_are_clear_errors() {
     let src = fixture();
-    match src.instant("deriv(process_cpu_seconds_total[5m])", INCIDENT_11_00) {
+    match src.instant("histogram_count(process_cpu_seconds_total)", INCIDENT_11_00) {
         Err(SourceError::Unsupported(m)) => {
             assert!(
-                m.starts_with("the function deriv() is not supported"),
+                m.starts_with("the function histogram_count() is not supported"),
                 "{m}"
             )
         }

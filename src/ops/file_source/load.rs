@@ -4,8 +4,8 @@
 //!
 //! The file is read line by line so that loading never holds the text and the samples at once.
 
-use super::{Labels, StoredSeries};
-use crate::ops::metrics::MetricInfo;
+use super::series::StoredSeries;
+use crate::ops::metrics::{Labels, MetricInfo};
 use std::collections::HashMap;
 use std::io::BufRead;
 use std::path::PathBuf;

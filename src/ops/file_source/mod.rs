@@ -7,6 +7,7 @@
 
 mod eval;
 mod load;
+mod series;
 
 use super::metrics::{Answer, MetricInfo, MetricsSource, Range, SourceError};
 use std::collections::{BTreeSet, HashMap};
@@ -14,16 +15,7 @@ use std::path::Path;
 
 pub use super::metrics::Labels;
 pub use load::LoadError;
-
-/// One stored series: its labels once, then its samples as two parallel columns sorted by time,
-/// which keeps a sample at 16 bytes and lets a window be found by binary search.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredSeries {
-    pub labels: Labels,
-    /// Unix time in milliseconds, strictly increasing.
-    pub times: Vec<i64>,
-    pub values: Vec<f64>,
-}
+pub use series::StoredSeries;
 
 /// Everything a file held: the series and the metadata of its metric families.
 #[derive(Debug, Default)]

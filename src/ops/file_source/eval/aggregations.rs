@@ -1,7 +1,10 @@
 //! Aggregation operators (`sum by (...)` and friends), as Prometheus 2.42's `aggregation`.
 
-use super::functions::{go_max, quantile, scalar};
-use super::{check_unique, execution, unsupported, Ctx, EvalResult, Labels, Sample, Value};
+use super::context::Ctx;
+use super::stats::{go_max, quantile, running_mean, variance};
+use super::step_invariant::is_step_invariant;
+use super::value::{check_unique, execution, unsupported, EvalResult, Sample, Value};
+use crate::ops::metrics::Labels;
 use promql_parser::parser::token::{
     T_AVG, T_BOTTOMK, T_COUNT, T_COUNT_VALUES, T_GROUP, T_MAX, T_MIN, T_QUANTILE, T_STDDEV,
     T_STDVAR, T_SUM, T_TOPK,
@@ -14,7 +17,7 @@ pub fn eval(ctx: &Ctx, agg: &AggregateExpr, ts: i64) -> EvalResult<Value> {
     let param = match &agg.param {
         None => None,
         Some(p) if op == T_COUNT_VALUES => Some(Param::Label(label_param(p)?)),
-        Some(p) => Some(Param::Number(scalar(ctx, p, ts)?)),
+        Some(p) => Some(Param::Number(ctx.scalar(p, param_time(ctx, agg, p, ts)?)?)),
     };
     let input = match ctx.eval(&agg.expr, ts)? {
         Value::Vector(v) => v,
@@ -43,6 +46,21 @@ pub fn eval(ctx: &Ctx, agg: &AggregateExpr, ts: i64) -> EvalResult<Value> {
     };
     check_unique(&out)?;
     Ok(Value::Vector(out))
+}
+
+/// When the operand is step invariant, Prometheus evaluates the whole aggregation once, at the
+/// query's start, its parameter included, even when the parameter changes with the step.
+fn param_time(ctx: &Ctx, agg: &AggregateExpr, param: &Expr, ts: i64) -> EvalResult<i64> {
+    if !is_step_invariant(&agg.expr) || is_step_invariant(param) {
+        return Ok(ts);
+    }
+    if ctx.subquery_depth.get() > 0 {
+        return unsupported(format!(
+            "the aggregation {} with `@` in its operand, inside a subquery and with a parameter that changes with the step,",
+            agg.op
+        ));
+    }
+    Ok(ctx.start)
 }
 
 enum Param {
@@ -102,7 +120,7 @@ fn reduce(op: u16, values: &[f64], param: &Option<Param>) -> f64 {
     let first = values[0];
     match op {
         T_SUM => values.iter().sum(),
-        T_AVG => super::functions::running_mean(values.iter().copied()),
+        T_AVG => running_mean(values.iter().copied()),
         T_COUNT | T_COUNT_VALUES => values.len() as f64,
         T_GROUP => 1.0,
         T_MIN => values
@@ -113,8 +131,8 @@ fn reduce(op: u16, values: &[f64], param: &Option<Param>) -> f64 {
             .iter()
             .skip(1)
             .fold(first, |m, &v| if m < v || m.is_nan() { v } else { m }),
-        T_STDVAR => super::functions::variance(values.iter().copied()),
-        T_STDDEV => super::functions::variance(values.iter().copied()).sqrt(),
+        T_STDVAR => variance(values.iter().copied()),
+        T_STDDEV => variance(values.iter().copied()).sqrt(),
         T_QUANTILE => {
             let q = match param {
                 Some(Param::Number(q)) => *q,

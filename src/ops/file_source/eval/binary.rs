@@ -1,7 +1,9 @@
 //! Binary operators: arithmetic, comparison (filtering or `bool`), and the set operators, with
 //! vector matching (`on`, `ignoring`, `group_left`, `group_right`) as Prometheus 2.42 does it.
 
-use super::{check_unique, execution, unsupported, Ctx, EvalResult, Labels, Sample, Value};
+use super::context::Ctx;
+use super::value::{check_unique, execution, unsupported, EvalResult, Sample, Value};
+use crate::ops::metrics::Labels;
 use promql_parser::parser::token::{
     T_ADD, T_ATAN2, T_DIV, T_EQLC, T_GTE, T_GTR, T_LAND, T_LOR, T_LSS, T_LTE, T_LUNLESS, T_MOD,
     T_MUL, T_NEQ, T_POW, T_SUB,

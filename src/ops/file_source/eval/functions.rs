@@ -1,77 +1,116 @@
-//! Function calls, each as Prometheus 2.42's promql/functions.go defines it.
+//! Function calls, each as Prometheus 2.42's promql/functions.go defines it; the functions of
+//! a range vector are in `over_time`.
 
-use super::{
-    check_unique, execution, selectors, unsupported, Ctx, EvalResult, RangeSeries, Sample, Value,
-};
+use super::context::Ctx;
+use super::over_time;
+use super::selectors;
+use super::stats::{go_max, go_min};
+use super::value::{check_unique, execution, unsupported, EvalError, EvalResult, Sample, Value};
+use crate::ops::metrics::Labels;
+use chrono::{DateTime, Datelike, Timelike};
 use promql_parser::label::{MatchOp, Matcher};
 use promql_parser::parser::token::T_EQL_REGEX;
 use promql_parser::parser::{Call, Expr};
+use std::collections::BTreeMap;
 
 pub fn eval(ctx: &Ctx, call: &Call, ts: i64) -> EvalResult<Value> {
     let args: Vec<&Expr> = call.args.args.iter().map(|a| a.as_ref()).collect();
-    let name = call.func.name;
+    // The parser knows Prometheus 2.42's holt_winters by its 3.x name (see `parse`).
+    let name = match call.func.name {
+        "double_exponential_smoothing" => "holt_winters",
+        name => name,
+    };
+    let out = if over_time::NAMES.contains(&name) {
+        Value::Vector(over_time::eval(ctx, name, &args, ts)?)
+    } else if let Some(f) = math(name) {
+        Value::Vector(map_values(ctx.vector(args[0], ts)?, f))
+    } else if let Some(f) = date(name) {
+        dates(ctx, f, args.first().copied(), ts)?
+    } else {
+        other(ctx, name, &args, ts)?
+    };
+    if let Value::Vector(v) = &out {
+        check_unique(v)?;
+    }
+    Ok(out)
+}
+
+/// A date function of each element's value, or with no argument of the evaluation time (to
+/// the second) as one element without labels.
+fn dates(
+    ctx: &Ctx,
+    f: fn(i64) -> EvalResult<f64>,
+    arg: Option<&Expr>,
+    ts: i64,
+) -> EvalResult<Value> {
+    let Some(arg) = arg else {
+        return Ok(Value::Vector(vec![Sample {
+            labels: Labels::new(),
+            t: ts,
+            v: f(ts / 1000)?,
+        }]));
+    };
+    let mut v = ctx.vector(arg, ts)?;
+    for s in &mut v {
+        s.v = f(go_int64(s.v))?;
+        s.labels.remove("__name__");
+    }
+    Ok(Value::Vector(v))
+}
+
+/// The functions with arguments of their own kinds.
+fn other(ctx: &Ctx, name: &str, args: &[&Expr], ts: i64) -> EvalResult<Value> {
     let out = match name {
-        "rate" | "increase" | "delta" | "irate" | "idelta" | "changes" | "resets"
-        | "avg_over_time" | "min_over_time" | "max_over_time" | "sum_over_time"
-        | "count_over_time" | "last_over_time" | "stddev_over_time" | "stdvar_over_time"
-        | "present_over_time" => over_range(ctx, name, args[0], None, ts)?,
-        "quantile_over_time" => {
-            let q = scalar(ctx, args[0], ts)?;
-            over_range(ctx, name, args[1], Some(q), ts)?
-        }
         "absent_over_time" => {
-            let (series, _, _) = range_arg(ctx, args[0], ts)?;
-            absent(series.is_empty(), args[0])
+            let window = over_time::range_arg(ctx, args[0], ts, 0)?;
+            absent(window.series.is_empty(), args[0])
         }
-        "absent" => absent(vector(ctx, args[0], ts)?.is_empty(), args[0]),
-        "abs" | "ceil" | "floor" | "exp" | "sqrt" | "ln" | "log2" | "log10" | "sgn" => {
-            let f = simple(name);
-            map_values(vector(ctx, args[0], ts)?, f)
-        }
+        "absent" => absent(ctx.vector(args[0], ts)?.is_empty(), args[0]),
         "round" => {
             let to = match args.get(1) {
-                Some(a) => scalar(ctx, a, ts)?,
+                Some(a) => ctx.scalar(a, ts)?,
                 None => 1.0,
             };
             // Go computes with the inverse so that e.g. 0.1 rounds like Prometheus does.
             let inv = 1.0 / to;
-            map_values(vector(ctx, args[0], ts)?, |v| (v * inv + 0.5).floor() / inv)
+            map_values(ctx.vector(args[0], ts)?, |v| (v * inv + 0.5).floor() / inv)
         }
         "clamp" => {
-            let (lo, hi) = (scalar(ctx, args[1], ts)?, scalar(ctx, args[2], ts)?);
+            let (lo, hi) = (ctx.scalar(args[1], ts)?, ctx.scalar(args[2], ts)?);
             if hi < lo {
                 Vec::new()
             } else {
-                map_values(vector(ctx, args[0], ts)?, |v| go_max(lo, go_min(hi, v)))
+                map_values(ctx.vector(args[0], ts)?, |v| go_max(lo, go_min(hi, v)))
             }
         }
         "clamp_min" => {
-            let lo = scalar(ctx, args[1], ts)?;
-            map_values(vector(ctx, args[0], ts)?, |v| go_max(lo, v))
+            let lo = ctx.scalar(args[1], ts)?;
+            map_values(ctx.vector(args[0], ts)?, |v| go_max(lo, v))
         }
         "clamp_max" => {
-            let hi = scalar(ctx, args[1], ts)?;
-            map_values(vector(ctx, args[0], ts)?, |v| go_min(hi, v))
+            let hi = ctx.scalar(args[1], ts)?;
+            map_values(ctx.vector(args[0], ts)?, |v| go_min(hi, v))
         }
-        "label_replace" => label_replace(ctx, &args, ts)?,
-        "label_join" => label_join(ctx, &args, ts)?,
+        "label_replace" => label_replace(ctx, args, ts)?,
+        "label_join" => label_join(ctx, args, ts)?,
         "histogram_quantile" => {
-            let q = scalar(ctx, args[0], ts)?;
-            histogram_quantile(q, vector(ctx, args[1], ts)?)
+            let q = ctx.scalar(args[0], ts)?;
+            histogram_quantile(q, ctx.vector(args[1], ts)?)
         }
         "time" => return Ok(Value::Scalar(ts as f64 / 1000.0)),
+        "pi" => return Ok(Value::Scalar(std::f64::consts::PI)),
         "timestamp" => timestamp(ctx, args[0], ts)?,
         "vector" => vec![Sample {
             labels: Default::default(),
             t: ts,
-            v: scalar(ctx, args[0], ts)?,
+            v: ctx.scalar(args[0], ts)?,
         }],
         "scalar" => {
-            let v = vector(ctx, args[0], ts)?;
+            let v = ctx.vector(args[0], ts)?;
             return Ok(Value::Scalar(if v.len() == 1 { v[0].v } else { f64::NAN }));
         }
         "sort" | "sort_desc" => {
-            let mut v = vector(ctx, args[0], ts)?;
+            let mut v = ctx.vector(args[0], ts)?;
             // NaN sorts last in both directions, as in Prometheus.
             v.sort_by(|a, b| match (a.v.is_nan(), b.v.is_nan()) {
                 (true, true) => std::cmp::Ordering::Equal,
@@ -84,12 +123,12 @@ pub fn eval(ctx: &Ctx, call: &Call, ts: i64) -> EvalResult<Value> {
         }
         other => return unsupported(format!("the function {other}()")),
     };
-    check_unique(&out)?;
     Ok(Value::Vector(out))
 }
 
-fn simple(name: &str) -> fn(f64) -> f64 {
-    match name {
+/// The functions of one value: Go's math package's, and sgn, rad and deg.
+fn math(name: &str) -> Option<fn(f64) -> f64> {
+    Some(match name {
         "abs" => f64::abs,
         "ceil" => f64::ceil,
         "floor" => f64::floor,
@@ -98,7 +137,21 @@ fn simple(name: &str) -> fn(f64) -> f64 {
         "ln" => f64::ln,
         "log2" => f64::log2,
         "log10" => f64::log10,
-        _ => |v: f64| {
+        "sin" => f64::sin,
+        "cos" => f64::cos,
+        "tan" => f64::tan,
+        "asin" => f64::asin,
+        "acos" => f64::acos,
+        "atan" => f64::atan,
+        "sinh" => f64::sinh,
+        "cosh" => f64::cosh,
+        "tanh" => f64::tanh,
+        "asinh" => f64::asinh,
+        "acosh" => f64::acosh,
+        "atanh" => f64::atanh,
+        "rad" => |v| v * std::f64::consts::PI / 180.0,
+        "deg" => |v| v * 180.0 / std::f64::consts::PI,
+        "sgn" => |v: f64| {
             if v > 0.0 {
                 1.0
             } else if v < 0.0 {
@@ -107,37 +160,55 @@ fn simple(name: &str) -> fn(f64) -> f64 {
                 v
             }
         },
-    }
+        _ => return None,
+    })
 }
 
-/// Go's math.Max and math.Min: NaN wins over numbers (Rust's `max` ignores it).
-pub fn go_max(a: f64, b: f64) -> f64 {
-    if a.is_nan() || b.is_nan() {
-        f64::NAN
+/// The date functions: a field of a Unix time in seconds, read in UTC.
+fn date(name: &str) -> Option<fn(i64) -> EvalResult<f64>> {
+    Some(match name {
+        "year" => |t| utc(t).map(|d| d.year() as f64),
+        "month" => |t| utc(t).map(|d| d.month() as f64),
+        "day_of_month" => |t| utc(t).map(|d| d.day() as f64),
+        "day_of_week" => |t| utc(t).map(|d| d.weekday().num_days_from_sunday() as f64),
+        "day_of_year" => |t| utc(t).map(|d| d.ordinal() as f64),
+        "hour" => |t| utc(t).map(|d| d.hour() as f64),
+        "minute" => |t| utc(t).map(|d| d.minute() as f64),
+        "days_in_month" => |t| {
+            let d = utc(t)?;
+            // The day before the first of the next month.
+            let (y, m) = if d.month() == 12 {
+                (d.year() + 1, 1)
+            } else {
+                (d.year(), d.month() + 1)
+            };
+            let first = chrono::NaiveDate::from_ymd_opt(y, m, 1).ok_or_else(|| out_of_range(t))?;
+            Ok(first.pred_opt().ok_or_else(|| out_of_range(t))?.day() as f64)
+        },
+        _ => return None,
+    })
+}
+
+fn utc(t: i64) -> EvalResult<DateTime<chrono::Utc>> {
+    DateTime::from_timestamp(t, 0).ok_or_else(|| out_of_range(t))
+}
+
+/// Beyond the years chrono represents Go's calendar differs, so such a time is refused rather
+/// than answered differently.
+fn out_of_range(t: i64) -> EvalError {
+    EvalError::Unsupported(format!(
+        "a date function of the Unix time {t} (out of range) is not supported by the embedded engine; use a prometheus source for it"
+    ))
+}
+
+/// Go's `int64(v)` on amd64, where Prometheus runs: truncation, and the minimum int64 for NaN,
+/// infinities and values out of range.
+fn go_int64(v: f64) -> i64 {
+    const LIMIT: f64 = 9.223_372_036_854_776e18; // 2^63
+    if !(-LIMIT..LIMIT).contains(&v) {
+        i64::MIN
     } else {
-        a.max(b)
-    }
-}
-
-pub fn go_min(a: f64, b: f64) -> f64 {
-    if a.is_nan() || b.is_nan() {
-        f64::NAN
-    } else {
-        a.min(b)
-    }
-}
-
-pub fn scalar(ctx: &Ctx, e: &Expr, ts: i64) -> EvalResult<f64> {
-    match ctx.eval(e, ts)? {
-        Value::Scalar(v) => Ok(v),
-        _ => execution("expected a scalar argument"),
-    }
-}
-
-fn vector(ctx: &Ctx, e: &Expr, ts: i64) -> EvalResult<Vec<Sample>> {
-    match ctx.eval(e, ts)? {
-        Value::Vector(v) => Ok(v),
-        _ => execution("expected an instant vector argument"),
+        v as i64
     }
 }
 
@@ -158,238 +229,35 @@ fn map_values(mut v: Vec<Sample>, f: impl Fn(f64) -> f64) -> Vec<Sample> {
     v
 }
 
-/// The range vector argument of a `*_over_time`-style function, with its window.
-fn range_arg(ctx: &Ctx, e: &Expr, ts: i64) -> EvalResult<(Vec<RangeSeries>, i64, i64)> {
-    match e {
-        Expr::MatrixSelector(ms) => selectors::range(ctx, ms, ts),
-        Expr::Paren(p) => range_arg(ctx, &p.expr, ts),
-        Expr::Subquery(_) => unsupported("a subquery (`expr[range:step]`)"),
-        _ => execution("expected a range vector argument"),
-    }
-}
-
-fn over_range(
-    ctx: &Ctx,
-    name: &str,
-    arg: &Expr,
-    param: Option<f64>,
-    ts: i64,
-) -> EvalResult<Vec<Sample>> {
-    let (series, start, end) = range_arg(ctx, arg, ts)?;
-    let mut out = Vec::with_capacity(series.len());
-    for mut s in series {
-        let p = &s.points;
-        let value = match name {
-            "rate" => extrapolated_rate(p, start, end, true, true),
-            "increase" => extrapolated_rate(p, start, end, true, false),
-            "delta" => extrapolated_rate(p, start, end, false, false),
-            "irate" => instant_value(p, true),
-            "idelta" => instant_value(p, false),
-            "changes" => Some(
-                p.windows(2)
-                    .filter(|w| w[0].1 != w[1].1 && !(w[0].1.is_nan() && w[1].1.is_nan()))
-                    .count() as f64,
-            ),
-            "resets" => Some(p.windows(2).filter(|w| w[1].1 < w[0].1).count() as f64),
-            "avg_over_time" => Some(running_mean(p.iter().map(|x| x.1))),
-            "sum_over_time" => Some(p.iter().map(|x| x.1).sum()),
-            "count_over_time" => Some(p.len() as f64),
-            "min_over_time" => {
-                Some(p.iter().skip(1).fold(
-                    p[0].1,
-                    |m, x| {
-                        if x.1 < m || m.is_nan() {
-                            x.1
-                        } else {
-                            m
-                        }
-                    },
-                ))
-            }
-            "max_over_time" => {
-                Some(p.iter().skip(1).fold(
-                    p[0].1,
-                    |m, x| {
-                        if x.1 > m || m.is_nan() {
-                            x.1
-                        } else {
-                            m
-                        }
-                    },
-                ))
-            }
-            "last_over_time" => Some(p[p.len() - 1].1),
-            "present_over_time" => Some(1.0),
-            "stdvar_over_time" => Some(variance(p.iter().map(|x| x.1))),
-            "stddev_over_time" => Some(variance(p.iter().map(|x| x.1)).sqrt()),
-            "quantile_over_time" => Some(quantile(
-                param.unwrap_or(f64::NAN),
-                p.iter().map(|x| x.1).collect(),
-            )),
-            _ => unreachable!("over_range called for {name}"),
-        };
-        if let Some(v) = value {
-            // last_over_time acts like an offset and keeps the name; the others derive a value.
-            if name != "last_over_time" {
-                s.labels.remove("__name__");
-            }
-            out.push(Sample {
-                labels: s.labels,
-                t: ts,
-                v,
-            });
-        }
-    }
-    Ok(out)
-}
-
-/// rate, increase and delta: Prometheus's `extrapolatedRate`. The change over the samples in
-/// the window, counter resets compensated, extrapolated to the window's edges when the first
-/// and last samples are close enough to them (within 1.1 average intervals), and otherwise by
-/// half an interval; a counter is never extrapolated below zero.
-pub fn extrapolated_rate(
-    p: &[(i64, f64)],
-    range_start: i64,
-    range_end: i64,
-    is_counter: bool,
-    is_rate: bool,
-) -> Option<f64> {
-    if p.len() < 2 {
-        return None;
-    }
-    let (first, last) = (p[0], p[p.len() - 1]);
-    let mut result = last.1 - first.1;
-    if is_counter {
-        for w in p.windows(2) {
-            if w[1].1 < w[0].1 {
-                result += w[0].1;
-            }
-        }
-    }
-    let mut to_start = (first.0 - range_start) as f64 / 1000.0;
-    let to_end = (range_end - last.0) as f64 / 1000.0;
-    let sampled = (last.0 - first.0) as f64 / 1000.0;
-    let average = sampled / (p.len() - 1) as f64;
-    if is_counter && result > 0.0 && first.1 >= 0.0 {
-        let to_zero = sampled * (first.1 / result);
-        if to_zero < to_start {
-            to_start = to_zero;
-        }
-    }
-    let threshold = average * 1.1;
-    let mut interval = sampled;
-    interval += if to_start < threshold {
-        to_start
-    } else {
-        average / 2.0
-    };
-    interval += if to_end < threshold {
-        to_end
-    } else {
-        average / 2.0
-    };
-    let mut factor = interval / sampled;
-    if is_rate {
-        factor /= (range_end - range_start) as f64 / 1000.0;
-    }
-    Some(result * factor)
-}
-
-/// irate and idelta: from the last two samples only.
-fn instant_value(p: &[(i64, f64)], is_rate: bool) -> Option<f64> {
-    if p.len() < 2 {
-        return None;
-    }
-    let (prev, last) = (p[p.len() - 2], p[p.len() - 1]);
-    let mut v = if is_rate && last.1 < prev.1 {
-        last.1 // a counter reset
-    } else {
-        last.1 - prev.1
-    };
-    let interval = last.0 - prev.0;
-    if interval == 0 {
-        return None;
-    }
-    if is_rate {
-        v /= interval as f64 / 1000.0;
-    }
-    Some(v)
-}
-
-/// The incremental mean Prometheus uses, which avoids overflow and keeps infinities.
-pub fn running_mean(values: impl Iterator<Item = f64>) -> f64 {
-    let (mut mean, mut count) = (0.0f64, 0.0f64);
-    for v in values {
-        count += 1.0;
-        if mean.is_infinite() {
-            if v.is_infinite() && (mean > 0.0) == (v > 0.0) {
-                continue;
-            }
-            if !v.is_infinite() && !v.is_nan() {
-                continue;
-            }
-        }
-        mean += v / count - mean / count;
-    }
-    mean
-}
-
-/// Welford's population variance, as Prometheus computes stdvar.
-pub fn variance(values: impl Iterator<Item = f64>) -> f64 {
-    let (mut count, mut mean, mut aux) = (0.0f64, 0.0f64, 0.0f64);
-    for v in values {
-        count += 1.0;
-        let delta = v - mean;
-        mean += delta / count;
-        aux += delta * (v - mean);
-    }
-    aux / count
-}
-
-/// Prometheus's `quantile`: linear interpolation between the closest ranks.
-pub fn quantile(q: f64, mut values: Vec<f64>) -> f64 {
-    if values.is_empty() || q.is_nan() {
-        return f64::NAN;
-    }
-    if q < 0.0 {
-        return f64::NEG_INFINITY;
-    }
-    if q > 1.0 {
-        return f64::INFINITY;
-    }
-    values.sort_by(|a, b| a.total_cmp(b));
-    let n = values.len() as f64;
-    let rank = q * (n - 1.0);
-    let lower = rank.floor().max(0.0);
-    let upper = (n - 1.0).min(lower + 1.0);
-    let weight = rank - rank.floor();
-    values[lower as usize] * (1.0 - weight) + values[upper as usize] * weight
-}
-
 /// absent() and absent_over_time(): one sample when the argument is empty, labelled with the
-/// selector's equality matchers (a label matched twice is left out).
+/// selector's equality matchers; a label with any other matcher, or a second one, is left out.
 fn absent(empty: bool, arg: &Expr) -> Vec<Sample> {
     if !empty {
         return Vec::new();
     }
-    let mut labels = super::Labels::new();
-    let mut twice = std::collections::HashSet::new();
+    let mut labels = Labels::new();
+    let mut dropped = Vec::new();
     let vs = match arg {
         Expr::VectorSelector(vs) => Some(vs),
         Expr::MatrixSelector(ms) => Some(&ms.vs),
         _ => None,
     };
-    if let Some(vs) = vs {
-        for m in &vs.matchers.matchers {
-            if m.name == "__name__" || !matches!(m.op, MatchOp::Equal) {
-                continue;
+    for m in vs.iter().flat_map(|vs| &vs.matchers.matchers) {
+        if m.name == "__name__" {
+            continue;
+        }
+        if matches!(m.op, MatchOp::Equal) && !labels.contains_key(&m.name) {
+            // An empty value sets no label, so a later equality matcher may still set it.
+            if !m.value.is_empty() {
+                labels.insert(m.name.clone(), m.value.clone());
             }
-            if labels.insert(m.name.clone(), m.value.clone()).is_some() {
-                twice.insert(m.name.clone());
-            }
+        } else {
+            dropped.push(&m.name);
         }
     }
-    labels.retain(|k, v| !twice.contains(k) && !v.is_empty());
+    for name in dropped {
+        labels.remove(name);
+    }
     vec![Sample {
         labels,
         t: 0,
@@ -398,11 +266,12 @@ fn absent(empty: bool, arg: &Expr) -> Vec<Sample> {
 }
 
 fn timestamp(ctx: &Ctx, arg: &Expr, ts: i64) -> EvalResult<Vec<Sample>> {
-    // On a bare selector the engine hands over the samples' own times; on anything else every
-    // element carries the evaluation time.
-    let mut v = match arg {
+    // On a bare selector (parentheses aside) the engine hands over the samples' own times; on
+    // anything else every element carries the evaluation time.
+    let mut v = match unparen(arg) {
         Expr::VectorSelector(vs) => selectors::instant(ctx, vs, ts)?,
-        _ => vector(ctx, arg, ts)?
+        _ => ctx
+            .vector(arg, ts)?
             .into_iter()
             .map(|s| Sample { t: ts, ..s })
             .collect(),
@@ -414,6 +283,13 @@ fn timestamp(ctx: &Ctx, arg: &Expr, ts: i64) -> EvalResult<Vec<Sample>> {
     Ok(v)
 }
 
+fn unparen(e: &Expr) -> &Expr {
+    match e {
+        Expr::Paren(p) => unparen(&p.expr),
+        _ => e,
+    }
+}
+
 fn label_replace(ctx: &Ctx, args: &[&Expr], ts: i64) -> EvalResult<Vec<Sample>> {
     let dst = string(args[1])?;
     let replacement = string(args[2])?;
@@ -422,7 +298,7 @@ fn label_replace(ctx: &Ctx, args: &[&Expr], ts: i64) -> EvalResult<Vec<Sample>> 
     // The parser's regex matcher anchors the pattern as Prometheus does (`^(?:...)$`).
     let matcher =
         Matcher::new_matcher(T_EQL_REGEX, src.clone(), pattern.clone()).map_err(|_| {
-            super::EvalError::Execution(format!(
+            EvalError::Execution(format!(
                 "invalid regular expression in label_replace(): {pattern}"
             ))
         })?;
@@ -434,7 +310,7 @@ fn label_replace(ctx: &Ctx, args: &[&Expr], ts: i64) -> EvalResult<Vec<Sample>> 
             "invalid destination label name in label_replace(): {dst}"
         ));
     }
-    let mut v = vector(ctx, args[0], ts)?;
+    let mut v = ctx.vector(args[0], ts)?;
     for s in &mut v {
         let value = s.labels.get(&src).cloned().unwrap_or_default();
         if let Some(caps) = re.captures(&value) {
@@ -469,7 +345,7 @@ fn label_join(ctx: &Ctx, args: &[&Expr], ts: i64) -> EvalResult<Vec<Sample>> {
             "invalid destination label name in label_join(): {dst}"
         ));
     }
-    let mut v = vector(ctx, args[0], ts)?;
+    let mut v = ctx.vector(args[0], ts)?;
     for s in &mut v {
         let joined = srcs
             .iter()
@@ -487,23 +363,26 @@ fn label_join(ctx: &Ctx, args: &[&Expr], ts: i64) -> EvalResult<Vec<Sample>> {
 
 /// Classic (bucket-series) histogram_quantile, as Prometheus's `bucketQuantile`.
 fn histogram_quantile(q: f64, v: Vec<Sample>) -> Vec<Sample> {
-    use std::collections::BTreeMap;
-    let mut groups: BTreeMap<super::Labels, Vec<(f64, f64)>> = BTreeMap::new();
+    // Buckets are grouped by every label but `le`, the metric name included; dropping the name
+    // afterwards can leave two histograms with one label set, which the caller refuses.
+    let mut groups: BTreeMap<Labels, Vec<(f64, f64)>> = BTreeMap::new();
     for s in v {
         let Some(le) = s.labels.get("le").and_then(|le| parse_le(le)) else {
             continue; // not a bucket: Prometheus ignores it
         };
         let mut labels = s.labels;
         labels.remove("le");
-        labels.remove("__name__");
         groups.entry(labels).or_default().push((le, s.v));
     }
     groups
         .into_iter()
-        .map(|(labels, buckets)| Sample {
-            labels,
-            t: 0,
-            v: bucket_quantile(q, buckets),
+        .map(|(mut labels, buckets)| {
+            labels.remove("__name__");
+            Sample {
+                labels,
+                t: 0,
+                v: bucket_quantile(q, buckets),
+            }
         })
         .collect()
 }

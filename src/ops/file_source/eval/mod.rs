@@ -6,99 +6,31 @@
 
 mod aggregations;
 mod binary;
+mod context;
 mod functions;
+mod over_time;
 mod selectors;
+mod stats;
+mod step_invariant;
+mod subquery;
 #[cfg(test)]
 mod tests;
+mod value;
 
-use super::{Labels, StoredSeries};
-use crate::ops::metrics::{Answer, QueryResult, Sample as OutSample, Series, SourceError};
-use promql_parser::parser::{self, value::ValueType, AtModifier, Expr, Offset, VectorSelector};
-use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::rc::Rc;
+use super::series::StoredSeries;
+use crate::ops::metrics::{Answer, Labels, QueryResult, Sample as OutSample, Series, SourceError};
+use context::Ctx;
+use promql_parser::parser::token::{T_BOTTOMK, T_TOPK};
+use promql_parser::parser::{self, value::ValueType, Expr};
+use std::collections::BTreeMap;
+use value::{check_unique, execution, unsupported, EvalResult, Value};
 
 /// Prometheus refuses range queries with more points per series than this.
 const MAX_POINTS: i64 = 11_000;
 
-/// One element of an instant vector. `t` is the time of the underlying sample, which only
-/// `timestamp()` reads; the engine reports every element at the evaluation time.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Sample {
-    pub labels: Labels,
-    pub t: i64,
-    pub v: f64,
-}
-
-/// One series of a range vector: the raw samples inside the selector's window.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RangeSeries {
-    pub labels: Labels,
-    pub points: Vec<(i64, f64)>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Value {
-    Scalar(f64),
-    Vector(Vec<Sample>),
-    Matrix(Vec<RangeSeries>),
-    Str(String),
-}
-
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum EvalError {
-    /// Valid PromQL that this engine does not implement; the text names the feature.
-    #[error("{0}")]
-    Unsupported(String),
-    /// An error Prometheus would also report while executing the query.
-    #[error("{0}")]
-    Execution(String),
-}
-
-pub type EvalResult<T> = Result<T, EvalError>;
-
-impl From<EvalError> for SourceError {
-    fn from(e: EvalError) -> SourceError {
-        match e {
-            EvalError::Unsupported(what) => SourceError::Unsupported(what),
-            EvalError::Execution(message) => SourceError::PromQL {
-                message,
-                position: None,
-            },
-        }
-    }
-}
-
-pub fn unsupported<T>(what: impl Into<String>) -> EvalResult<T> {
-    Err(EvalError::Unsupported(format!(
-        "{} is not supported by the embedded engine; use a prometheus source for it",
-        what.into()
-    )))
-}
-
-pub fn execution<T>(message: impl Into<String>) -> EvalResult<T> {
-    Err(EvalError::Execution(message.into()))
-}
-
-/// What every node needs: the data, the query's bounds (for `@ start()` and `@ end()`), and
-/// the series each selector matched, so a range query matches labels once, not at every step.
-pub struct Ctx<'a> {
-    pub series: &'a [StoredSeries],
-    pub start: i64,
-    pub end: i64,
-    matched: RefCell<HashMap<*const VectorSelector, Rc<Vec<usize>>>>,
-}
-
-impl<'a> Ctx<'a> {
-    pub fn new(series: &'a [StoredSeries], start: i64, end: i64) -> Ctx<'a> {
-        Ctx {
-            series,
-            start,
-            end,
-            matched: RefCell::new(HashMap::new()),
-        }
-    }
-
+/// The node kinds' evaluation, each in its own module; they reach back here only through this
+/// method, so the modules name `Ctx` and not one another.
+impl Ctx<'_> {
     pub fn eval(&self, expr: &Expr, ts: i64) -> EvalResult<Value> {
         match expr {
             Expr::Aggregate(agg) => aggregations::eval(self, agg, ts),
@@ -118,75 +50,81 @@ impl<'a> Ctx<'a> {
             },
             Expr::Binary(b) => binary::eval(self, b, ts),
             Expr::Paren(p) => self.eval(&p.expr, ts),
-            Expr::Subquery(_) => unsupported("a subquery (`expr[range:step]`)"),
+            Expr::Subquery(sq) => {
+                let end = self.ref_time(ts, &sq.at, &sq.offset);
+                Ok(Value::Matrix(subquery::eval(self, sq, end)?.series))
+            }
             Expr::NumberLiteral(n) => Ok(Value::Scalar(n.val)),
             Expr::StringLiteral(s) => Ok(Value::Str(s.val.clone())),
             Expr::VectorSelector(vs) => Ok(Value::Vector(selectors::instant(self, vs, ts)?)),
-            Expr::MatrixSelector(ms) => Ok(Value::Matrix(selectors::range(self, ms, ts)?.0)),
+            Expr::MatrixSelector(ms) => {
+                let end = self.ref_time(ts, &ms.vs.at, &ms.vs.offset);
+                Ok(Value::Matrix(selectors::range(self, ms, end)?.series))
+            }
             Expr::Call(call) => functions::eval(self, call, ts),
             Expr::Extension(_) => unsupported("an extension expression"),
         }
     }
-
-    /// The indices of the stored series a selector matches, computed once per query.
-    pub fn matching(&self, vs: &VectorSelector) -> EvalResult<Rc<Vec<usize>>> {
-        let key = vs as *const VectorSelector;
-        if let Some(found) = self.matched.borrow().get(&key) {
-            return Ok(found.clone());
-        }
-        let found = Rc::new(selectors::select(self.series, vs)?);
-        self.matched.borrow_mut().insert(key, found.clone());
-        Ok(found)
-    }
-
-    /// The time a selector reads at: the `@` time or the evaluation time, moved back by `offset`.
-    pub fn ref_time(&self, ts: i64, at: &Option<AtModifier>, offset: &Option<Offset>) -> i64 {
-        let base = match at {
-            None => ts,
-            Some(AtModifier::Start) => self.start,
-            Some(AtModifier::End) => self.end,
-            Some(AtModifier::At(t)) => match t.duration_since(std::time::UNIX_EPOCH) {
-                Ok(d) => d.as_millis() as i64,
-                Err(e) => -(e.duration().as_millis() as i64),
-            },
-        };
-        match offset {
-            None => base,
-            Some(Offset::Pos(d)) => base - d.as_millis() as i64,
-            Some(Offset::Neg(d)) => base + d.as_millis() as i64,
-        }
-    }
 }
 
-/// Prometheus refuses a vector holding two elements with the same labels (e.g. after a
-/// function dropped the metric names that told them apart).
-pub fn check_unique(samples: &[Sample]) -> EvalResult<()> {
-    if samples.len() < 2 {
-        return Ok(());
-    }
-    let mut seen = HashSet::with_capacity(samples.len());
-    for s in samples {
-        if !seen.insert(&s.labels) {
-            return execution("vector cannot contain metrics with the same labelset");
-        }
-    }
-    Ok(())
-}
-
-/// Parses an expression, turning the parser's message into a PromQL error.
+/// Parses an expression, turning the parser's message into a PromQL error; holt_winters is
+/// renamed (see `holt_winters_renamed`).
 fn parse(expr: &str) -> Result<Expr, SourceError> {
-    parser::parse(expr).map_err(|message| {
-        // Prometheus 2.42 knows holt_winters; this parser knows it only by its 3.x name.
-        if message.contains("'holt_winters'") {
-            return SourceError::from(EvalError::Unsupported(
-                "the function holt_winters() is not supported by the embedded engine; use a prometheus source for it".into(),
-            ));
-        }
-        SourceError::PromQL {
-            position: parse_position(&message),
-            message,
+    let error = |message: String| SourceError::PromQL {
+        position: parse_position(&message),
+        message,
+    };
+    let renamed = holt_winters_renamed(expr)?;
+    parser::parse(&renamed).map_err(|message| {
+        // Positions are those of the text as written, unless its only fault was the name.
+        match parser::parse(expr) {
+            Err(original) if !original.contains("'holt_winters'") => error(original),
+            _ => error(message),
         }
     })
+}
+
+/// Prometheus 2.42's `holt_winters(` under the name promql-parser knows it by, its 3.x name,
+/// which 2.42 does not know. Strings and comments are left as they are.
+fn holt_winters_renamed(expr: &str) -> Result<String, SourceError> {
+    const OLD: &str = "holt_winters";
+    const NEW: &str = "double_exponential_smoothing";
+    let mut out = String::with_capacity(expr.len() + NEW.len());
+    let mut rest = expr;
+    while let Some(c) = rest.chars().next() {
+        let len = match c {
+            '"' | '\'' | '`' => {
+                let mut escaped = false;
+                rest[1..]
+                    .char_indices()
+                    .find(|&(_, d)| {
+                        let end = d == c && !escaped;
+                        escaped = c != '`' && d == '\\' && !escaped;
+                        end
+                    })
+                    .map_or(rest.len(), |(i, d)| 1 + i + d.len_utf8())
+            }
+            '#' => rest.find('\n').unwrap_or(rest.len()),
+            c if c.is_alphanumeric() || c == '_' || c == ':' => rest
+                .find(|d: char| !(d.is_alphanumeric() || d == '_' || d == ':' || d == '.'))
+                .unwrap_or(rest.len()),
+            c => c.len_utf8(),
+        };
+        let (word, after) = rest.split_at(len);
+        let called = after.trim_start().starts_with('(');
+        if called && word == OLD {
+            out.push_str(NEW);
+        } else if called && word == NEW {
+            return Err(SourceError::PromQL {
+                message: format!("unknown function with name \"{NEW}\""),
+                position: None,
+            });
+        } else {
+            out.push_str(word);
+        }
+        rest = after;
+    }
+    Ok(out)
 }
 
 /// `promql-parser` does not report spans; when its message quotes a position
@@ -221,8 +159,9 @@ pub fn instant_query(
         },
         Value::Vector(mut samples) => {
             check_unique(&samples)?;
-            // sort() and sort_desc() decide the order; otherwise order by labels, stably.
-            if !is_sort_call(&ast) {
+            // sort(), sort_desc(), topk() and bottomk() decide the order; otherwise order by
+            // labels, stably.
+            if !keeps_order(&ast) {
                 samples.sort_by(|a, b| a.labels.cmp(&b.labels));
             }
             QueryResult::Vector(
@@ -254,10 +193,11 @@ pub fn instant_query(
     })
 }
 
-fn is_sort_call(expr: &Expr) -> bool {
+fn keeps_order(expr: &Expr) -> bool {
     match expr {
-        Expr::Paren(p) => is_sort_call(&p.expr),
+        Expr::Paren(p) => keeps_order(&p.expr),
         Expr::Call(c) => matches!(c.func.name, "sort" | "sort_desc"),
+        Expr::Aggregate(a) => matches!(a.op.id(), T_TOPK | T_BOTTOMK),
         _ => false,
     }
 }

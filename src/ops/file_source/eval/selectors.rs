@@ -1,6 +1,7 @@
-//! Vector and matrix selectors: which series match, and which of their samples a selector sees.
+//! Vector and matrix selectors: which samples of the matched series a selector sees.
 
-use super::{unsupported, Ctx, EvalResult, RangeSeries, Sample, StoredSeries};
+use super::context::Ctx;
+use super::value::{EvalResult, RangeSeries, Sample, Window};
 use promql_parser::parser::{MatrixSelector, VectorSelector};
 
 /// How far back an instant selector looks for a sample (Prometheus's default `lookback-delta`).
@@ -11,28 +12,6 @@ const STALE_NAN: u64 = 0x7ff0_0000_0000_0002;
 
 fn is_stale(v: f64) -> bool {
     v.to_bits() == STALE_NAN
-}
-
-/// The stored series matching every matcher (regexes are anchored by the parser); a missing
-/// label matches as the empty string, as in Prometheus.
-pub fn select(series: &[StoredSeries], vs: &VectorSelector) -> EvalResult<Vec<usize>> {
-    if !vs.matchers.or_matchers.is_empty() {
-        return unsupported("`or` inside a label matcher list");
-    }
-    Ok(series
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| {
-            let get = |name: &str| s.labels.get(name).map_or("", String::as_str);
-            vs.name.as_ref().is_none_or(|n| get("__name__") == n)
-                && vs
-                    .matchers
-                    .matchers
-                    .iter()
-                    .all(|m| m.is_match(get(&m.name)))
-        })
-        .map(|(i, _)| i)
-        .collect())
 }
 
 /// An instant selector at `ts`: each series' latest sample at or before the reference time and
@@ -59,12 +38,11 @@ pub fn instant(ctx: &Ctx, vs: &VectorSelector, ts: i64) -> EvalResult<Vec<Sample
     Ok(out)
 }
 
-/// A range selector at `ts`: every sample in `[ref - range, ref]` (both edges included in 2.x),
-/// series without any left out. Also returns the window, which rate() extrapolates to.
-pub fn range(ctx: &Ctx, ms: &MatrixSelector, ts: i64) -> EvalResult<(Vec<RangeSeries>, i64, i64)> {
-    let end = ctx.ref_time(ts, &ms.vs.at, &ms.vs.offset);
+/// A range selector over the window `[end - range, end]`: every sample in it (both edges
+/// included in 2.x), series without any left out.
+pub fn range(ctx: &Ctx, ms: &MatrixSelector, end: i64) -> EvalResult<Window> {
     let start = end - ms.range.as_millis() as i64;
-    let mut out = Vec::new();
+    let mut series = Vec::new();
     for &i in ctx.matching(&ms.vs)?.iter() {
         let s = &ctx.series[i];
         let from = s.times.partition_point(|&t| t < start);
@@ -74,11 +52,11 @@ pub fn range(ctx: &Ctx, ms: &MatrixSelector, ts: i64) -> EvalResult<(Vec<RangeSe
             .filter(|&(_, v)| !is_stale(v))
             .collect();
         if !points.is_empty() {
-            out.push(RangeSeries {
+            series.push(RangeSeries {
                 labels: s.labels.clone(),
                 points,
             });
         }
     }
-    Ok((out, start, end))
+    Ok(Window { series, start, end })
 }

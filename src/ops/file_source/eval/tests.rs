@@ -168,14 +168,43 @@ fn range_queries_step_like_prometheus() {
 }
 
 #[test]
+fn subqueries_step_on_multiples_of_their_step() {
+    // temp at 0, 100, 200: the steps 0, 50, ..., 200 see 5, 5, 7, 7, 6.
+    close(&at("sum_over_time(temp[200s:50s])", 200), &[30.0]);
+    close(&at("max_over_time(temp[200s:50s] offset 50s)", 250), &[7.0]);
+    close(&at("count_over_time(temp[1m:7s] @ 100)", 600), &[9.0]);
+    // rate over a subquery of a rate: constant, so its rate is zero.
+    close(&at("rate(sum(rate(req[1m]))[2m:10s])", 300), &[0.0]);
+}
+
+#[test]
+fn holt_winters_is_renamed_only_where_called() {
+    // 5, 7, 6 with both factors 0.5: trend 2, smoothed 0.5*7 + 0.5*(5+2) = 7, then the trend
+    // 0.5*(7-5) + 0.5*2 = 2 and 0.5*6 + 0.5*(7+2) = 7.5.
+    close(&at("holt_winters(temp[5m], 0.5, 0.5)", 200), &[7.5]);
+    let renamed = |e: &str| super::holt_winters_renamed(e).unwrap();
+    assert_eq!(
+        renamed(r#"holt_winters (x{a="holt_winters("}[5m], 0.1, 0.1) # holt_winters("#),
+        r#"double_exponential_smoothing (x{a="holt_winters("}[5m], 0.1, 0.1) # holt_winters("#
+    );
+    assert_eq!(
+        renamed("sum(holt_winters) by (holt_winters)"),
+        "sum(holt_winters) by (holt_winters)"
+    );
+    // Prometheus 2.42 knows no double_exponential_smoothing.
+    let err = instant_query(
+        &data(),
+        "double_exponential_smoothing(temp[5m], 0.1, 0.1)",
+        0,
+    );
+    assert!(matches!(err, Err(SourceError::PromQL { .. })), "{err:?}");
+}
+
+#[test]
 fn unsupported_features_are_named() {
     for (expr, what) in [
-        ("deriv(temp[5m])", "the function deriv()"),
-        ("avg_over_time(temp[5m:1m])", "a subquery"),
-        (
-            "holt_winters(temp[5m], 0.1, 0.1)",
-            "the function holt_winters()",
-        ),
+        ("histogram_count(temp)", "the function histogram_count()"),
+        ("year(vector(1e300))", "a date function of the Unix time"),
     ] {
         match instant_query(&data(), expr, 0) {
             Err(SourceError::Unsupported(m)) => assert!(
