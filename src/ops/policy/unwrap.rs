@@ -9,7 +9,8 @@ use super::parse::Word;
 pub enum Runs<'a> {
     /// A program and its arguments (`words[0]` names it).
     Program(&'a [Word]),
-    /// Shell code a wrapper hands to a shell (`su -c`, `ssh HOST CMD`, `watch`), judged as a line.
+    /// Shell code in plain sight, judged as a line: what a wrapper hands to a shell (`su -c`,
+    /// `ssh HOST CMD`, `watch`), and what `trap` and `alias` keep for later.
     Shell(String),
     /// Code the policy cannot read. `code` is shell code when there is some to look into
     /// (`sh -c`, `eval`): what it holds can still be denied, never allowed.
@@ -201,7 +202,7 @@ const INTERPRETERS: &[(&str, &[&str])] = &[
 ];
 
 /// Commands whose arguments are code for the shell that runs them.
-const SHELL_CODE: &[&str] = &["eval", "trap", "alias"];
+const SHELL_CODE: &[&str] = &["eval"];
 
 const AWKS: &[&str] = &["awk", "gawk", "mawk", "nawk"];
 
@@ -311,6 +312,22 @@ fn interpreter<'a>(name: &str, words: &'a [Word]) -> Runs<'a> {
             format!("`{name}` runs code the policy cannot judge"),
             Some(code.join(" ")),
         );
+    }
+    // `trap CODE SIGNAL...`, `alias NAME=CODE...`: the code is a literal, to judge as it is.
+    let later: Vec<&str> = match name {
+        "trap" => args.first().map(|w| w.text.as_str()).into_iter().collect(),
+        "alias" => args
+            .iter()
+            .filter_map(|w| w.text.split_once('='))
+            .map(|(_, code)| code)
+            .collect(),
+        _ => vec![],
+    };
+    if !later.is_empty() {
+        if args.iter().any(|w| !w.literal) {
+            return opaque(format!("`{name}` keeps code the policy cannot read"), None);
+        }
+        return Runs::Shell(later.join("\n"));
     }
     if matches!(name, "source" | ".") {
         return opaque(format!("`{name}` runs a file of code in the shell"), None);
