@@ -182,6 +182,16 @@ impl Investigation {
 
     /// The template's text with every `{{NAME}}` replaced by its scalar value.
     pub fn resolve(&self, template: &Template) -> Result<String, CellError> {
+        self.resolve_with(template, |_, value| Ok(value.to_owned()))
+    }
+
+    /// As [`Investigation::resolve`], each value written by `insert` (given the text before it); an
+    /// error of `insert` is a parse error at the reference.
+    pub fn resolve_with(
+        &self,
+        template: &Template,
+        insert: impl Fn(&str, &str) -> Result<String, String>,
+    ) -> Result<String, CellError> {
         let mut text = String::new();
         for part in &template.parts {
             match part {
@@ -201,7 +211,9 @@ impl Investigation {
                             *span,
                         )
                     })?;
-                    text.push_str(&scalar);
+                    let written =
+                        insert(&text, &scalar).map_err(|why| CellError::parse(why, *span))?;
+                    text.push_str(&written);
                 }
             }
         }

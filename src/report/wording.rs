@@ -60,7 +60,7 @@ pub(super) fn one_line(text: &str) -> String {
 /// `plain`. Unbalanced backticks are plain text.
 pub(super) fn rich(text: &str, plain: fn(&str) -> String, code: fn(&str) -> String) -> String {
     let parts: Vec<&str> = text.split('`').collect();
-    if parts.len() < 3 || parts.len() % 2 == 0 {
+    if parts.len() < 3 || parts.len().is_multiple_of(2) {
         return plain(text);
     }
     parts

@@ -10,7 +10,7 @@ use crate::engine::error::{CellError, ErrorKind, Span};
 use crate::engine::syntax::{Template, Token, Tokens};
 use crate::model::Value;
 use crate::ops::command::{CommandError, CommandResult, CommandSpec, Stream};
-use crate::ops::policy::Judgement;
+use crate::ops::policy::{self, Judgement};
 use crate::ops::Io;
 use crate::render;
 use std::cell::Cell;
@@ -112,7 +112,10 @@ fn option_value(tokens: &mut Tokens) -> (usize, usize) {
 
 impl Run {
     pub async fn apply(&self, span: Span, cx: &mut Context<'_>) -> Result<Value, CellError> {
-        let command = cx.state.resolve(&self.command)?;
+        // A value is one word of the command wherever it sits: it never adds shell syntax.
+        let command = cx
+            .state
+            .resolve_with(&self.command, policy::quote::insert)?;
         let cwd = match &self.cwd {
             Some(dir) => Some(cx.state.resolve(dir)?.into()),
             None => None,
@@ -121,13 +124,13 @@ impl Run {
         for (name, value) in &self.env {
             env.push((name.clone(), cx.state.resolve(value)?));
         }
-        self.consent(&command, span, cx).await?;
         let spec = CommandSpec {
             command,
             timeout: self.timeout,
             cwd,
             env,
         };
+        self.consent(&spec, span, cx).await?;
         match run_showing_progress(&spec, cx).await {
             Ok(result) => Ok(Value::Command(result)),
             Err(CommandError::NotRecorded(missing)) => {
@@ -160,13 +163,14 @@ impl Run {
     /// Ok when the command may start; the error says why not.
     async fn consent(
         &self,
-        command: &str,
+        spec: &CommandSpec,
         span: Span,
         cx: &mut Context<'_>,
     ) -> Result<(), CellError> {
+        let command = &spec.command;
         let refuse = |kind, message: String| Err(CellError::new(kind, message, span));
         let judgement = match &cx.config.policy {
-            Ok(policy) => policy.judge(command),
+            Ok(policy) => policy.judge(command, &spec.env, spec.cwd.as_deref()),
             Err(problem) => {
                 return refuse(
                     ErrorKind::CommandDenied,
