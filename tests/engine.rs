@@ -384,6 +384,21 @@ async fn queries_read_the_window_from_the_session_clock() {
 }
 
 #[tokio::test]
+async fn windows_beyond_the_calendar_are_refused_and_nothing_is_asked_of_the_source() {
+    let (mut engine, _) = engine();
+    for window in [
+        "window now .. now+10000000000000000000ms",
+        "window 1960-01-01T00:00:00Z .. now",
+        "window last 18446744073709551615ms18446744073709551615ms",
+    ] {
+        let (_, error) = run(&mut engine, window).await;
+        let error = error.expect("refused");
+        assert_eq!(error.kind, ErrorKind::ParseError);
+        assert!(error.message.contains("between 1970"), "{}", error.message);
+    }
+}
+
+#[tokio::test]
 async fn findings_need_bound_evidence_and_are_stamped_by_the_session_clock() {
     let (mut engine, _) = engine();
     let (_, error) = run(&mut engine, "finding high \"bad deploy\" evidence nothing").await;

@@ -26,7 +26,7 @@ pub fn parse(text: &str) -> Option<Duration> {
             "w" => 7 * 86_400_000,
             _ => return None,
         };
-        total += Duration::from_millis(number.checked_mul(millis)?);
+        total = total.checked_add(Duration::from_millis(number.checked_mul(millis)?))?;
         rest = &rest[unit_len..];
     }
     Some(total)

@@ -28,10 +28,12 @@ impl Instant {
             if rest.is_empty() {
                 return Some(Instant::Now(0.0));
             }
-            let (sign, duration) = match rest.split_at(1) {
-                ("-", d) => (-1.0, d),
-                ("+", d) => (1.0, d),
-                _ => return None,
+            let (sign, duration) = if let Some(d) = rest.strip_prefix('-') {
+                (-1.0, d)
+            } else if let Some(d) = rest.strip_prefix('+') {
+                (1.0, d)
+            } else {
+                return None;
             };
             return super::duration::parse(duration).map(|d| Instant::Now(sign * d.as_secs_f64()));
         }

@@ -339,6 +339,7 @@ fn a_cell_with_an_error_anywhere_yields_no_steps() {
 
 /// Each malformed cell, and where and what its parse error says.
 const PARSE_ERRORS: &[(&str, usize, usize, &str)] = &[
+    ("window now−2h .. now", 1, 8, "`−` is not `-`"),
     ("run --timeout soon ls", 1, 15, "not a duration"),
     ("run --force ls", 1, 5, "unknown option"),
     ("run", 1, 4, "a command to run"),

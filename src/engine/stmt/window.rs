@@ -23,12 +23,18 @@ pub fn parse(tokens: &mut Tokens) -> Result<Window, CellError> {
             .ok_or_else(|| at(i, "not a duration; write e.g. 30s, 5m, 1h or 7d"))
     };
     let instant_at = |i: usize| {
-        word(i).and_then(Instant::parse).ok_or_else(|| {
-            at(
-                i,
-                "not a time; write RFC 3339 (2026-11-20T10:00:00Z), now, or now-2h",
-            )
-        })
+        word(i)
+            .and_then(Instant::parse)
+            .ok_or_else(|| match word(i).and_then(look_alike) {
+                Some(dash) => at(
+                    i,
+                    &format!("`{dash}` is not `-`: write now-2h with the ASCII minus"),
+                ),
+                None => at(
+                    i,
+                    "not a time; write RFC 3339 (2026-11-20T10:00:00Z), now, or now-2h",
+                ),
+            })
     };
     let finish = |i: usize| match words.get(i) {
         None => Ok(()),
@@ -65,8 +71,27 @@ pub fn parse(tokens: &mut Tokens) -> Result<Window, CellError> {
     Ok(Window { start, end, step })
 }
 
+/// 9999-12-31T23:59:59Z: where RFC 3339 times, and so windows, end.
+const LAST_SECOND: f64 = 253_402_300_799.0;
+
+/// A dash that documents and chat tools put where `-` was meant.
+fn look_alike(word: &str) -> Option<char> {
+    word.chars().find(|c| {
+        matches!(
+            c,
+            '\u{2212}' | '\u{2010}'..='\u{2015}' | '\u{fe63}' | '\u{ff0d}'
+        )
+    })
+}
+
 pub fn apply(new: &Window, span: Span, cx: &mut Context<'_>) -> Result<(), CellError> {
     let range = new.resolve(cx.ops.clock.now());
+    if range.start < 0.0 || range.end > LAST_SECOND {
+        return Err(CellError::parse(
+            "the window must lie between 1970 and the end of 9999",
+            span,
+        ));
+    }
     if range.end <= range.start {
         return Err(CellError::parse(
             "the window ends before it starts: write the earlier time first",
