@@ -146,24 +146,16 @@ pub fn finding_card(finding: &Finding) -> Bundle {
     Bundle::plain(plain).with("text/markdown", markdown)
 }
 
-/// The session's findings and checks as one timeline, in the order they happened, headed by
-/// counts: by severity, and checks failed and passed.
-/// The findings and checks as one timeline, in time order (ties in the order they happened).
+/// The session's findings and checks as one timeline, in time order (ties in the order they
+/// happened), headed by counts: by severity, and checks failed and passed.
 pub fn findings_table(timeline: &[Event]) -> Bundle {
-    let findings: Vec<&Finding> = timeline
-        .iter()
-        .filter_map(|e| match e {
-            Event::Finding(f) => Some(f),
-            Event::Check(_) => None,
-        })
-        .collect();
-    let checks: Vec<&CheckOutcome> = timeline
-        .iter()
-        .filter_map(|e| match e {
-            Event::Check(c) => Some(c),
-            Event::Finding(_) => None,
-        })
-        .collect();
+    let (mut findings, mut checks): (Vec<&Finding>, Vec<&CheckOutcome>) = (Vec::new(), Vec::new());
+    for event in timeline {
+        match event {
+            Event::Finding(f) => findings.push(f),
+            Event::Check(c) => checks.push(c),
+        }
+    }
     if findings.is_empty() && checks.is_empty() {
         let text = "no findings or checks recorded yet in this session";
         return Bundle::plain(text).with("text/html", format!("<p><em>{text}</em></p>"));
