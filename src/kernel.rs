@@ -19,19 +19,25 @@ impl PlaybookKernel {
     /// A kernel for the playbooks in the working directory, under its command policy.
     pub fn in_working_directory() -> Self {
         let dir = std::env::current_dir().unwrap_or_else(|_| ".".into());
-        if let Err(problem) = Policy::find(&dir) {
+        let policy = Policy::find(&dir);
+        if let Err(problem) = &policy {
             log::warn!("{problem}: no command will run until it is fixed");
         }
-        let options = |journal| Options {
-            policy: Policy::find(&dir),
-            journal,
+        let journaled = Options {
+            policy,
+            journal: Some(Journal::default_path(&dir)),
             ..Options::default()
         };
-        let engine =
-            Engine::new(options(Some(Journal::default_path(&dir)))).unwrap_or_else(|problem| {
-                log::error!("{problem}: this session keeps no journal");
-                Engine::new(options(None)).expect("an engine without a journal always starts")
-            });
+        // The policy is read again only when the journal cannot be opened: rare, and an error
+        // is not Clone.
+        let engine = Engine::new(journaled).unwrap_or_else(|problem| {
+            log::error!("{problem}: this session keeps no journal");
+            Engine::new(Options {
+                policy: Policy::find(&dir),
+                ..Options::default()
+            })
+            .expect("an engine without a journal always starts")
+        });
         PlaybookKernel { engine }
     }
 }
