@@ -535,3 +535,25 @@ async fn the_journal_holds_every_completed_step_and_verifies() {
         "the secret's value is not in the journal"
     );
 }
+
+#[tokio::test]
+async fn dry_run_while_replaying_keeps_answering_from_the_journal() {
+    let journal = temp_journal("dry-replay");
+    let (mut live, _) = engine_with(Options {
+        journal: Some(journal.clone()),
+        ..Options::default()
+    });
+    run_ok(&mut live, "r = run echo recorded").await;
+    let (mut replay, fakes) = engine_with(Options {
+        replay: Some(journal),
+        ..Options::default()
+    });
+    let shown = run_ok(
+        &mut replay,
+        "dry-run on\nr = run echo recorded\ndry-run off",
+    )
+    .await;
+    assert_shows(&shown, "recorded\n");
+    assert!(!shown.contains("would run"), "{shown}");
+    assert!(commands(&fakes).is_empty());
+}
