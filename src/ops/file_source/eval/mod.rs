@@ -18,6 +18,7 @@ mod tests;
 mod value;
 
 use super::series::StoredSeries;
+use super::Stop;
 use crate::ops::metrics::{Answer, Labels, QueryResult, Sample as OutSample, Series, SourceError};
 use context::Ctx;
 use promql_parser::parser::token::{T_BOTTOMK, T_TOPK};
@@ -145,9 +146,10 @@ pub fn instant_query(
     series: &[StoredSeries],
     expr: &str,
     time: i64,
+    stop: &Stop,
 ) -> Result<Answer, SourceError> {
     let ast = parse(expr)?;
-    let ctx = Ctx::new(series, time, time);
+    let ctx = Ctx::new(series, time, time, stop);
     let result = match ctx.eval(&ast, time)? {
         Value::Scalar(value) => QueryResult::Scalar {
             time: seconds(time),
@@ -208,6 +210,7 @@ pub fn range_query(
     start: i64,
     end: i64,
     step_seconds: f64,
+    stop: &Stop,
 ) -> Result<Answer, SourceError> {
     let bad = |message: &str| SourceError::PromQL {
         message: message.to_owned(),
@@ -230,14 +233,18 @@ pub fn range_query(
             "invalid expression type \"{kind}\" for range query, must be Scalar or instant Vector"
         )));
     }
-    let ctx = Ctx::new(series, start, end);
+    let ctx = Ctx::new(series, start, end, stop);
     let mut out: BTreeMap<Labels, Vec<(f64, f64)>> = BTreeMap::new();
     let mut ts = start;
     while ts <= end {
         match ctx.eval(&ast, ts)? {
-            Value::Scalar(v) => out.entry(Labels::new()).or_default().push((seconds(ts), v)),
+            Value::Scalar(v) => {
+                ctx.keep(1)?;
+                out.entry(Labels::new()).or_default().push((seconds(ts), v))
+            }
             Value::Vector(samples) => {
                 check_unique(&samples)?;
+                ctx.keep(samples.len())?;
                 for s in samples {
                     out.entry(s.labels).or_default().push((seconds(ts), s.v));
                 }
@@ -248,7 +255,10 @@ pub fn range_query(
                 ))
             }
         }
-        ts += step;
+        ts = match ts.checked_add(step) {
+            Some(next) => next,
+            None => break,
+        };
     }
     Ok(Answer {
         result: QueryResult::Matrix(

@@ -2,7 +2,7 @@
 //! every multiple of the step (counted from the Unix epoch) inside the window, its samples
 //! joined by labels into a range vector.
 
-use super::context::Ctx;
+use super::context::{millis, Ctx};
 use super::value::{check_unique, execution, EvalResult, RangeSeries, Sample, Window};
 use crate::ops::metrics::Labels;
 use promql_parser::parser::SubqueryExpr;
@@ -14,8 +14,8 @@ const DEFAULT_STEP_MS: i64 = 60_000;
 
 /// A subquery over the window `[end - range, end]`.
 pub fn eval(ctx: &Ctx, sq: &SubqueryExpr, end: i64) -> EvalResult<Window> {
-    let start = end - sq.range.as_millis() as i64;
-    let step = sq.step.map_or(DEFAULT_STEP_MS, |s| s.as_millis() as i64);
+    let start = end.saturating_sub(millis(&sq.range));
+    let step = sq.step.map_or(DEFAULT_STEP_MS, |s| millis(&s));
     if step <= 0 {
         return execution("subquery step must be positive");
     }
@@ -30,7 +30,9 @@ pub fn eval(ctx: &Ctx, sq: &SubqueryExpr, end: i64) -> EvalResult<Window> {
     let mut series: Vec<RangeSeries> = Vec::new();
     let mut t = first;
     while t <= end {
-        for s in inner(ctx, sq, key, t)?.iter() {
+        let samples = inner(ctx, sq, key, t)?;
+        ctx.keep(samples.len())?;
+        for s in samples.iter() {
             let i = *index.entry(s.labels.clone()).or_insert_with(|| {
                 series.push(RangeSeries {
                     labels: s.labels.clone(),
@@ -40,7 +42,10 @@ pub fn eval(ctx: &Ctx, sq: &SubqueryExpr, end: i64) -> EvalResult<Window> {
             });
             series[i].points.push((t, s.v));
         }
-        t += step;
+        t = match t.checked_add(step) {
+            Some(next) => next,
+            None => break,
+        };
     }
     Ok(Window { series, start, end })
 }
