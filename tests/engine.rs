@@ -570,10 +570,21 @@ async fn a_panic_inside_a_step_fails_the_cell_and_the_session_goes_on() {
     let (shown, error) = run(&mut engine, "run echo first\nrun panic\nrun echo never").await;
     let error = error.expect("the cell fails");
     assert_eq!(error.ename(), "InternalError");
-    assert!(error.evalue().contains("the fake shell was asked to fail"), "{}", error.evalue());
+    assert!(
+        error.evalue().contains("the fake shell was asked to fail"),
+        "{}",
+        error.evalue()
+    );
     assert_shows(&shown, "InternalError");
-    assert_eq!(fakes.shell.ran.borrow().len(), 2, "the step after the panic never ran");
-    assert!(engine.evaluate("before").is_ok(), "the steps before are kept");
+    assert_eq!(
+        fakes.shell.ran.borrow().len(),
+        2,
+        "the step after the panic never ran"
+    );
+    assert!(
+        engine.evaluate("before").is_ok(),
+        "the steps before are kept"
+    );
     let shown = run_ok(&mut engine, "run echo still serving").await;
     assert_shows(&shown, "still serving");
 }

@@ -14,7 +14,11 @@ fn fixture() -> FileSource {
 
 /// The values of an instant query, by one label's value ("" for no such label).
 fn values(src: &FileSource, expr: &str, time: f64, by: &str) -> Vec<(String, f64)> {
-    match src.instant(expr, time, &Stop::default()).expect(expr).result {
+    match src
+        .instant(expr, time, &Stop::default())
+        .expect(expr)
+        .result
+    {
         QueryResult::Vector(v) => v
             .into_iter()
             .map(|s| (s.labels.get(by).cloned().unwrap_or_default(), s.value))
@@ -117,7 +121,11 @@ fn deploy_version_and_metadata() {
 #[test]
 fn unsupported_and_invalid_queries_are_clear_errors() {
     let src = fixture();
-    match src.instant("histogram_count(process_cpu_seconds_total)", INCIDENT_11_00, &Stop::default()) {
+    match src.instant(
+        "histogram_count(process_cpu_seconds_total)",
+        INCIDENT_11_00,
+        &Stop::default(),
+    ) {
         Err(SourceError::Unsupported(m)) => {
             assert!(
                 m.starts_with("the function histogram_count() is not supported"),

@@ -48,6 +48,9 @@ impl Stop {
     }
 }
 
+/// The evaluation thread's stack: address space reserved, not memory used.
+const EVALUATION_STACK: usize = 1 << 30;
+
 /// Stops the evaluation when the query's future is dropped, answered or not.
 struct StopOnDrop(Stop);
 
@@ -59,9 +62,11 @@ impl Drop for StopOnDrop {
 
 /// Reads a metrics file; the format is chosen by its content (a CSV header, or text exposition).
 pub fn load(path: &Path) -> Result<FileSource, LoadError> {
-    let file = std::fs::File::open(path).map_err(|why| LoadError::Open {
-        path: path.to_owned(),
-        why,
+    let file = super::regular_file::open(path, super::regular_file::cap()).map_err(|why| {
+        LoadError::Open {
+            path: path.to_owned(),
+            why,
+        }
     })?;
     let name = path.display().to_string();
     // Streamed, so the file's text is never held beside the samples.
@@ -119,21 +124,31 @@ impl FileSource {
             .find_map(|family| metadata.get(family).cloned())
     }
 
-    /// Evaluates on a blocking worker thread, so that the thread serving the kernel stays free
-    /// while a heavy query runs; dropping the returned future (an interrupt) stops the worker at
-    /// its next step. A panic in the evaluator becomes an error of this query alone.
+    /// Evaluates on a thread of its own, so that the thread serving the kernel stays free while
+    /// a heavy query runs; dropping the returned future (an interrupt) stops the evaluation at
+    /// its next step. The thread's stack is large (reserved, and used only as deep as the
+    /// expression goes) because PromQL is parsed and evaluated recursively: `1+1+...` of 100,000
+    /// terms is a tree 100,000 deep. A panic in the evaluator becomes an error of this query.
     async fn off_thread<F>(&self, evaluate: F) -> Result<Answer, SourceError>
     where
         F: FnOnce(&FileSource, &Stop) -> Result<Answer, SourceError> + Send + 'static,
     {
         let guard = StopOnDrop(Stop::default());
         let (source, stop) = (self.clone(), guard.0.clone());
-        match tokio::task::spawn_blocking(move || evaluate(&source, &stop)).await {
-            Ok(answer) => answer,
-            Err(failure) => Err(SourceError::Internal(format!(
-                "the embedded engine failed on this query: {failure}"
-            ))),
-        }
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let failed = |why: String| {
+            SourceError::Internal(format!("the embedded engine failed on this query: {why}"))
+        };
+        std::thread::Builder::new()
+            .name("promql".into())
+            .stack_size(EVALUATION_STACK)
+            .spawn(move || {
+                let _ = answer.send(evaluate(&source, &stop));
+            })
+            .map_err(|e| failed(format!("cannot start its thread: {e}")))?;
+        answered
+            .await
+            .unwrap_or_else(|_| Err(failed("it stopped without an answer".into())))
     }
 }
 

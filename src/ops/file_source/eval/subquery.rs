@@ -3,7 +3,7 @@
 //! joined by labels into a range vector.
 
 use super::context::{millis, Ctx};
-use super::value::{check_unique, execution, EvalResult, RangeSeries, Sample, Window};
+use super::value::{check_unique, execution, unsupported, EvalResult, RangeSeries, Sample, Window};
 use crate::ops::metrics::Labels;
 use promql_parser::parser::SubqueryExpr;
 use std::collections::HashMap;
@@ -12,12 +12,24 @@ use std::rc::Rc;
 /// The step of a subquery that names none: the global evaluation interval, 1m by default.
 const DEFAULT_STEP_MS: i64 = 60_000;
 
+/// The most inner steps one subquery evaluation takes (a year at a 30 s step). Prometheus has
+/// no such bound but a query timeout; past it this engine says it will not, rather than work
+/// for hours or hold a cache of billions of steps.
+const MAX_STEPS: i64 = 1_051_200;
+
 /// A subquery over the window `[end - range, end]`.
 pub fn eval(ctx: &Ctx, sq: &SubqueryExpr, end: i64) -> EvalResult<Window> {
     let start = end.saturating_sub(millis(&sq.range));
     let step = sq.step.map_or(DEFAULT_STEP_MS, |s| millis(&s));
     if step <= 0 {
         return execution("subquery step must be positive");
+    }
+    if (end - start) / step > MAX_STEPS {
+        return unsupported(format!(
+            "a subquery of more than {MAX_STEPS} steps ({} at {})",
+            sq.range.as_secs(),
+            step / 1000
+        ));
     }
     // The first multiple of the step at or after the window's start.
     let first = (start.div_euclid(step) + i64::from(start.rem_euclid(step) != 0)) * step;
