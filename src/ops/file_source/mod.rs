@@ -49,7 +49,7 @@ impl Stop {
 }
 
 /// The evaluation thread's stack: address space reserved, not memory used.
-const EVALUATION_STACK: usize = 1 << 30;
+const EVALUATION_STACK: usize = 256 << 20;
 
 /// Stops the evaluation when the query's future is dropped, answered or not.
 struct StopOnDrop(Stop);
@@ -127,8 +127,8 @@ impl FileSource {
     /// Evaluates on a thread of its own, so that the thread serving the kernel stays free while
     /// a heavy query runs; dropping the returned future (an interrupt) stops the evaluation at
     /// its next step. The thread's stack is large (reserved, and used only as deep as the
-    /// expression goes) because PromQL is parsed and evaluated recursively: `1+1+...` of 100,000
-    /// terms is a tree 100,000 deep. A panic in the evaluator becomes an error of this query.
+    /// expression goes) because PromQL is parsed, evaluated and dropped recursively: `1+1+...`
+    /// is a tree as deep as it has terms. A panic in the evaluator becomes an error of this query.
     async fn off_thread<F>(&self, evaluate: F) -> Result<Answer, SourceError>
     where
         F: FnOnce(&FileSource, &Stop) -> Result<Answer, SourceError> + Send + 'static,

@@ -195,7 +195,7 @@ fn holt_winters_is_renamed_only_where_called() {
     // 5, 7, 6 with both factors 0.5: trend 2, smoothed 0.5*7 + 0.5*(5+2) = 7, then the trend
     // 0.5*(7-5) + 0.5*2 = 2 and 0.5*6 + 0.5*(7+2) = 7.5.
     close(&at("holt_winters(temp[5m], 0.5, 0.5)", 200), &[7.5]);
-    let renamed = |e: &str| super::holt_winters_renamed(e).unwrap();
+    let renamed = |e: &str| super::prepared(e).unwrap();
     assert_eq!(
         renamed(r#"holt_winters (x{a="holt_winters("}[5m], 0.1, 0.1) # holt_winters("#),
         r#"double_exponential_smoothing (x{a="holt_winters("}[5m], 0.1, 0.1) # holt_winters("#
@@ -261,4 +261,20 @@ fn a_stopped_evaluation_ends_at_its_next_step() {
     stop.stop();
     let err = range_query(&data(), "rate(req[1m])", 0, 100_000, 1.0, &stop).unwrap_err();
     assert!(matches!(err, SourceError::Stopped), "{err:?}");
+}
+
+#[test]
+fn a_chain_of_operators_is_answered_up_to_the_bound_and_refused_past_it() {
+    let chain = |terms: usize| vec!["1"; terms].join("+");
+    // As deep as the evaluator's own thread allows, not a test thread's 2 MiB.
+    let deepest = std::thread::Builder::new()
+        .stack_size(256 << 20)
+        .spawn(move || instant_query(&data(), &chain(2_001), 0, &Stop::default()))
+        .unwrap()
+        .join()
+        .unwrap()
+        .unwrap();
+    assert!(matches!(deepest.result, QueryResult::Scalar { value, .. } if value == 2001.0));
+    let err = instant_query(&data(), &chain(2_002), 0, &Stop::default()).unwrap_err();
+    assert!(matches!(err, SourceError::Unsupported(_)), "{err:?}");
 }
