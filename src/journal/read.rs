@@ -13,12 +13,11 @@ pub struct Loaded {
 }
 
 pub fn load(path: &Path) -> Result<Loaded, JournalError> {
-    let bytes = crate::ops::regular_file::read(path, crate::ops::regular_file::cap()).map_err(
-        |source| JournalError::Read {
+    let bytes = crate::ops::regular_file::read(path, crate::ops::regular_file::Cap::data())
+        .map_err(|source| JournalError::Read {
             path: path.to_owned(),
             source,
-        },
-    )?;
+        })?;
     Ok(parse(&String::from_utf8_lossy(&bytes)))
 }
 

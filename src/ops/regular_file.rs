@@ -10,17 +10,38 @@ use std::path::Path;
 /// The cap when `PLAYBOOK_MAX_FILE_BYTES` does not set one: 1 GiB.
 const DEFAULT_CAP: u64 = 1 << 30;
 
-/// The most bytes a metrics file or a journal may have: `PLAYBOOK_MAX_FILE_BYTES`, or 1 GiB.
-pub fn cap() -> u64 {
-    std::env::var("PLAYBOOK_MAX_FILE_BYTES")
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(DEFAULT_CAP)
+/// The most bytes a file may have, and whether the user can change it.
+#[derive(Debug, Clone, Copy)]
+pub struct Cap {
+    bytes: u64,
+    settable: bool,
+}
+
+impl Cap {
+    /// For metrics files and journals: `PLAYBOOK_MAX_FILE_BYTES`, or 1 GiB.
+    pub fn data() -> Cap {
+        let bytes = std::env::var("PLAYBOOK_MAX_FILE_BYTES")
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(DEFAULT_CAP);
+        Cap {
+            bytes,
+            settable: true,
+        }
+    }
+
+    /// A cap of the file's kind, that no setting changes.
+    pub const fn fixed(bytes: u64) -> Cap {
+        Cap {
+            bytes,
+            settable: false,
+        }
+    }
 }
 
 /// Opens `path` for reading if it is a regular file of at most `cap` bytes; the reader fails
 /// if the file grows past the cap while it is read.
-pub fn open(path: &Path, cap: u64) -> io::Result<Capped<File>> {
+pub fn open(path: &Path, cap: Cap) -> io::Result<Capped<File>> {
     // Non-blocking, so that opening a FIFO with no writer returns at once and is then refused
     // by its type; reads of a regular file are not affected.
     let file = std::fs::OpenOptions::new()
@@ -46,33 +67,38 @@ pub fn open(path: &Path, cap: u64) -> io::Result<Capped<File>> {
             format!("it is {what}, not a regular file"),
         ));
     }
-    if meta.len() > cap {
+    if meta.len() > cap.bytes {
         return Err(too_large(Some(meta.len()), cap));
     }
     Ok(Capped {
         inner: file,
-        left: cap,
+        left: cap.bytes,
         cap,
     })
 }
 
 /// The whole content of a regular file of at most `cap` bytes.
-pub fn read(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
+pub fn read(path: &Path, cap: Cap) -> io::Result<Vec<u8>> {
     let mut bytes = Vec::new();
     open(path, cap)?.read_to_end(&mut bytes)?;
     Ok(bytes)
 }
 
-fn too_large(size: Option<u64>, cap: u64) -> io::Error {
+fn too_large(size: Option<u64>, cap: Cap) -> io::Error {
     let size = match size {
         Some(size) => format!("it has {}", super::human_bytes(size)),
         None => "it grew while it was read".to_owned(),
     };
+    let setting = if cap.settable {
+        " (PLAYBOOK_MAX_FILE_BYTES sets the cap, in bytes)"
+    } else {
+        ""
+    };
     io::Error::new(
         io::ErrorKind::InvalidData,
         format!(
-            "{size}, over the {} a file may have here (PLAYBOOK_MAX_FILE_BYTES sets the cap, in bytes)",
-            super::human_bytes(cap)
+            "{size}, over the {} a file may have here{setting}",
+            super::human_bytes(cap.bytes)
         ),
     )
 }
@@ -81,7 +107,7 @@ fn too_large(size: Option<u64>, cap: u64) -> io::Error {
 pub struct Capped<R> {
     inner: R,
     left: u64,
-    cap: u64,
+    cap: Cap,
 }
 
 impl<R: Read> Read for Capped<R> {
@@ -117,7 +143,7 @@ mod tests {
             ("/tmp", "a directory"),
             ("/dev/null", "a device"),
         ] {
-            let error = read(Path::new(path), 1 << 20).unwrap_err();
+            let error = read(Path::new(path), Cap::fixed(1 << 20)).unwrap_err();
             assert_eq!(
                 error.to_string(),
                 format!("it is {what}, not a regular file")
@@ -130,7 +156,7 @@ mod tests {
         let path = std::env::temp_dir().join(format!("playbook-fifo-{}", std::process::id()));
         let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
         assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
-        let error = read(&path, 1 << 20).unwrap_err();
+        let error = read(&path, Cap::fixed(1 << 20)).unwrap_err();
         std::fs::remove_file(&path).unwrap();
         assert_eq!(error.to_string(), "it is a FIFO, not a regular file");
     }
@@ -138,10 +164,12 @@ mod tests {
     #[test]
     fn the_cap_is_exact_and_named() {
         let path = temp("ten", b"0123456789");
-        assert_eq!(read(&path, 10).unwrap().len(), 10);
-        let error = read(&path, 9).unwrap_err();
+        assert_eq!(read(&path, Cap::fixed(10)).unwrap().len(), 10);
+        let error = read(&path, Cap::fixed(9)).unwrap_err();
         assert!(
-            error.to_string().starts_with("it has 10 B, over the 9 B"),
+            error
+                .to_string()
+                .starts_with("it has 10 B, over the 9 B a file may have here"),
             "{error}"
         );
     }
@@ -151,7 +179,7 @@ mod tests {
         let mut capped = Capped {
             inner: std::io::repeat(b'x'),
             left: 1000,
-            cap: 1000,
+            cap: Cap::fixed(1000),
         };
         let mut sink = Vec::new();
         let error = capped.read_to_end(&mut sink).unwrap_err();

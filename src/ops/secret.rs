@@ -17,7 +17,7 @@ pub fn is_reference(value: &str) -> bool {
 }
 
 /// A secret is a token or a password: a file larger than this is not one.
-const SECRET_FILE_CAP: u64 = 64 * 1024;
+const SECRET_FILE_CAP: super::regular_file::Cap = super::regular_file::Cap::fixed(64 * 1024);
 
 /// The value `reference` points at; a file's trailing newline is not part of it.
 pub fn read(reference: &str) -> Result<String, SecretError> {

@@ -62,12 +62,13 @@ impl Drop for StopOnDrop {
 
 /// Reads a metrics file; the format is chosen by its content (a CSV header, or text exposition).
 pub fn load(path: &Path) -> Result<FileSource, LoadError> {
-    let file = super::regular_file::open(path, super::regular_file::cap()).map_err(|why| {
-        LoadError::Open {
-            path: path.to_owned(),
-            why,
-        }
-    })?;
+    let file =
+        super::regular_file::open(path, super::regular_file::Cap::data()).map_err(|why| {
+            LoadError::Open {
+                path: path.to_owned(),
+                why,
+            }
+        })?;
     let name = path.display().to_string();
     // Streamed, so the file's text is never held beside the samples.
     let reader = std::io::BufReader::with_capacity(1 << 16, file);
