@@ -6,25 +6,8 @@
 use playbook::engine::stmt::{parse_cell, STATEMENTS};
 use playbook::engine::Engine;
 
-/// xorshift64*: a small generator with a fixed seed, so that a failure replays exactly.
-struct Seeded(u64);
-
-impl Seeded {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len())]
-    }
-}
+mod seeded;
+use seeded::Seeded;
 
 const PIECES: &[&str] = &[
     " ",
