@@ -35,6 +35,8 @@ struct FakeShell {
 impl CommandRunner for FakeShell {
     async fn run(&self, spec: &CommandSpec, io: Io<'_>) -> Result<CommandResult, CommandError> {
         let output = io.output;
+        // Stands for a bug inside an op: the engine must contain it.
+        assert_ne!(spec.command, "panic", "the fake shell was asked to fail");
         self.ran.borrow_mut().push(spec.clone());
         let stdout = format!("{}\n", spec.command.strip_prefix("echo ").unwrap_or(""));
         output(Stream::Stdout, stdout.clone());
@@ -556,4 +558,33 @@ async fn dry_run_while_replaying_keeps_answering_from_the_journal() {
     assert_shows(&shown, "recorded\n");
     assert!(!shown.contains("would run"), "{shown}");
     assert!(commands(&fakes).is_empty());
+}
+
+#[tokio::test]
+async fn a_panic_inside_a_step_fails_the_cell_and_the_session_goes_on() {
+    let (mut engine, fakes) = engine_with(Options {
+        approve_all: true,
+        ..Options::default()
+    });
+    run_ok(&mut engine, "before = run echo kept").await;
+    let (shown, error) = run(&mut engine, "run echo first\nrun panic\nrun echo never").await;
+    let error = error.expect("the cell fails");
+    assert_eq!(error.ename(), "InternalError");
+    assert!(
+        error.evalue().contains("the fake shell was asked to fail"),
+        "{}",
+        error.evalue()
+    );
+    assert_shows(&shown, "InternalError");
+    assert_eq!(
+        fakes.shell.ran.borrow().len(),
+        2,
+        "the step after the panic never ran"
+    );
+    assert!(
+        engine.evaluate("before").is_ok(),
+        "the steps before are kept"
+    );
+    let shown = run_ok(&mut engine, "run echo still serving").await;
+    assert_shows(&shown, "still serving");
 }

@@ -1,6 +1,6 @@
 //! The embedded source over the incident fixture: the figures tests/fixtures/README.md states.
 
-use playbook::ops::file_source::{self, FileSource};
+use playbook::ops::file_source::{self, FileSource, Stop};
 use playbook::ops::metrics::{QueryResult, Range, SourceError};
 use std::path::Path;
 
@@ -14,7 +14,11 @@ fn fixture() -> FileSource {
 
 /// The values of an instant query, by one label's value ("" for no such label).
 fn values(src: &FileSource, expr: &str, time: f64, by: &str) -> Vec<(String, f64)> {
-    match src.instant(expr, time).expect(expr).result {
+    match src
+        .instant(expr, time, &Stop::default())
+        .expect(expr)
+        .result
+    {
         QueryResult::Vector(v) => v
             .into_iter()
             .map(|s| (s.labels.get(by).cloned().unwrap_or_default(), s.value))
@@ -80,7 +84,7 @@ fn threshold_holds_over_the_documented_interval() {
         end: 1_795_179_600.0,   // 13:00
         step: 15.0,
     };
-    let QueryResult::Matrix(m) = src.range(expr, &range).unwrap().result else {
+    let QueryResult::Matrix(m) = src.range(expr, &range, &Stop::default()).unwrap().result else {
         panic!("a range query answers a matrix")
     };
     assert_eq!(m.len(), 1);
@@ -117,7 +121,11 @@ fn deploy_version_and_metadata() {
 #[test]
 fn unsupported_and_invalid_queries_are_clear_errors() {
     let src = fixture();
-    match src.instant("histogram_count(process_cpu_seconds_total)", INCIDENT_11_00) {
+    match src.instant(
+        "histogram_count(process_cpu_seconds_total)",
+        INCIDENT_11_00,
+        &Stop::default(),
+    ) {
         Err(SourceError::Unsupported(m)) => {
             assert!(
                 m.starts_with("the function histogram_count() is not supported"),
@@ -126,7 +134,7 @@ fn unsupported_and_invalid_queries_are_clear_errors() {
         }
         other => panic!("{other:?}"),
     }
-    match src.instant("sum(rate(x[5m]", INCIDENT_11_00) {
+    match src.instant("sum(rate(x[5m]", INCIDENT_11_00, &Stop::default()) {
         Err(SourceError::PromQL { .. }) => {}
         other => panic!("{other:?}"),
     }
@@ -135,7 +143,7 @@ fn unsupported_and_invalid_queries_are_clear_errors() {
         end: 11_001.0,
         step: 1.0,
     };
-    match src.range("up", &range) {
+    match src.range("up", &range, &Stop::default()) {
         Err(SourceError::PromQL { message, .. }) => {
             assert!(message.contains("11,000"), "{message}")
         }

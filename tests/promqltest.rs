@@ -9,7 +9,7 @@
 //! cannot carry them, so the embedded source never sees one. It runs without the test harness
 //! so that its table shows in every `cargo test`.
 
-use playbook::ops::file_source::{FileSource, Labels, StoredSeries};
+use playbook::ops::file_source::{FileSource, Labels, Stop, StoredSeries};
 use playbook::ops::metrics::{QueryResult, Range, SourceError};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -419,7 +419,7 @@ fn failed(e: SourceError, mode: &str) -> Outcome {
 
 fn run(source: &FileSource, e: &Eval) -> Outcome {
     let t = e.at_ms as f64 / 1000.0;
-    let instant = match (source.instant(&e.expr, t), e.mode) {
+    let instant = match (source.instant(&e.expr, t, &Stop::default()), e.mode) {
         (Err(SourceError::Unsupported(what)), _) => return Outcome::Unsupported(what),
         (Err(_), Mode::Fail) => return Outcome::Pass,
         (Ok(_), Mode::Fail) => return Outcome::Wrong("succeeded, but should fail".into()),
@@ -442,7 +442,7 @@ fn run(source: &FileSource, e: &Eval) -> Outcome {
         end: t + 60.0,
         step: 60.0,
     };
-    let matrix = match source.range(&e.expr, &range) {
+    let matrix = match source.range(&e.expr, &range, &Stop::default()) {
         Err(err) => return failed(err, "range"),
         Ok(answer) => match answer.result {
             QueryResult::Matrix(m) => m,

@@ -49,6 +49,9 @@ pub enum ErrorKind {
     RustUnavailable,
     /// evcxr failed, or the process running Rust cells ended.
     RustError,
+    /// A fault of playbook itself, caught before it could take the kernel down: the step
+    /// failed, the session goes on.
+    InternalError,
 }
 
 impl ErrorKind {
@@ -74,6 +77,7 @@ impl ErrorKind {
             ErrorKind::Panic => "Panic",
             ErrorKind::RustUnavailable => "RustUnavailable",
             ErrorKind::RustError => "RustError",
+            ErrorKind::InternalError => "InternalError",
         }
     }
 }

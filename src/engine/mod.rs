@@ -28,11 +28,14 @@ use crate::ops::policy::{Policy, PolicyError};
 use crate::render::{self, Bundle};
 use context::Context;
 use error::{CellError, ErrorKind, Span};
+use futures_util::FutureExt;
 use scrub::Scrubbed;
 use session::{Config, Investigation, Session};
 use sink::OutputSink;
 use stack::{Mode, Ops, World};
+use std::any::Any;
 use std::cell::RefCell;
+use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::rc::Rc;
 use stmt::Step;
@@ -160,9 +163,12 @@ impl Engine {
         // Every output of the cell, its error included, passes the secrets' mask.
         let secrets = self.session.state.secrets.clone();
         let masked = Scrubbed::new(out, secrets.clone());
-        let result = self
-            .run_cell(cell, &masked, interrupt)
+        // The last line of defence: a bug that panics fails this cell, not the kernel. Nothing
+        // is left half-borrowed, since unwinding drops every guard the step held.
+        let result = AssertUnwindSafe(self.run_cell(cell, &masked, interrupt))
+            .catch_unwind()
             .await
+            .unwrap_or_else(|panic| Err(internal_error(panic.as_ref())))
             .map_err(|e| secrets.mask_error(&e.in_cell(cell)));
         if let Err(error) = &result {
             masked.error(error);
@@ -239,6 +245,11 @@ impl Engine {
     }
 
     pub fn is_complete(&self, cell: &str) -> Completeness {
+        // Consoles ask on every Enter: a parser bug must not take the kernel down with it.
+        std::panic::catch_unwind(|| Self::completeness(cell)).unwrap_or(Completeness::Invalid)
+    }
+
+    fn completeness(cell: &str) -> Completeness {
         if rust_cell::marker(cell).is_some() {
             // Rust has no line continuation to wait for: Enter in a console runs the cell.
             Completeness::Complete
@@ -250,4 +261,20 @@ impl Engine {
             Completeness::Invalid
         }
     }
+}
+
+/// What a caught panic tells the user: that the fault is playbook's, what it said, and that the
+/// session goes on.
+fn internal_error(panic: &(dyn Any + Send)) -> CellError {
+    let said = panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("no message");
+    CellError::unplaced(
+        ErrorKind::InternalError,
+        format!(
+            "playbook failed inside this cell ({said}); the cell stopped, the session and the steps before it are kept. Please report this."
+        ),
+    )
 }

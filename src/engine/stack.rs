@@ -44,6 +44,8 @@ pub enum SourceSpec {
         headers: Vec<(String, String)>,
         auth: AuthRef,
         timeout: Duration,
+        /// The largest answer read, in bytes; a larger one is refused.
+        max_answer: u64,
     },
     /// A metrics file, its path relative to the notebook's folder.
     File { path: PathBuf },
@@ -94,6 +96,7 @@ impl Connector for LiveSources {
                 headers,
                 auth,
                 timeout,
+                max_answer,
             } => {
                 let mut credentials = Vec::new();
                 let mut read = |reference: &str| {
@@ -109,7 +112,7 @@ impl Connector for LiveSources {
                         password: read(p)?,
                     },
                 };
-                let server = Prometheus::new(url, headers.clone(), auth, *timeout)?;
+                let server = Prometheus::new(url, headers.clone(), auth, *timeout, *max_answer)?;
                 Ok(Opened {
                     source: Box::new(server),
                     credentials,

@@ -101,7 +101,9 @@ impl Window {
             .find(|step| span / step <= 1000.0)
             .unwrap_or(span / 1000.0);
         let requested = self.step.map_or(auto, |s| s.as_secs_f64());
-        let step = requested.max((span / MAX_POINTS).ceil());
+        // A step longer than the window reads one point; a longer one would only overflow the
+        // arithmetic of whoever walks the steps.
+        let step = requested.max((span / MAX_POINTS).ceil()).min(span);
         Range { start, end, step }
     }
 }
@@ -165,5 +167,15 @@ mod tests {
         };
         let range = window.resolve(1e9);
         assert_eq!(range.step, (86400.0f64 * 30.0 / 11000.0).ceil());
+    }
+
+    #[test]
+    fn a_step_longer_than_the_window_is_the_window() {
+        let window = Window {
+            start: Instant::Now(-3600.0),
+            end: Instant::Now(0.0),
+            step: Some(Duration::from_millis(u64::MAX)),
+        };
+        assert_eq!(window.resolve(1e9).step, 3600.0);
     }
 }

@@ -200,6 +200,12 @@ impl Failure {
             SourceError::NotRecorded(NotRecorded(message)) => Failure::NotRecorded {
                 message: message.clone(),
             },
+            SourceError::Internal(message) => Failure::Internal {
+                message: message.clone(),
+            },
+            stopped @ SourceError::Stopped => Failure::Internal {
+                message: stopped.to_string(),
+            },
         }
     }
 
@@ -215,6 +221,7 @@ impl Failure {
             Failure::Unreachable { message } => SourceError::Unreachable(message.clone()),
             Failure::Timeout { after_ms } => SourceError::Timeout(Duration::from_millis(*after_ms)),
             Failure::Unsupported { message } => SourceError::Unsupported(message.clone()),
+            Failure::Internal { message } => SourceError::Internal(message.clone()),
             Failure::Server { message } | Failure::NotRecorded { message } => {
                 SourceError::Server(message.clone())
             }

@@ -376,6 +376,10 @@ pub enum Failure {
     NotRecorded {
         message: String,
     },
+    /// The source failed in itself (a bug), or stopped because nobody waited for it.
+    Internal {
+        message: String,
+    },
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

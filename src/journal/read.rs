@@ -13,10 +13,12 @@ pub struct Loaded {
 }
 
 pub fn load(path: &Path) -> Result<Loaded, JournalError> {
-    let bytes = std::fs::read(path).map_err(|source| JournalError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
+    let bytes = crate::ops::regular_file::read(path, crate::ops::regular_file::cap()).map_err(
+        |source| JournalError::Read {
+            path: path.to_owned(),
+            source,
+        },
+    )?;
     Ok(parse(&String::from_utf8_lossy(&bytes)))
 }
 

@@ -6,6 +6,10 @@ use serde_json::{json, Value};
 /// history, which is always session 1.
 const SESSION: u64 = 1;
 
+/// Inputs and outputs longer than this are kept as a note of their size: history is for recalling
+/// what was typed, and a 100 MB paste kept for the kernel's life would be memory never returned.
+const KEPT: usize = 1 << 20;
+
 struct Entry {
     line: u64,
     input: String,
@@ -21,8 +25,8 @@ impl History {
     pub fn record(&mut self, line: u64, input: &str, output: Option<String>) {
         self.entries.push(Entry {
             line,
-            input: input.to_owned(),
-            output,
+            input: kept(input),
+            output: output.as_deref().map(kept),
         });
     }
 
@@ -82,6 +86,14 @@ impl History {
     }
 }
 
+fn kept(text: &str) -> String {
+    if text.len() <= KEPT {
+        text.to_owned()
+    } else {
+        format!("# ({} bytes, too long to keep in history)", text.len())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,5 +121,15 @@ mod tests {
         let unique =
             h.answer(&json!({"hist_access_type": "search", "pattern": "run*", "unique": true}));
         assert_eq!(unique, json!([[1, 3, "run ls"]]));
+    }
+
+    #[test]
+    fn huge_inputs_are_kept_as_their_size() {
+        let mut h = History::default();
+        let huge = "x".repeat(KEPT + 1);
+        h.record(1, &huge, Some(huge.clone()));
+        let tail = h.answer(&json!({"hist_access_type": "tail", "n": 1, "output": true}));
+        let note = format!("# ({} bytes, too long to keep in history)", KEPT + 1);
+        assert_eq!(tail, json!([[1, 1, [note, note]]]));
     }
 }

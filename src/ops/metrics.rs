@@ -83,6 +83,12 @@ pub enum SourceError {
     Unsupported(String),
     #[error(transparent)]
     NotRecorded(super::NotRecorded),
+    /// The evaluation ended because nobody waited for its answer any more.
+    #[error("the query was stopped before it finished")]
+    Stopped,
+    /// The source itself failed (a bug, not the query's fault); the kernel keeps serving.
+    #[error("{0}")]
+    Internal(String),
 }
 
 /// A sample value as Prometheus writes it in its API and in `count_values` labels (Go's

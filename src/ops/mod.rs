@@ -8,8 +8,18 @@ pub mod finding;
 pub mod metrics;
 pub mod policy;
 pub mod probe;
+pub mod regular_file;
 pub mod rust;
 pub mod secret;
+
+/// A size as a person reads it: `512 B`, `3.5 KiB`, `256.0 MiB`.
+pub fn human_bytes(bytes: u64) -> String {
+    match bytes {
+        0..1024 => format!("{bytes} B"),
+        1024..1_048_576 => format!("{:.1} KiB", bytes as f64 / 1024.0),
+        _ => format!("{:.1} MiB", bytes as f64 / 1_048_576.0),
+    }
+}
 
 /// What a running op is handed beside its input: where its output goes as it comes, and the
 /// interrupt that stops it.

@@ -29,6 +29,9 @@ pub struct Prometheus {
     headers: Vec<(String, String)>,
     auth: Auth,
     timeout: Duration,
+    /// The largest answer read, in bytes: a server (or whatever answers in its place) cannot
+    /// make the kernel hold more.
+    max_answer: u64,
 }
 
 impl Prometheus {
@@ -38,6 +41,7 @@ impl Prometheus {
         headers: Vec<(String, String)>,
         auth: Auth,
         timeout: Duration,
+        max_answer: u64,
     ) -> Result<Self, ClientError> {
         let client = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT.min(timeout))
@@ -51,6 +55,7 @@ impl Prometheus {
             headers,
             auth,
             timeout,
+            max_answer,
         })
     }
 
@@ -73,12 +78,9 @@ impl Prometheus {
             .await
             .map_err(|e| self.transport_error(e))?;
         let status = response.status();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| self.transport_error(e))?;
+        let body = self.read_answer(response).await?;
         if status.is_success() || is_api_error(&body) {
-            Ok(body.to_vec())
+            Ok(body)
         } else {
             Err(SourceError::Server(format!(
                 "HTTP {status} from {}: {}",
@@ -86,6 +88,36 @@ impl Prometheus {
                 excerpt(&body)
             )))
         }
+    }
+
+    /// The body, read as it arrives and refused as soon as it passes `max_answer` (announced or
+    /// not), so that an endless or huge answer costs at most the cap.
+    async fn read_answer(&self, mut response: reqwest::Response) -> Result<Vec<u8>, SourceError> {
+        let too_large = || {
+            SourceError::Server(format!(
+                "the answer from {} is larger than {}, this source's max-answer: narrow the query, or raise max-answer",
+                self.base,
+                super::human_bytes(self.max_answer)
+            ))
+        };
+        if response
+            .content_length()
+            .is_some_and(|n| n > self.max_answer)
+        {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| self.transport_error(e))?
+        {
+            if (body.len() + chunk.len()) as u64 > self.max_answer {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
     }
 
     fn transport_error(&self, e: reqwest::Error) -> SourceError {

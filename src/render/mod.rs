@@ -267,7 +267,7 @@ pub fn command_progress(command: &str, elapsed: Duration, bytes: u64) -> Bundle 
     let line = format!(
         "⏳ running `{command}` · {} · {} of output so far",
         human_duration(elapsed),
-        human_bytes(bytes)
+        crate::ops::human_bytes(bytes)
     );
     let html = format!(
         "<div style=\"font-family:monospace;color:#6e7781\">{}</div>",
@@ -286,14 +286,6 @@ pub fn command_stopped(command: &str, elapsed: Duration) -> Bundle {
             escape_html(&line)
         ),
     )
-}
-
-fn human_bytes(bytes: u64) -> String {
-    match bytes {
-        0..1024 => format!("{bytes} B"),
-        1024..1_048_576 => format!("{:.1} KiB", bytes as f64 / 1024.0),
-        _ => format!("{:.1} MiB", bytes as f64 / 1_048_576.0),
-    }
 }
 
 /// A metric's HELP and TYPE, for inspect requests.

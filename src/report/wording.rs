@@ -44,6 +44,7 @@ pub(super) fn failure(failure: &Failure) -> String {
         Failure::Server { message } => format!("server: {message}"),
         Failure::Unsupported { message } => format!("unsupported: {message}"),
         Failure::NotRecorded { message } => format!("not recorded: {message}"),
+        Failure::Internal { message } => format!("internal error: {message}"),
     }
 }
 

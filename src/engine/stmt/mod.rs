@@ -74,7 +74,7 @@ pub const STATEMENTS: &[Keyword] = &[
     },
     Keyword {
         name: "source",
-        syntax: "source NAME prometheus URL [header K=V]... [token REF] [basic REF REF] [timeout D]\nsource NAME file PATH",
+        syntax: "source NAME prometheus URL [header K=V]... [token REF] [basic REF REF] [timeout D] [max-answer SIZE]\nsource NAME file PATH",
         help: "Declares a metrics source: a Prometheus-compatible server (Prometheus, Thanos, Mimir, VictoriaMetrics), or a metrics file evaluated in-process. The first source is the default. Secrets only by reference: env:VAR or file:PATH. `timeout` bounds each request (default 30s).",
         binds: false,
         parse: |t| Ok(Statement::Source(source::parse(t)?)),

@@ -114,6 +114,10 @@ pub fn source_error(error: SourceError, expr: &Template, expr_span: Span, what: 
         SourceError::NotRecorded(missing) => {
             CellError::new(ErrorKind::NotRecorded, missing.0, expr_span)
         }
+        SourceError::Stopped => {
+            CellError::new(ErrorKind::Interrupted, error.to_string(), expr_span)
+        }
+        SourceError::Internal(why) => CellError::new(ErrorKind::InternalError, why, expr_span),
     }
 }
 

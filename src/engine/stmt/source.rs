@@ -1,4 +1,5 @@
-//! `source NAME prometheus URL [header K=V]... [token REF] [basic REF REF] [timeout D]`
+//! `source NAME prometheus URL [header K=V]... [token REF] [basic REF REF] [timeout D]
+//! [max-answer SIZE]`
 //! and `source NAME file PATH`. Secrets are given only by reference: `env:VAR` or `file:PATH`.
 
 use crate::engine::context::Context;
@@ -12,6 +13,8 @@ use crate::render::Bundle;
 use std::time::Duration;
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The largest answer a prometheus source reads unless `max-answer` says otherwise: 256 MiB.
+const DEFAULT_MAX_ANSWER: u64 = 256 << 20;
 
 #[derive(Debug, Clone)]
 pub enum SourceKind {
@@ -21,6 +24,7 @@ pub enum SourceKind {
         headers: Vec<(String, String)>,
         auth: AuthRef,
         timeout: Duration,
+        max_answer: u64,
     },
     File {
         path: String,
@@ -95,6 +99,7 @@ fn prometheus(words: &[(String, Span)], tokens: &Tokens) -> Result<SourceKind, C
     let mut headers = Vec::new();
     let mut auth = AuthRef::None;
     let mut timeout = DEFAULT_TIMEOUT;
+    let mut max_answer = DEFAULT_MAX_ANSWER;
     while let Some((option, span)) = words.next() {
         let mut value = || words.next().map(|(w, _)| w.clone());
         let bad = |what: &str| {
@@ -129,9 +134,15 @@ fn prometheus(words: &[(String, Span)], tokens: &Tokens) -> Result<SourceKind, C
                     .filter(|d| !d.is_zero())
                     .ok_or_else(|| bad("a duration, e.g. 10s"))?;
             }
+            "max-answer" => {
+                max_answer = value()
+                    .and_then(|v| size(&v))
+                    .filter(|&n| n > 0)
+                    .ok_or_else(|| bad("a size, e.g. 512MiB or 2GiB"))?;
+            }
             _ => {
                 return Err(CellError::parse(
-                    format!("unknown option `{option}`: a prometheus source takes header K=V, token REF, basic REF REF and timeout D"),
+                    format!("unknown option `{option}`: a prometheus source takes header K=V, token REF, basic REF REF, timeout D and max-answer SIZE"),
                     *span,
                 ))
             }
@@ -143,7 +154,28 @@ fn prometheus(words: &[(String, Span)], tokens: &Tokens) -> Result<SourceKind, C
         headers,
         auth,
         timeout,
+        max_answer,
     })
+}
+
+/// A size in bytes: a whole number, bare or with a unit (`B`, `KiB`, `MiB`, `GiB`, or the
+/// decimal `KB`, `MB`, `GB`).
+fn size(word: &str) -> Option<u64> {
+    let digits = word
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(word.len());
+    let (number, unit) = word.split_at(digits);
+    let scale: u64 = match unit {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        "KB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        _ => return None,
+    };
+    number.parse::<u64>().ok()?.checked_mul(scale)
 }
 
 impl NewSource {
@@ -155,6 +187,7 @@ impl NewSource {
                 headers,
                 auth,
                 timeout,
+                max_answer,
             } => {
                 let url = cx.state.resolve(url)?;
                 check_url(&url, *url_span)?;
@@ -165,6 +198,7 @@ impl NewSource {
                     headers: headers.clone(),
                     auth: auth.clone(),
                     timeout: *timeout,
+                    max_answer: *max_answer,
                 };
                 (spec, description, entry)
             }

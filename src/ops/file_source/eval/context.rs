@@ -1,8 +1,9 @@
 //! What every node of an evaluation shares: the data, the query's bounds, and what is worth
 //! computing once per query rather than at every step.
 
-use super::value::{execution, unsupported, EvalResult, Sample, Value};
+use super::value::{execution, unsupported, EvalError, EvalResult, Sample, Value};
 use crate::ops::file_source::series::StoredSeries;
+use crate::ops::file_source::Stop;
 use promql_parser::parser::{AtModifier, Expr, Offset, SubqueryExpr, VectorSelector};
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
@@ -21,13 +22,20 @@ pub struct Ctx<'a> {
     /// How many subqueries enclose the node being evaluated: the time Prometheus evaluates a
     /// step-invariant node at is the query's start only outside them.
     pub subquery_depth: Cell<usize>,
+    /// Samples taken so far, against Prometheus's per-query limit.
+    taken: Cell<usize>,
+    stop: &'a Stop,
 }
+
+/// Prometheus's default `--query.max-samples`: what one query may load, so that no expression
+/// (a subquery of a year at a millisecond step, say) runs without end.
+const MAX_SAMPLES: usize = 50_000_000;
 
 /// A subquery's inner results, by the time of the step.
 pub type InnerSteps = BTreeMap<i64, Rc<Vec<Sample>>>;
 
 impl<'a> Ctx<'a> {
-    pub fn new(series: &'a [StoredSeries], start: i64, end: i64) -> Ctx<'a> {
+    pub fn new(series: &'a [StoredSeries], start: i64, end: i64, stop: &'a Stop) -> Ctx<'a> {
         Ctx {
             series,
             start,
@@ -35,7 +43,33 @@ impl<'a> Ctx<'a> {
             matched: RefCell::new(HashMap::new()),
             subqueries: RefCell::new(HashMap::new()),
             subquery_depth: Cell::new(0),
+            taken: Cell::new(0),
+            stop,
         }
+    }
+
+    /// Counts `samples` the query keeps until it ends (a range query's points, a subquery's)
+    /// against Prometheus's limit, which bounds what it holds as Prometheus's does; and ends the
+    /// evaluation if the caller stopped waiting. Called at every step, which bounds the work
+    /// between two checks.
+    pub fn keep(&self, samples: usize) -> EvalResult<()> {
+        self.taken.set(self.look(samples)?);
+        Ok(())
+    }
+
+    /// Checks `samples` read for one step only (a range selector's), which are dropped after
+    /// it, against what is left of the limit; the samples held after it, if it fits.
+    pub fn look(&self, samples: usize) -> EvalResult<usize> {
+        let held = self.taken.get().saturating_add(samples);
+        if held > MAX_SAMPLES {
+            return execution(
+                "query processing would load too many samples into memory in query execution",
+            );
+        }
+        if self.stop.is_stopped() {
+            return Err(EvalError::Stopped);
+        }
+        Ok(held)
     }
 
     /// The indices of the stored series a selector matches, computed once per query.
@@ -57,14 +91,14 @@ impl<'a> Ctx<'a> {
             Some(AtModifier::Start) => self.start,
             Some(AtModifier::End) => self.end,
             Some(AtModifier::At(t)) => match t.duration_since(std::time::UNIX_EPOCH) {
-                Ok(d) => d.as_millis() as i64,
-                Err(e) => -(e.duration().as_millis() as i64),
+                Ok(d) => millis(&d),
+                Err(e) => -millis(&e.duration()),
             },
         };
         match offset {
             None => base,
-            Some(Offset::Pos(d)) => base - d.as_millis() as i64,
-            Some(Offset::Neg(d)) => base + d.as_millis() as i64,
+            Some(Offset::Pos(d)) => base.saturating_sub(millis(d)),
+            Some(Offset::Neg(d)) => base.saturating_add(millis(d)),
         }
     }
 
@@ -83,6 +117,12 @@ impl<'a> Ctx<'a> {
             _ => execution("expected an instant vector argument"),
         }
     }
+}
+
+/// A duration of the expression in milliseconds; one beyond what a time can hold saturates, so
+/// that the times computed from it stay in order instead of wrapping.
+pub fn millis(d: &std::time::Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// The stored series matching every matcher (regexes are anchored by the parser); a missing

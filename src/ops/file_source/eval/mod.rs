@@ -18,6 +18,7 @@ mod tests;
 mod value;
 
 use super::series::StoredSeries;
+use super::Stop;
 use crate::ops::metrics::{Answer, Labels, QueryResult, Sample as OutSample, Series, SourceError};
 use context::Ctx;
 use promql_parser::parser::token::{T_BOTTOMK, T_TOPK};
@@ -68,13 +69,13 @@ impl Ctx<'_> {
 }
 
 /// Parses an expression, turning the parser's message into a PromQL error; holt_winters is
-/// renamed (see `holt_winters_renamed`).
+/// renamed and the depth bounded (see `prepared`).
 fn parse(expr: &str) -> Result<Expr, SourceError> {
     let error = |message: String| SourceError::PromQL {
         position: parse_position(&message),
         message,
     };
-    let renamed = holt_winters_renamed(expr)?;
+    let renamed = prepared(expr)?;
     parser::parse(&renamed).map_err(|message| {
         // Positions are those of the text as written, unless its only fault was the name.
         match parser::parse(expr) {
@@ -84,12 +85,19 @@ fn parse(expr: &str) -> Result<Expr, SourceError> {
     })
 }
 
-/// Prometheus 2.42's `holt_winters(` under the name promql-parser knows it by, its 3.x name,
-/// which 2.42 does not know. Strings and comments are left as they are.
-fn holt_winters_renamed(expr: &str) -> Result<String, SourceError> {
+/// The most operators and parentheses an expression may have. promql-parser checks the type of
+/// each binary node by walking down its left side, so parsing costs the square of the depth:
+/// `1+1+...` of 100,000 terms would take minutes. Real queries have tens.
+const MAX_OPERATORS: usize = 2_000;
+
+/// The expression as promql-parser should read it: Prometheus 2.42's `holt_winters(` under the
+/// name the parser knows it by, its 3.x name, which 2.42 does not know (strings and comments are
+/// left as they are); refused if it has more than [`MAX_OPERATORS`].
+fn prepared(expr: &str) -> Result<String, SourceError> {
     const OLD: &str = "holt_winters";
     const NEW: &str = "double_exponential_smoothing";
     let mut out = String::with_capacity(expr.len() + NEW.len());
+    let mut operators = 0usize;
     let mut rest = expr;
     while let Some(c) = rest.chars().next() {
         let len = match c {
@@ -111,6 +119,18 @@ fn holt_winters_renamed(expr: &str) -> Result<String, SourceError> {
             c => c.len_utf8(),
         };
         let (word, after) = rest.split_at(len);
+        if matches!(
+            word,
+            "+" | "-" | "*" | "/" | "%" | "^" | "<" | ">" | "=" | "!" | "("
+        ) || matches!(word, "and" | "or" | "unless")
+        {
+            operators += 1;
+            if operators > MAX_OPERATORS {
+                return Err(SourceError::Unsupported(format!(
+                    "an expression of more than {MAX_OPERATORS} operators and parentheses is not supported by the embedded engine; use a prometheus source for it"
+                )));
+            }
+        }
         let called = after.trim_start().starts_with('(');
         if called && word == OLD {
             out.push_str(NEW);
@@ -145,9 +165,10 @@ pub fn instant_query(
     series: &[StoredSeries],
     expr: &str,
     time: i64,
+    stop: &Stop,
 ) -> Result<Answer, SourceError> {
     let ast = parse(expr)?;
-    let ctx = Ctx::new(series, time, time);
+    let ctx = Ctx::new(series, time, time, stop);
     let result = match ctx.eval(&ast, time)? {
         Value::Scalar(value) => QueryResult::Scalar {
             time: seconds(time),
@@ -208,6 +229,7 @@ pub fn range_query(
     start: i64,
     end: i64,
     step_seconds: f64,
+    stop: &Stop,
 ) -> Result<Answer, SourceError> {
     let bad = |message: &str| SourceError::PromQL {
         message: message.to_owned(),
@@ -230,14 +252,18 @@ pub fn range_query(
             "invalid expression type \"{kind}\" for range query, must be Scalar or instant Vector"
         )));
     }
-    let ctx = Ctx::new(series, start, end);
+    let ctx = Ctx::new(series, start, end, stop);
     let mut out: BTreeMap<Labels, Vec<(f64, f64)>> = BTreeMap::new();
     let mut ts = start;
     while ts <= end {
         match ctx.eval(&ast, ts)? {
-            Value::Scalar(v) => out.entry(Labels::new()).or_default().push((seconds(ts), v)),
+            Value::Scalar(v) => {
+                ctx.keep(1)?;
+                out.entry(Labels::new()).or_default().push((seconds(ts), v))
+            }
             Value::Vector(samples) => {
                 check_unique(&samples)?;
+                ctx.keep(samples.len())?;
                 for s in samples {
                     out.entry(s.labels).or_default().push((seconds(ts), s.v));
                 }
@@ -248,7 +274,10 @@ pub fn range_query(
                 ))
             }
         }
-        ts += step;
+        ts = match ts.checked_add(step) {
+            Some(next) => next,
+            None => break,
+        };
     }
     Ok(Answer {
         result: QueryResult::Matrix(

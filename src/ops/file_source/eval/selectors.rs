@@ -1,6 +1,6 @@
 //! Vector and matrix selectors: which samples of the matched series a selector sees.
 
-use super::context::Ctx;
+use super::context::{millis, Ctx};
 use super::value::{EvalResult, RangeSeries, Sample, Window};
 use promql_parser::parser::{MatrixSelector, VectorSelector};
 
@@ -41,7 +41,7 @@ pub fn instant(ctx: &Ctx, vs: &VectorSelector, ts: i64) -> EvalResult<Vec<Sample
 /// A range selector over the window `[end - range, end]`: every sample in it (both edges
 /// included in 2.x), series without any left out.
 pub fn range(ctx: &Ctx, ms: &MatrixSelector, end: i64) -> EvalResult<Window> {
-    let start = end - ms.range.as_millis() as i64;
+    let start = end.saturating_sub(millis(&ms.range));
     let mut series = Vec::new();
     for &i in ctx.matching(&ms.vs)?.iter() {
         let s = &ctx.series[i];
@@ -51,6 +51,7 @@ pub fn range(ctx: &Ctx, ms: &MatrixSelector, end: i64) -> EvalResult<Window> {
             .map(|j| (s.times[j], s.values[j]))
             .filter(|&(_, v)| !is_stale(v))
             .collect();
+        ctx.look(points.len())?;
         if !points.is_empty() {
             series.push(RangeSeries {
                 labels: s.labels.clone(),

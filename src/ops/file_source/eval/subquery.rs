@@ -2,8 +2,8 @@
 //! every multiple of the step (counted from the Unix epoch) inside the window, its samples
 //! joined by labels into a range vector.
 
-use super::context::Ctx;
-use super::value::{check_unique, execution, EvalResult, RangeSeries, Sample, Window};
+use super::context::{millis, Ctx};
+use super::value::{check_unique, execution, unsupported, EvalResult, RangeSeries, Sample, Window};
 use crate::ops::metrics::Labels;
 use promql_parser::parser::SubqueryExpr;
 use std::collections::HashMap;
@@ -12,12 +12,24 @@ use std::rc::Rc;
 /// The step of a subquery that names none: the global evaluation interval, 1m by default.
 const DEFAULT_STEP_MS: i64 = 60_000;
 
+/// The most inner steps one subquery evaluation takes (a year at a 30 s step). Prometheus has
+/// no such bound but a query timeout; past it this engine says it will not, rather than work
+/// for hours or hold a cache of billions of steps.
+const MAX_STEPS: i64 = 1_051_200;
+
 /// A subquery over the window `[end - range, end]`.
 pub fn eval(ctx: &Ctx, sq: &SubqueryExpr, end: i64) -> EvalResult<Window> {
-    let start = end - sq.range.as_millis() as i64;
-    let step = sq.step.map_or(DEFAULT_STEP_MS, |s| s.as_millis() as i64);
+    let start = end.saturating_sub(millis(&sq.range));
+    let step = sq.step.map_or(DEFAULT_STEP_MS, |s| millis(&s));
     if step <= 0 {
         return execution("subquery step must be positive");
+    }
+    if (end - start) / step > MAX_STEPS {
+        return unsupported(format!(
+            "a subquery of more than {MAX_STEPS} steps ({} at {})",
+            sq.range.as_secs(),
+            step / 1000
+        ));
     }
     // The first multiple of the step at or after the window's start.
     let first = (start.div_euclid(step) + i64::from(start.rem_euclid(step) != 0)) * step;
@@ -30,7 +42,9 @@ pub fn eval(ctx: &Ctx, sq: &SubqueryExpr, end: i64) -> EvalResult<Window> {
     let mut series: Vec<RangeSeries> = Vec::new();
     let mut t = first;
     while t <= end {
-        for s in inner(ctx, sq, key, t)?.iter() {
+        let samples = inner(ctx, sq, key, t)?;
+        ctx.keep(samples.len())?;
+        for s in samples.iter() {
             let i = *index.entry(s.labels.clone()).or_insert_with(|| {
                 series.push(RangeSeries {
                     labels: s.labels.clone(),
@@ -40,7 +54,10 @@ pub fn eval(ctx: &Ctx, sq: &SubqueryExpr, end: i64) -> EvalResult<Window> {
             });
             series[i].points.push((t, s.v));
         }
-        t += step;
+        t = match t.checked_add(step) {
+            Some(next) => next,
+            None => break,
+        };
     }
     Ok(Window { series, start, end })
 }

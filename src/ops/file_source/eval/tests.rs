@@ -1,6 +1,7 @@
 //! The evaluator on small hand-made series, with values worked out by hand.
 
 use super::{instant_query, range_query, StoredSeries};
+use crate::ops::file_source::Stop;
 use crate::ops::metrics::{QueryResult, SourceError};
 
 fn series(labels: &[(&str, &str)], points: &[(i64, f64)]) -> StoredSeries {
@@ -39,7 +40,10 @@ fn data() -> Vec<StoredSeries> {
 
 /// An instant query's values, ordered by labels.
 fn at(expr: &str, t: i64) -> Vec<f64> {
-    match instant_query(&data(), expr, t * 1000).expect(expr).result {
+    match instant_query(&data(), expr, t * 1000, &Stop::default())
+        .expect(expr)
+        .result
+    {
         QueryResult::Vector(v) => v.into_iter().map(|s| s.value).collect(),
         QueryResult::Scalar { value, .. } => vec![value],
         other => panic!("{other:?}"),
@@ -84,9 +88,10 @@ fn rates() {
         &[("__name__", "c")],
         &[(0, 5.0), (10, 8.0), (20, 2.0), (30, 4.0)],
     )];
-    let QueryResult::Vector(v) = instant_query(&reset, "increase(c[30s])", 30_000)
-        .unwrap()
-        .result
+    let QueryResult::Vector(v) =
+        instant_query(&reset, "increase(c[30s])", 30_000, &Stop::default())
+            .unwrap()
+            .result
     else {
         panic!()
     };
@@ -124,7 +129,7 @@ fn binary_operators() {
     close(&at(r#"req and req{code="500"}"#, 300), &[600.0]);
     close(&at(r#"req unless req{code="500"}"#, 300), &[300.0]);
     close(&at("2 ^ 3 + 1", 0), &[9.0]);
-    let err = instant_query(&data(), "req / on(svc) req", 300_000).unwrap_err();
+    let err = instant_query(&data(), "req / on(svc) req", 300_000, &Stop::default()).unwrap_err();
     assert!(matches!(err, SourceError::PromQL { .. }), "{err:?}");
 }
 
@@ -156,14 +161,22 @@ fn over_time_and_functions() {
 
 #[test]
 fn range_queries_step_like_prometheus() {
-    let answer = range_query(&data(), "rate(req[1m]) * 2", 100_000, 160_000, 30.0).unwrap();
+    let answer = range_query(
+        &data(),
+        "rate(req[1m]) * 2",
+        100_000,
+        160_000,
+        30.0,
+        &Stop::default(),
+    )
+    .unwrap();
     let QueryResult::Matrix(m) = answer.result else {
         panic!()
     };
     assert_eq!(m.len(), 2);
     assert!(!m[0].labels.contains_key("__name__"));
     assert_eq!(m[0].points, vec![(100.0, 2.0), (130.0, 2.0), (160.0, 2.0)]);
-    let err = range_query(&data(), "req[1m]", 0, 10_000, 1.0).unwrap_err();
+    let err = range_query(&data(), "req[1m]", 0, 10_000, 1.0, &Stop::default()).unwrap_err();
     assert!(matches!(err, SourceError::PromQL { .. }));
 }
 
@@ -182,7 +195,7 @@ fn holt_winters_is_renamed_only_where_called() {
     // 5, 7, 6 with both factors 0.5: trend 2, smoothed 0.5*7 + 0.5*(5+2) = 7, then the trend
     // 0.5*(7-5) + 0.5*2 = 2 and 0.5*6 + 0.5*(7+2) = 7.5.
     close(&at("holt_winters(temp[5m], 0.5, 0.5)", 200), &[7.5]);
-    let renamed = |e: &str| super::holt_winters_renamed(e).unwrap();
+    let renamed = |e: &str| super::prepared(e).unwrap();
     assert_eq!(
         renamed(r#"holt_winters (x{a="holt_winters("}[5m], 0.1, 0.1) # holt_winters("#),
         r#"double_exponential_smoothing (x{a="holt_winters("}[5m], 0.1, 0.1) # holt_winters("#
@@ -196,6 +209,7 @@ fn holt_winters_is_renamed_only_where_called() {
         &data(),
         "double_exponential_smoothing(temp[5m], 0.1, 0.1)",
         0,
+        &Stop::default(),
     );
     assert!(matches!(err, Err(SourceError::PromQL { .. })), "{err:?}");
 }
@@ -206,7 +220,7 @@ fn unsupported_features_are_named() {
         ("histogram_count(temp)", "the function histogram_count()"),
         ("year(vector(1e300))", "a date function of the Unix time"),
     ] {
-        match instant_query(&data(), expr, 0) {
+        match instant_query(&data(), expr, 0, &Stop::default()) {
             Err(SourceError::Unsupported(m)) => assert!(
                 m.starts_with(what) && m.ends_with("use a prometheus source for it"),
                 "{m}"
@@ -214,4 +228,53 @@ fn unsupported_features_are_named() {
             other => panic!("{expr}: {other:?}"),
         }
     }
+}
+
+#[test]
+fn a_subquery_of_more_steps_than_a_year_at_30s_says_so() {
+    let err = instant_query(
+        &data(),
+        "max_over_time(vector(1)[1000y:1ms])",
+        0,
+        &Stop::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, SourceError::Unsupported(_)), "{err:?}");
+}
+
+#[test]
+fn ranges_beyond_what_a_time_holds_saturate() {
+    for expr in [
+        "count_over_time(req[99999999999999y])",
+        "req offset 99999999999999y",
+        "req offset -99999999999999y",
+        "max_over_time(req[1m:99999999999999y])",
+    ] {
+        // Any answer or a clear error, but neither a panic nor an endless loop.
+        let _ = instant_query(&data(), expr, 300_000, &Stop::default());
+    }
+}
+
+#[test]
+fn a_stopped_evaluation_ends_at_its_next_step() {
+    let stop = Stop::default();
+    stop.stop();
+    let err = range_query(&data(), "rate(req[1m])", 0, 100_000, 1.0, &stop).unwrap_err();
+    assert!(matches!(err, SourceError::Stopped), "{err:?}");
+}
+
+#[test]
+fn a_chain_of_operators_is_answered_up_to_the_bound_and_refused_past_it() {
+    let chain = |terms: usize| vec!["1"; terms].join("+");
+    // As deep as the evaluator's own thread allows, not a test thread's 2 MiB.
+    let deepest = std::thread::Builder::new()
+        .stack_size(256 << 20)
+        .spawn(move || instant_query(&data(), &chain(2_001), 0, &Stop::default()))
+        .unwrap()
+        .join()
+        .unwrap()
+        .unwrap();
+    assert!(matches!(deepest.result, QueryResult::Scalar { value, .. } if value == 2001.0));
+    let err = instant_query(&data(), &chain(2_002), 0, &Stop::default()).unwrap_err();
+    assert!(matches!(err, SourceError::Unsupported(_)), "{err:?}");
 }

@@ -42,6 +42,9 @@ pub enum EvalError {
     /// An error Prometheus would also report while executing the query.
     #[error("{0}")]
     Execution(String),
+    /// The caller stopped waiting for the answer.
+    #[error("the evaluation was stopped")]
+    Stopped,
 }
 
 pub type EvalResult<T> = Result<T, EvalError>;
@@ -54,6 +57,7 @@ impl From<EvalError> for SourceError {
                 message,
                 position: None,
             },
+            EvalError::Stopped => SourceError::Stopped,
         }
     }
 }

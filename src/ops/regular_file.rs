@@ -1,0 +1,164 @@
+//! Files a step reads whole (metrics files, secrets, journals to replay): regular files under a
+//! size cap, so that `/dev/zero`, a FIFO or a huge sparse file is refused at once with a clear
+//! error instead of hanging the kernel or filling its memory.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::path::Path;
+
+/// The cap when `PLAYBOOK_MAX_FILE_BYTES` does not set one: 1 GiB.
+const DEFAULT_CAP: u64 = 1 << 30;
+
+/// The most bytes a metrics file or a journal may have: `PLAYBOOK_MAX_FILE_BYTES`, or 1 GiB.
+pub fn cap() -> u64 {
+    std::env::var("PLAYBOOK_MAX_FILE_BYTES")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(DEFAULT_CAP)
+}
+
+/// Opens `path` for reading if it is a regular file of at most `cap` bytes; the reader fails
+/// if the file grows past the cap while it is read.
+pub fn open(path: &Path, cap: u64) -> io::Result<Capped<File>> {
+    // Non-blocking, so that opening a FIFO with no writer returns at once and is then refused
+    // by its type; reads of a regular file are not affected.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let meta = file.metadata()?;
+    let kind = meta.file_type();
+    let not_regular = if kind.is_dir() {
+        Some("a directory")
+    } else if kind.is_fifo() {
+        Some("a FIFO")
+    } else if kind.is_char_device() || kind.is_block_device() {
+        Some("a device")
+    } else if kind.is_socket() {
+        Some("a socket")
+    } else {
+        None
+    };
+    if let Some(what) = not_regular {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("it is {what}, not a regular file"),
+        ));
+    }
+    if meta.len() > cap {
+        return Err(too_large(Some(meta.len()), cap));
+    }
+    Ok(Capped {
+        inner: file,
+        left: cap,
+        cap,
+    })
+}
+
+/// The whole content of a regular file of at most `cap` bytes.
+pub fn read(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    open(path, cap)?.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+fn too_large(size: Option<u64>, cap: u64) -> io::Error {
+    let size = match size {
+        Some(size) => format!("it has {}", super::human_bytes(size)),
+        None => "it grew while it was read".to_owned(),
+    };
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!(
+            "{size}, over the {} a file may have here (PLAYBOOK_MAX_FILE_BYTES sets the cap, in bytes)",
+            super::human_bytes(cap)
+        ),
+    )
+}
+
+/// A reader that fails once more than its cap was read.
+pub struct Capped<R> {
+    inner: R,
+    left: u64,
+    cap: u64,
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        // One byte past the cap is asked for, to tell "exactly the cap" from "more".
+        let room = usize::try_from(self.left.saturating_add(1)).unwrap_or(usize::MAX);
+        let want = buf.len().min(room);
+        let n = self.inner.read(&mut buf[..want])?;
+        if n as u64 > self.left {
+            return Err(too_large(None, self.cap));
+        }
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp(name: &str, bytes: &[u8]) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("playbook-regular-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    #[test]
+    fn special_files_are_refused_by_their_kind() {
+        for (path, what) in [
+            ("/dev/zero", "a device"),
+            ("/tmp", "a directory"),
+            ("/dev/null", "a device"),
+        ] {
+            let error = read(Path::new(path), 1 << 20).unwrap_err();
+            assert_eq!(
+                error.to_string(),
+                format!("it is {what}, not a regular file")
+            );
+        }
+    }
+
+    #[test]
+    fn a_fifo_without_writer_is_refused_without_waiting() {
+        let path = std::env::temp_dir().join(format!("playbook-fifo-{}", std::process::id()));
+        let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let error = read(&path, 1 << 20).unwrap_err();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(error.to_string(), "it is a FIFO, not a regular file");
+    }
+
+    #[test]
+    fn the_cap_is_exact_and_named() {
+        let path = temp("ten", b"0123456789");
+        assert_eq!(read(&path, 10).unwrap().len(), 10);
+        let error = read(&path, 9).unwrap_err();
+        assert!(
+            error.to_string().starts_with("it has 10 B, over the 9 B"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_file_that_grows_past_the_cap_while_read_fails() {
+        let mut capped = Capped {
+            inner: std::io::repeat(b'x'),
+            left: 1000,
+            cap: 1000,
+        };
+        let mut sink = Vec::new();
+        let error = capped.read_to_end(&mut sink).unwrap_err();
+        assert!(
+            error.to_string().contains("grew while it was read"),
+            "{error}"
+        );
+        assert!(sink.len() <= 1000);
+    }
+}
