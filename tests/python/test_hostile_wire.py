@@ -422,10 +422,6 @@ def test_heartbeat_control_and_interrupt_answer_within_100_ms_while_a_heavy_cell
         assert took < 0.1, f"the interrupt_reply took {took * 1000:.0f} ms"
 
 
-@pytest.mark.xfail(
-    reason="the PromQL evaluator does not check the interrupt between steps yet (engine side)",
-    strict=False,
-)
 def test_an_interrupt_stops_a_heavy_cell_within_1_s(tmp_path):
     write_heavy_metrics(tmp_path)
     with started(tmp_path) as k:
