@@ -194,8 +194,8 @@ impl Relays {
             while !self.all_passed_on() {
                 // A relay tells of its progress; the short timeout covers bytes that arrive
                 // between the check and the wait.
-                let _ = tokio::time::timeout(Duration::from_millis(1), self.progress.notified())
-                    .await;
+                let _ =
+                    tokio::time::timeout(Duration::from_millis(1), self.progress.notified()).await;
             }
         };
         let _ = tokio::time::timeout(DRAIN_PATIENCE, waiting).await;
@@ -250,14 +250,20 @@ impl Port {
         let kernel = match UnixStream::connect(&self.internal).await {
             Ok(kernel) => kernel,
             Err(e) => {
-                log::warn!("{}: cannot reach the socket behind the guard: {e}", self.name);
+                log::warn!(
+                    "{}: cannot reach the socket behind the guard: {e}",
+                    self.name
+                );
                 return;
             }
         };
         let outbound = match kernel_side(&kernel) {
             Ok(outbound) => Arc::new(outbound),
             Err(e) => {
-                log::warn!("{}: cannot watch the socket behind the guard: {e}", self.name);
+                log::warn!(
+                    "{}: cannot watch the socket behind the guard: {e}",
+                    self.name
+                );
                 return;
             }
         };

@@ -23,6 +23,6 @@ mod stdin;
 mod wire;
 
 pub use connection::{ConnectionError, ConnectionInfo};
-pub use interpreter::{Completeness, Completion, ErrorReport, Interpreter, Outputs};
 pub use guard::{BindError, WireLimits};
+pub use interpreter::{Completeness, Completion, ErrorReport, Interpreter, Outputs};
 pub use server::serve;

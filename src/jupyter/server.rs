@@ -40,10 +40,14 @@ pub async fn serve(
     let mut heartbeat = RepSocket::new();
     let mut guard = Guard::new(info, limits)?;
     guard.bind(&mut shell, "shell", info.shell_port).await?;
-    guard.bind(&mut control, "control", info.control_port).await?;
+    guard
+        .bind(&mut control, "control", info.control_port)
+        .await?;
     guard.bind(&mut stdin, "stdin", info.stdin_port).await?;
     guard.bind(&mut iopub, "iopub", info.iopub_port).await?;
-    guard.bind(&mut heartbeat, "heartbeat", info.hb_port).await?;
+    guard
+        .bind(&mut heartbeat, "heartbeat", info.hb_port)
+        .await?;
 
     let iopub = Iopub::spawn(iopub, codec.clone());
     let guard = Arc::new(guard);

@@ -321,7 +321,10 @@ mod tests {
             WireError::DuplicateSignature
         );
         let other = request(&codec, "execute_request", json!({}));
-        assert!(codec.clone().decode(other).is_ok(), "a fresh message passes");
+        assert!(
+            codec.clone().decode(other).is_ok(),
+            "a fresh message passes"
+        );
     }
 
     #[test]
@@ -331,7 +334,10 @@ mod tests {
             assert!(seen.first_time(&i.to_be_bytes()));
         }
         assert_eq!(seen.set.len(), SIGNATURE_HISTORY);
-        assert!(seen.first_time(&0usize.to_be_bytes()), "the oldest is forgotten");
+        assert!(
+            seen.first_time(&0usize.to_be_bytes()),
+            "the oldest is forgotten"
+        );
         assert!(!seen.first_time(&SIGNATURE_HISTORY.to_be_bytes()));
     }
 
