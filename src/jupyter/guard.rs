@@ -125,7 +125,12 @@ impl Guard {
             self.public_files.push(path);
             Listener::Unix(listener)
         } else {
-            let address = (self.info.ip.as_str(), port);
+            // ZeroMQ's wildcard, which some connection files carry.
+            let host = match self.info.ip.as_str() {
+                "*" => "0.0.0.0",
+                ip => ip,
+            };
+            let address = (host, port);
             Listener::Tcp(TcpListener::bind(address).await.map_err(public_error)?)
         };
         let relays = Arc::new(Relays::default());

@@ -3,7 +3,8 @@
 //! Tasks: one reads shell requests into a queue, one serves control (so that an interrupt or a
 //! kernel_info gets through while a cell runs), one owns IOPub, one echoes heartbeats, one turns
 //! signals into interrupts. The shell queue is handled on the caller's task, one request at a
-//! time, because the interpreter is not shared.
+//! time, because the interpreter is not shared. Run on a runtime with worker threads, the other
+//! tasks keep answering while a step holds the caller's thread.
 
 use super::connection::ConnectionInfo;
 use super::guard::{BindError, Guard, WireLimits};
@@ -241,24 +242,8 @@ fn accept(codec: &Codec, channel: &str, message: ZmqMessage) -> Option<Request> 
         Ok(request) => Some(request),
         Err(e) => {
             log::warn!("{channel}: dropped a message of {size} bytes: {e}");
-            if size >= RETURN_MEMORY_AFTER {
-                return_freed_memory();
-            }
             None
         }
-    }
-}
-
-/// A dropped message at least this large is worth handing its memory back to the system for.
-const RETURN_MEMORY_AFTER: usize = 8 * 1024 * 1024;
-
-/// glibc keeps freed memory in its arenas, per thread, for later: after a large message that
-/// nobody will use, the kernel's resident memory would stay that much higher all day.
-fn return_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only releases free memory of the allocator's own arenas.
-    unsafe {
-        libc::malloc_trim(0);
     }
 }
 

@@ -318,6 +318,8 @@ def test_a_100_mb_message_with_a_bad_signature_leaves_no_memory_behind(tmp_path)
         # forged one was judged.
         k.client.session.send(dealer, "kernel_info_request", {})
         assert dealer.poll(60_000), "no kernel_info_reply after the 100 MB message"
+        # ZeroMQ keeps a connection's read buffer as large as the largest message it read: the
+        # memory comes back once the sender has gone.
         dealer.close()
         k.assert_alive()
         after = k.rss_bytes()
