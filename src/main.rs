@@ -134,7 +134,7 @@ fn main() -> ExitCode {
                 junit,
             };
             let run = headless::run(&notebook, &output, params, settings);
-            match runtime().and_then(|rt| Ok(rt.block_on(run)?)) {
+            match runtime(Threads::One).and_then(|rt| Ok(rt.block_on(run)?)) {
                 Ok(verdict) => return ExitCode::from(verdict as u8),
                 Err(e) => Err(e),
             }
@@ -149,10 +149,27 @@ fn main() -> ExitCode {
     }
 }
 
-/// One thread is enough: every step awaits I/O, and a kernel that sits idle most of the day
-/// should hold as little memory as it can.
-fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
-    tokio::runtime::Builder::new_current_thread()
+/// Which threads the async runtime runs on.
+enum Threads {
+    /// The caller's only: `playbook run` has nobody to answer while a step works.
+    One,
+    /// The caller's, where `block_on` runs the shell and the language (which stays on it), and
+    /// two workers for every spawned task (heartbeat, control, IOPub, the transport guard), so
+    /// that a step busy on the caller's thread does not silence the kernel. Two, not one per
+    /// core: a kernel sits idle most of the day and should hold little.
+    KernelAndWorkers,
+}
+
+fn runtime(threads: Threads) -> Result<tokio::runtime::Runtime, Failure> {
+    let mut builder = match threads {
+        Threads::One => tokio::runtime::Builder::new_current_thread(),
+        Threads::KernelAndWorkers => {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            builder.worker_threads(2);
+            builder
+        }
+    };
+    builder
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}").into())
@@ -163,8 +180,32 @@ type Failure = Box<dyn std::error::Error>;
 
 fn serve_kernel(connection_file: &std::path::Path) -> Result<(), Failure> {
     let info = jupyter::ConnectionInfo::read(connection_file)?;
+    let limits = wire_limits()?;
     let mut kernel = kernel::PlaybookKernel::in_working_directory();
-    Ok(runtime()?.block_on(jupyter::serve(&info, &mut kernel))?)
+    let serving = jupyter::serve(&info, limits, &mut kernel);
+    Ok(runtime(Threads::KernelAndWorkers)?.block_on(serving)?)
+}
+
+/// The environment variable that sets the largest frame or message the kernel accepts.
+const MAX_MESSAGE_BYTES_VAR: &str = "PLAYBOOK_MAX_MESSAGE_BYTES";
+
+/// A value of `PLAYBOOK_MAX_MESSAGE_BYTES` that is not a size.
+#[derive(Debug, thiserror::Error)]
+#[error("{MAX_MESSAGE_BYTES_VAR}={value:?} is not a number of bytes from 1 up")]
+struct MaxMessageBytesError {
+    value: String,
+}
+
+fn wire_limits() -> Result<jupyter::WireLimits, MaxMessageBytesError> {
+    let Ok(value) = std::env::var(MAX_MESSAGE_BYTES_VAR) else {
+        return Ok(jupyter::WireLimits::default());
+    };
+    match value.trim().parse::<u64>() {
+        Ok(max_message_bytes) if max_message_bytes > 0 => {
+            Ok(jupyter::WireLimits { max_message_bytes })
+        }
+        _ => Err(MaxMessageBytesError { value }),
+    }
 }
 
 fn install(target: InstallTarget) -> Result<(), Failure> {

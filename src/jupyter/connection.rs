@@ -76,9 +76,14 @@ impl ConnectionInfo {
     /// jupyter_client names ipc sockets.
     pub fn endpoint(&self, port: u16) -> String {
         match self.transport.as_str() {
-            "ipc" => format!("ipc://{}-{}", self.ip, port),
+            "ipc" => format!("ipc://{}", self.ipc_path(port).display()),
             _ => format!("tcp://{}:{}", self.ip, port),
         }
+    }
+
+    /// The Unix socket of one of the ports when the transport is ipc.
+    pub fn ipc_path(&self, port: u16) -> PathBuf {
+        PathBuf::from(format!("{}-{}", self.ip, port))
     }
 }
 

@@ -3,6 +3,8 @@
 //! This layer knows sockets, signatures and message JSON, and nothing of playbooks: a language
 //! plugs in through [`Interpreter`]. Layout:
 //! - [`connection`]: the connection file;
+//! - [`guard`]: the transport guard, the kernel's own listener on each port, which drops a
+//!   connection announcing more than the size limit before ZeroMQ reserves it;
 //! - [`wire`]: framing, signing and verifying messages;
 //! - [`server`]: the sockets, the request routing and the per-request bookkeeping;
 //! - [`iopub`]: the one publisher, which batches stream output;
@@ -11,6 +13,7 @@
 //! - [`kernelspec`]: writing the kernelspec where Jupyter finds it.
 
 mod connection;
+mod guard;
 mod history;
 mod interpreter;
 mod iopub;
@@ -20,5 +23,6 @@ mod stdin;
 mod wire;
 
 pub use connection::{ConnectionError, ConnectionInfo};
+pub use guard::{BindError, WireLimits};
 pub use interpreter::{Completeness, Completion, ErrorReport, Interpreter, Outputs};
-pub use server::{serve, BindError};
+pub use server::serve;

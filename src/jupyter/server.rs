@@ -3,9 +3,11 @@
 //! Tasks: one reads shell requests into a queue, one serves control (so that an interrupt or a
 //! kernel_info gets through while a cell runs), one owns IOPub, one echoes heartbeats, one turns
 //! signals into interrupts. The shell queue is handled on the caller's task, one request at a
-//! time, because the interpreter is not shared.
+//! time, because the interpreter is not shared. Run on a runtime with worker threads, the other
+//! tasks keep answering while a step holds the caller's thread.
 
 use super::connection::ConnectionInfo;
+use super::guard::{BindError, Guard, WireLimits};
 use super::history::History;
 use super::interpreter::{Completeness, ErrorReport, Interpreter, Outputs};
 use super::iopub::Iopub;
@@ -22,29 +24,13 @@ use zeromq::{RepSocket, RouterSocket, Socket, SocketRecv, SocketSend, XPubSocket
 /// How long a running cell gets to wind down once shutdown was asked for.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
-/// A port of the connection file that could not be bound.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot bind to {endpoint}: {why}")]
-pub struct BindError {
-    endpoint: String,
-    why: zeromq::ZmqError,
-}
-
-async fn bind<S: Socket>(
-    socket: &mut S,
-    info: &ConnectionInfo,
-    port: u16,
-) -> Result<(), BindError> {
-    let endpoint = info.endpoint(port);
-    match socket.bind(&endpoint).await {
-        Ok(_) => Ok(()),
-        Err(why) => Err(BindError { endpoint, why }),
-    }
-}
-
 /// Serves the Jupyter protocol on the connection's sockets until a shutdown_request or SIGTERM.
+///
+/// Every port is behind the transport guard ([`super::guard`]), which drops a connection that
+/// announces more than `limits` allow.
 pub async fn serve(
     info: &ConnectionInfo,
+    limits: WireLimits,
     interpreter: &mut dyn Interpreter,
 ) -> Result<(), BindError> {
     let codec = Codec::new(&info.key);
@@ -53,17 +39,24 @@ pub async fn serve(
     let mut stdin = RouterSocket::new();
     let mut iopub = XPubSocket::new();
     let mut heartbeat = RepSocket::new();
-    bind(&mut shell, info, info.shell_port).await?;
-    bind(&mut control, info, info.control_port).await?;
-    bind(&mut stdin, info, info.stdin_port).await?;
-    bind(&mut iopub, info, info.iopub_port).await?;
-    bind(&mut heartbeat, info, info.hb_port).await?;
+    let mut guard = Guard::new(info, limits)?;
+    guard.bind(&mut shell, "shell", info.shell_port).await?;
+    guard
+        .bind(&mut control, "control", info.control_port)
+        .await?;
+    guard.bind(&mut stdin, "stdin", info.stdin_port).await?;
+    guard.bind(&mut iopub, "iopub", info.iopub_port).await?;
+    guard
+        .bind(&mut heartbeat, "heartbeat", info.hb_port)
+        .await?;
 
     let iopub = Iopub::spawn(iopub, codec.clone());
+    let guard = Arc::new(guard);
     let shutdown = CancellationToken::new();
     let core = Core {
         codec: codec.clone(),
         iopub: iopub.clone(),
+        guard: guard.clone(),
         kernel_info: Arc::new(kernel_info_content(interpreter.kernel_info())),
         interrupts: Interrupts::default(),
         shutdown: shutdown.clone(),
@@ -94,8 +87,15 @@ pub async fn serve(
         }
     }
     iopub.flush().await;
+    // The last replies (shutdown_reply, say) are written by ZeroMQ's tasks, then relayed by the
+    // guard's: they get a moment to leave before the process does.
+    tokio::time::sleep(LAST_REPLIES).await;
+    guard.all_drained().await;
     Ok(())
 }
+
+/// How long ZeroMQ gets to write the last replies once the kernel stops serving.
+const LAST_REPLIES: Duration = Duration::from_millis(20);
 
 fn kernel_info_content(language: Value) -> Value {
     let mut content = match language {
@@ -130,12 +130,20 @@ impl Interrupts {
 struct Core {
     codec: Codec,
     iopub: Iopub,
+    guard: Arc<Guard>,
     kernel_info: Arc<Value>,
     interrupts: Interrupts,
     shutdown: CancellationToken,
 }
 
 impl Core {
+    /// Resolves once what was published before has left the kernel: a reply sent after it
+    /// reaches the client after those outputs.
+    async fn flush_iopub(&self) {
+        self.iopub.flush().await;
+        self.guard.drained("iopub").await;
+    }
+
     fn reply(&self, request: &Request, content: &Value) -> ZmqMessage {
         let msg_type = reply_type(&request.msg_type);
         self.codec
@@ -192,19 +200,15 @@ async fn serve_control(core: Core, mut socket: RouterSocket) {
                 continue;
             }
         };
-        let request = match core.codec.decode(message) {
-            Ok(request) => request,
-            Err(e) => {
-                log::warn!("control: dropped a malformed message: {e}");
-                continue;
-            }
+        let Some(request) = accept(&core.codec, "control", message) else {
+            continue;
         };
         let parent = Arc::new(request.header.clone());
         core.iopub.status(&parent, "busy");
         let content = core
             .answer_common(&request)
             .unwrap_or_else(|| unknown(&request));
-        core.iopub.flush().await;
+        core.flush_iopub().await;
         if let Err(e) = socket.send(core.reply(&request, &content)).await {
             log::warn!("control: could not reply to {}: {e}", request.msg_type);
         }
@@ -219,15 +223,26 @@ async fn read_requests(
 ) {
     loop {
         match socket.recv().await {
-            Ok(message) => match codec.decode(message) {
-                Ok(request) => {
+            Ok(message) => {
+                if let Some(request) = accept(&codec, "shell", message) {
                     if queue.send(request).is_err() {
                         return;
                     }
                 }
-                Err(e) => log::warn!("shell: dropped a malformed message: {e}"),
-            },
+            }
             Err(e) => log::debug!("shell: {e}"),
+        }
+    }
+}
+
+/// A message off shell or control as a request, or `None` (logged) when it is dropped.
+fn accept(codec: &Codec, channel: &str, message: ZmqMessage) -> Option<Request> {
+    let size: usize = message.iter().map(|frame| frame.len()).sum();
+    match codec.decode(message) {
+        Ok(request) => Some(request),
+        Err(e) => {
+            log::warn!("{channel}: dropped a message of {size} bytes: {e}");
+            None
         }
     }
 }
@@ -342,7 +357,7 @@ impl Shell {
 
     async fn send_reply(&mut self, request: &Request, content: &Value) {
         // Outputs batched on IOPub must reach the frontend before the reply that ends them.
-        self.core.iopub.flush().await;
+        self.core.flush_iopub().await;
         if let Err(e) = self.replies.send(self.core.reply(request, content)).await {
             log::warn!("shell: could not reply to {}: {e}", request.msg_type);
         }

@@ -8,7 +8,9 @@ use bytes::Bytes;
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
+use std::collections::{HashSet, VecDeque};
 use std::fmt;
+use std::sync::{Arc, Mutex};
 use zeromq::ZmqMessage;
 
 pub const DELIMITER: &[u8] = b"<IDS|MSG>";
@@ -29,6 +31,7 @@ pub enum WireError {
     NoDelimiter,
     TooFewFrames(usize),
     BadSignature,
+    DuplicateSignature,
     NotJson(&'static str),
     NoMsgType,
 }
@@ -41,6 +44,9 @@ impl fmt::Display for WireError {
                 write!(f, "{n} frames after the delimiter, expected at least 5")
             }
             WireError::BadSignature => write!(f, "signature does not match the connection key"),
+            WireError::DuplicateSignature => {
+                write!(f, "duplicate signature: this message was received before")
+            }
             WireError::NotJson(frame) => write!(f, "the {frame} frame is not a JSON object"),
             WireError::NoMsgType => write!(f, "the header has no msg_type"),
         }
@@ -86,11 +92,41 @@ impl Signer {
     }
 }
 
-/// Encodes and decodes messages for one kernel process: its signing key and its session id.
+/// How many signatures the kernel remembers, as jupyter_client's `Session.digest_history_size`.
+const SIGNATURE_HISTORY: usize = 1 << 16;
+
+/// The signatures of the last messages accepted, oldest first: a signed message replayed
+/// verbatim (an execute_request run twice) is refused, in bounded memory.
+#[derive(Default)]
+struct SeenSignatures {
+    set: HashSet<Vec<u8>>,
+    order: VecDeque<Vec<u8>>,
+}
+
+impl SeenSignatures {
+    /// Records `signature`; false when it was already there.
+    fn first_time(&mut self, signature: &[u8]) -> bool {
+        if self.set.contains(signature) {
+            return false;
+        }
+        if self.order.len() == SIGNATURE_HISTORY {
+            if let Some(oldest) = self.order.pop_front() {
+                self.set.remove(&oldest);
+            }
+        }
+        self.set.insert(signature.to_vec());
+        self.order.push_back(signature.to_vec());
+        true
+    }
+}
+
+/// Encodes and decodes messages for one kernel process: its signing key, its session id, and
+/// the signatures it has accepted (shared by every channel).
 #[derive(Clone)]
 pub struct Codec {
     signer: Signer,
     session: String,
+    seen: Arc<Mutex<SeenSignatures>>,
 }
 
 impl Codec {
@@ -98,6 +134,7 @@ impl Codec {
         Codec {
             signer: Signer::new(key),
             session: uuid::Uuid::new_v4().to_string(),
+            seen: Arc::default(),
         }
     }
 
@@ -114,6 +151,11 @@ impl Codec {
         let signed = [&rest[1][..], &rest[2][..], &rest[3][..], &rest[4][..]];
         if !self.signer.verify(&rest[0], &signed) {
             return Err(WireError::BadSignature);
+        }
+        // Unsigned messages all carry the same empty signature: nothing to tell apart.
+        let signed = self.signer.mac.is_some();
+        if signed && !self.seen.lock().unwrap().first_time(&rest[0]) {
+            return Err(WireError::DuplicateSignature);
         }
         let object = |bytes: &Bytes, name| match serde_json::from_slice::<Value>(bytes) {
             Ok(v @ Value::Object(_)) => Ok(v),
@@ -267,6 +309,36 @@ mod tests {
             ours.decode(reassemble(f)).unwrap_err(),
             WireError::BadSignature
         );
+    }
+
+    #[test]
+    fn a_signed_message_is_accepted_once() {
+        let codec = Codec::new("key");
+        let message = request(&codec, "execute_request", json!({}));
+        assert!(codec.decode(message.clone()).is_ok());
+        assert_eq!(
+            codec.decode(message).unwrap_err(),
+            WireError::DuplicateSignature
+        );
+        let other = request(&codec, "execute_request", json!({}));
+        assert!(
+            codec.clone().decode(other).is_ok(),
+            "a fresh message passes"
+        );
+    }
+
+    #[test]
+    fn the_signature_history_is_bounded_and_forgets_the_oldest() {
+        let mut seen = SeenSignatures::default();
+        for i in 0..SIGNATURE_HISTORY + 1 {
+            assert!(seen.first_time(&i.to_be_bytes()));
+        }
+        assert_eq!(seen.set.len(), SIGNATURE_HISTORY);
+        assert!(
+            seen.first_time(&0usize.to_be_bytes()),
+            "the oldest is forgotten"
+        );
+        assert!(!seen.first_time(&SIGNATURE_HISTORY.to_be_bytes()));
     }
 
     #[test]

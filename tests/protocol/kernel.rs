@@ -2,7 +2,7 @@
 
 use crate::fake_language::FakeLanguage;
 use crate::frontend::{within, Channel, Frontend};
-use playbook::jupyter::{serve, BindError, ConnectionInfo};
+use playbook::jupyter::{serve, BindError, ConnectionInfo, WireLimits};
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::net::{Ipv4Addr, TcpListener};
@@ -32,12 +32,15 @@ impl Kernel {
         let (done, stopped) = oneshot::channel();
         let info = connection.clone();
         std::thread::spawn(move || {
-            // The runtime the kernel binary uses: one thread.
-            let runtime = tokio::runtime::Builder::new_current_thread()
+            // The runtime the kernel binary uses: this thread and two workers.
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
                 .enable_all()
                 .build()
                 .expect("a runtime for the kernel");
-            let _ = done.send(runtime.block_on(serve(&info, &mut FakeLanguage)));
+            let mut language = FakeLanguage;
+            let serving = serve(&info, WireLimits::default(), &mut language);
+            let _ = done.send(runtime.block_on(serving));
         });
         Kernel {
             connection,
