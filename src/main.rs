@@ -3,6 +3,7 @@
 //! notebook headless through [`headless::run`]; both drive the same engine.
 
 use clap::{Args, Parser, Subcommand};
+use playbook::ops::leftovers;
 use playbook::{headless, jupyter, kernel, report};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -133,6 +134,7 @@ fn main() -> ExitCode {
                 replay,
                 junit,
             };
+            contain_leftovers();
             let run = headless::run(&notebook, &output, params, settings);
             match runtime().and_then(|rt| Ok(rt.block_on(run)?)) {
                 Ok(verdict) => return ExitCode::from(verdict as u8),
@@ -163,8 +165,22 @@ type Failure = Box<dyn std::error::Error>;
 
 fn serve_kernel(connection_file: &std::path::Path) -> Result<(), Failure> {
     let info = jupyter::ConnectionInfo::read(connection_file)?;
+    contain_leftovers();
     let mut kernel = kernel::PlaybookKernel::in_working_directory();
-    Ok(runtime()?.block_on(jupyter::serve(&info, &mut kernel))?)
+    let served = runtime()?.block_on(async {
+        let served = jupyter::serve(&info, &mut kernel).await;
+        // Shut down (by request or SIGTERM): nothing a command started outlives the kernel.
+        leftovers::stop().await;
+        served
+    });
+    Ok(served?)
+}
+
+/// What commands leave running stays this process's, to be stopped when their step ends.
+fn contain_leftovers() {
+    if let Err(e) = leftovers::become_subreaper() {
+        log::warn!("cannot become a subreaper ({e}): what commands leave running may escape");
+    }
 }
 
 fn install(target: InstallTarget) -> Result<(), Failure> {
