@@ -32,7 +32,8 @@ enum Command {
     Install(InstallTarget),
     /// Execute every code cell of a notebook headless and write the executed notebook.
     /// Exit status: 0 when every cell and check passed, 1 when a check failed, 2 when a cell
-    /// failed
+    /// failed (or SIGINT stopped it), 143 on SIGTERM and 129 on SIGHUP, which stop the run as
+    /// SIGINT does
     Run {
         /// The notebook to run
         notebook: PathBuf,
