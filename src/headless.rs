@@ -10,12 +10,14 @@ use crate::notebook;
 use crate::notebook::NotebookError;
 use crate::ops::check::CheckOutcome;
 use crate::ops::command::Stream;
+use crate::ops::leftovers;
 use crate::ops::policy::Policy;
 use crate::render::Bundle;
 use serde_json::{json, Value};
 use std::cell::RefCell;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -28,6 +30,10 @@ pub enum Verdict {
     CheckFailed = 1,
     /// A cell failed; the cells after it did not run.
     Error = 2,
+    /// Stopped by SIGHUP (128 + 1, as a shell reports it).
+    HungUp = 129,
+    /// Stopped by SIGTERM (128 + 15).
+    Terminated = 143,
 }
 
 /// Where the executed notebook goes unless `-o` says: beside the input, `NAME.out.ipynb`.
@@ -81,12 +87,7 @@ pub async fn run(
 ) -> Result<Verdict, RunError> {
     let mut nb = notebook::read(input)?;
     let interrupt = CancellationToken::new();
-    let on_ctrl_c = interrupt.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            on_ctrl_c.cancel();
-        }
-    });
+    let stopped_by = stop_on_signals(&interrupt);
     let total = nb
         .cells
         .iter()
@@ -113,6 +114,11 @@ pub async fn run(
         if code.trim().is_empty() {
             continue;
         }
+        if interrupt.is_cancelled() {
+            // A signal came between cells: the rest does not run.
+            verdict = Verdict::Error;
+            break;
+        }
         count += 1;
         let step = code
             .lines()
@@ -130,6 +136,11 @@ pub async fn run(
             verdict = Verdict::Error;
             break;
         }
+    }
+    // What the last command left running is already stopped; this is the run's own shutdown.
+    leftovers::stop().await;
+    if let Some(signalled) = stopped_by.get() {
+        verdict = *signalled;
     }
     let failed = engine.failed_checks();
     if verdict == Verdict::Passed && !failed.is_empty() {
@@ -153,6 +164,8 @@ pub async fn run(
         Verdict::Passed => "all cells passed".to_owned(),
         Verdict::CheckFailed => format!("checks failed: {}", failed.join("; ")),
         Verdict::Error => "stopped at an error".to_owned(),
+        Verdict::HungUp => "stopped by SIGHUP".to_owned(),
+        Verdict::Terminated => "stopped by SIGTERM".to_owned(),
     };
     eprintln!(
         "{outcome}: {count} of {total} cells ran in {:.2} s; executed notebook: {}",
@@ -160,6 +173,38 @@ pub async fn run(
         output.display()
     );
     Ok(verdict)
+}
+
+/// SIGINT, SIGTERM and SIGHUP interrupt the running step, so that the run ends as after an
+/// error: the running command and what it started stopped, the notebook and journal so far
+/// written. Holds the verdict of the first SIGTERM or SIGHUP.
+fn stop_on_signals(interrupt: &CancellationToken) -> Arc<OnceLock<Verdict>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let stopped_by = Arc::new(OnceLock::new());
+    let listeners = [
+        (SignalKind::interrupt(), None),
+        (SignalKind::terminate(), Some(Verdict::Terminated)),
+        (SignalKind::hangup(), Some(Verdict::HungUp)),
+    ];
+    for (kind, verdict) in listeners {
+        let Ok(mut signals) = signal(kind) else {
+            progress(&format!(
+                "warning: cannot listen for signal {}",
+                kind.as_raw_value()
+            ));
+            continue;
+        };
+        let (interrupt, stopped_by) = (interrupt.clone(), stopped_by.clone());
+        tokio::spawn(async move {
+            while signals.recv().await.is_some() {
+                if let Some(verdict) = verdict {
+                    let _ = stopped_by.set(verdict);
+                }
+                interrupt.cancel();
+            }
+        });
+    }
+    stopped_by
 }
 
 /// The checks as JUnit XML, one test case each, so that CI systems list them.

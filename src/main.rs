@@ -3,6 +3,7 @@
 //! notebook headless through [`headless::run`]; both drive the same engine.
 
 use clap::{Args, Parser, Subcommand};
+use playbook::ops::leftovers;
 use playbook::{headless, jupyter, kernel, report};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -31,7 +32,8 @@ enum Command {
     Install(InstallTarget),
     /// Execute every code cell of a notebook headless and write the executed notebook.
     /// Exit status: 0 when every cell and check passed, 1 when a check failed, 2 when a cell
-    /// failed
+    /// failed (or SIGINT stopped it), 143 on SIGTERM and 129 on SIGHUP, which stop the run as
+    /// SIGINT does
     Run {
         /// The notebook to run
         notebook: PathBuf,
@@ -133,6 +135,7 @@ fn main() -> ExitCode {
                 replay,
                 junit,
             };
+            contain_leftovers();
             let run = headless::run(&notebook, &output, params, settings);
             match runtime(Threads::One).and_then(|rt| Ok(rt.block_on(run)?)) {
                 Ok(verdict) => return ExitCode::from(verdict as u8),
@@ -180,10 +183,23 @@ type Failure = Box<dyn std::error::Error>;
 
 fn serve_kernel(connection_file: &std::path::Path) -> Result<(), Failure> {
     let info = jupyter::ConnectionInfo::read(connection_file)?;
+    contain_leftovers();
     let limits = wire_limits()?;
     let mut kernel = kernel::PlaybookKernel::in_working_directory();
-    let serving = jupyter::serve(&info, limits, &mut kernel);
-    Ok(runtime(Threads::KernelAndWorkers)?.block_on(serving)?)
+    let served = runtime(Threads::KernelAndWorkers)?.block_on(async {
+        let served = jupyter::serve(&info, limits, &mut kernel).await;
+        // Shut down (by request or SIGTERM): nothing a command started outlives the kernel.
+        leftovers::stop().await;
+        served
+    });
+    Ok(served?)
+}
+
+/// What commands leave running stays this process's, to be stopped when their step ends.
+fn contain_leftovers() {
+    if let Err(e) = leftovers::become_subreaper() {
+        log::warn!("cannot become a subreaper ({e}): what commands leave running may escape");
+    }
 }
 
 /// The environment variable that sets the largest frame or message the kernel accepts.

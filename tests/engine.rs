@@ -9,7 +9,7 @@ use playbook::engine::stack::{LiveSources, World};
 use playbook::engine::{Engine, Options};
 use playbook::ops::clock::Clock;
 use playbook::ops::command::{
-    CommandError, CommandResult, CommandRunner, CommandSpec, Exit, Stream,
+    CommandError, CommandResult, CommandRunner, CommandSpec, Exit, Leftovers, Stream,
 };
 use playbook::ops::probe::{ProbeResult, ProbeSpec, Prober};
 use playbook::ops::rust::NotBuilt;
@@ -41,6 +41,12 @@ impl CommandRunner for FakeShell {
         let stdout = format!("{}\n", spec.command.strip_prefix("echo ").unwrap_or(""));
         output(Stream::Stdout, stdout.clone());
         let code = if spec.command == "false" { 1 } else { 0 };
+        // Each job sent to the background is left running.
+        let jobs = spec
+            .command
+            .split_whitespace()
+            .filter(|w| *w == "&")
+            .count();
         Ok(CommandResult {
             command: spec.command.clone(),
             exit: Exit::Code(code),
@@ -48,6 +54,11 @@ impl CommandRunner for FakeShell {
             stdout,
             stderr: String::new(),
             truncated: false,
+            leftovers: if spec.leave_running {
+                Leftovers::LeftRunning(jobs)
+            } else {
+                Leftovers::Stopped(jobs)
+            },
         })
     }
 }
@@ -483,6 +494,38 @@ async fn a_replay_shows_what_was_recorded_and_reaches_nothing() {
     // A step the journal does not hold is an error, never a live call.
     let (_, error) = run(&mut replay, "run echo new").await;
     assert_eq!(error.map(|e| e.kind), Some(ErrorKind::NotRecorded));
+    assert!(commands(&fakes).is_empty());
+}
+
+#[tokio::test]
+async fn what_a_command_left_running_is_said_and_replayed_alike() {
+    let journal = temp_journal("leftovers");
+    let cell = "run sleep 9 & sleep 9 & echo up\nrun --leave-running sleep 9 &";
+    let (mut live, _) = engine_with(Options {
+        journal: Some(journal.clone()),
+        approve_all: true,
+        ..Options::default()
+    });
+    let recorded = run_ok(&mut live, cell).await;
+    assert_shows(
+        &recorded,
+        "; stopped 2 processes the command left running\n",
+    );
+    assert_shows(&recorded, "; left 1 process running (--leave-running)");
+    let approval = "approved in advance (--yes): `sleep 9 &`: `--leave-running` leaves processes running after the step, which changes things\n";
+    assert_shows(&recorded, approval);
+
+    let (mut replay, _) = engine_with(Options {
+        replay: Some(journal),
+        ..Options::default()
+    });
+    let replayed = run_ok(&mut replay, cell).await;
+    assert_eq!(replayed, recorded.replace(approval, ""));
+
+    // Leaving something running is a change: with nobody to ask, it does not run.
+    let (mut engine, fakes) = engine();
+    let (_, error) = run(&mut engine, "run --leave-running sleep 9 &").await;
+    assert_eq!(error.map(|e| e.kind), Some(ErrorKind::ConsentRequired));
     assert!(commands(&fakes).is_empty());
 }
 

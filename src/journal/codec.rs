@@ -8,7 +8,7 @@ use super::entry::{
     RustOutcome, SecretInput, SourceInput, WindowInput, WindowOutcome,
 };
 use crate::ops::check::CheckOutcome;
-use crate::ops::command::{CommandError, CommandResult, CommandSpec, Exit};
+use crate::ops::command::{CommandError, CommandResult, CommandSpec, Exit, Leftovers};
 use crate::ops::finding::Finding;
 use crate::ops::metrics::{Answer, MetricInfo, Range, SourceError};
 use crate::ops::probe::{ProbeResult, ProbeSpec};
@@ -28,6 +28,7 @@ impl RunInput {
             cwd: spec.cwd.as_ref().map(|d| d.display().to_string()),
             env: spec.env.iter().map(|(name, _)| name.clone()).collect(),
             timeout_ms: spec.timeout.map(ms),
+            leave_running: spec.leave_running,
         }
     }
 }
@@ -43,12 +44,21 @@ impl RunOutcome {
                 stdout: Some(result.stdout.clone()),
                 stderr: Some(result.stderr.clone()),
                 truncated: Some(result.truncated),
+                stopped: match result.leftovers {
+                    Leftovers::Stopped(n) => some_processes(n),
+                    Leftovers::LeftRunning(_) => None,
+                },
+                left_running: match result.leftovers {
+                    Leftovers::LeftRunning(n) => Some(n),
+                    Leftovers::Stopped(_) => None,
+                },
                 error: None,
             }),
-            Err(CommandError::TimedOut(after)) => Some(RunOutcome {
+            Err(CommandError::TimedOut { after, stopped }) => Some(RunOutcome {
                 error: Some(Failure::Timeout {
                     after_ms: ms(*after),
                 }),
+                stopped: some_processes(*stopped),
                 ..RunOutcome::default()
             }),
             Err(_) => None,
@@ -56,8 +66,12 @@ impl RunOutcome {
     }
 
     pub fn to_result(&self, command: &str) -> Result<CommandResult, CommandError> {
+        let stopped = self.stopped.unwrap_or(0);
         if let Some(Failure::Timeout { after_ms }) = self.error {
-            return Err(CommandError::TimedOut(Duration::from_millis(after_ms)));
+            return Err(CommandError::TimedOut {
+                after: Duration::from_millis(after_ms),
+                stopped,
+            });
         }
         Ok(CommandResult {
             command: command.to_owned(),
@@ -66,8 +80,17 @@ impl RunOutcome {
             stdout: self.stdout.clone().unwrap_or_default(),
             stderr: self.stderr.clone().unwrap_or_default(),
             truncated: self.truncated.unwrap_or(false),
+            leftovers: match self.left_running {
+                Some(n) => Leftovers::LeftRunning(n),
+                None => Leftovers::Stopped(stopped),
+            },
         })
     }
+}
+
+/// A count of processes as journaled: absent when none, as in journals from before it was kept.
+fn some_processes(count: usize) -> Option<usize> {
+    (count > 0).then_some(count)
 }
 
 impl QueryInput {

@@ -211,6 +211,9 @@ pub struct RunInput {
     pub cwd: Option<String>,
     pub env: Vec<String>,
     pub timeout_ms: Option<u64>,
+    /// Written only when set, so that the keys of other runs are as before it existed.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub leave_running: bool,
 }
 
 /// How a command ended and what it wrote; or, when it timed out, only `error`.
@@ -227,6 +230,12 @@ pub struct RunOutcome {
     pub stderr: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub truncated: Option<bool>,
+    /// How many processes the command left running were stopped when it ended or timed out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<usize>,
+    /// How many it left running, as `run --leave-running` asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub left_running: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<Failure>,
 }

@@ -7,7 +7,7 @@ use super::read::{load, parse};
 use super::record::Journal;
 use super::{key_of, sha256_hex, GENESIS};
 use crate::ops::check::CheckOutcome;
-use crate::ops::command::{CommandError, CommandResult, CommandSpec, Exit};
+use crate::ops::command::{CommandError, CommandResult, CommandSpec, Exit, Leftovers};
 use crate::ops::finding::{Finding, Severity};
 use crate::ops::metrics::{Answer, MetricInfo, QueryResult, Range, Sample, Series, SourceError};
 use crate::ops::probe::{ProbeResult, ProbeSpec};
@@ -32,6 +32,7 @@ fn command_result(exit: Exit) -> CommandResult {
         stdout: "pod-a Running\n".into(),
         stderr: String::new(),
         truncated: false,
+        leftovers: Leftovers::default(),
     }
 }
 
@@ -58,6 +59,7 @@ fn every_kind() -> Vec<(Entry, Value, Value)> {
         timeout: Some(Duration::from_secs(30)),
         cwd: Some("/srv".into()),
         env: vec![("KUBECONFIG".into(), "a secret path".into())],
+        leave_running: false,
     };
     let bare = CommandSpec {
         command: "df -h /".into(),
@@ -166,10 +168,49 @@ fn every_kind() -> Vec<(Entry, Value, Value)> {
         (
             run(
                 &bare,
-                Err(CommandError::TimedOut(Duration::from_millis(1002))),
+                Err(CommandError::TimedOut {
+                    after: Duration::from_millis(1002),
+                    stopped: 0,
+                }),
             ),
             json!({"command": "df -h /", "cwd": null, "env": [], "timeout_ms": null}),
             json!({"error": {"kind": "timeout", "after_ms": 1002}}),
+        ),
+        (
+            run(
+                &bare,
+                Err(CommandError::TimedOut {
+                    after: Duration::from_millis(1002),
+                    stopped: 2,
+                }),
+            ),
+            json!({"command": "df -h /", "cwd": null, "env": [], "timeout_ms": null}),
+            json!({"error": {"kind": "timeout", "after_ms": 1002}, "stopped": 2}),
+        ),
+        (
+            run(
+                &bare,
+                Ok(CommandResult {
+                    leftovers: Leftovers::Stopped(3),
+                    ..command_result(Exit::Code(0))
+                }),
+            ),
+            json!({"command": "df -h /", "cwd": null, "env": [], "timeout_ms": null}),
+            json!({"exit": {"code": 0}, "duration_ms": 1500, "stdout": "pod-a Running\n", "stderr": "", "truncated": false, "stopped": 3}),
+        ),
+        (
+            run(
+                &CommandSpec {
+                    leave_running: true,
+                    ..bare.clone()
+                },
+                Ok(CommandResult {
+                    leftovers: Leftovers::LeftRunning(1),
+                    ..command_result(Exit::Code(0))
+                }),
+            ),
+            json!({"command": "df -h /", "cwd": null, "env": [], "timeout_ms": null, "leave_running": true}),
+            json!({"exit": {"code": 0}, "duration_ms": 1500, "stdout": "pod-a Running\n", "stderr": "", "truncated": false, "left_running": 1}),
         ),
         (
             Entry::Probe {

@@ -1,6 +1,7 @@
-//! Running a shell command: `sh -c`, in a process group of its own, output streamed as it comes.
+//! Running a shell command: `sh -c`, in a process group of its own, output streamed as it comes;
+//! what it leaves running is stopped when it ends.
 
-use super::Io;
+use super::{leftovers, Io};
 use serde::{Deserialize, Serialize};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -8,6 +9,8 @@ use tokio::io::AsyncReadExt;
 
 /// How long a command gets between SIGTERM and SIGKILL once it must stop.
 const GRACE: Duration = Duration::from_millis(300);
+/// How long output is still read once the shell exited; see [`Shell::run`].
+const DRAIN: Duration = Duration::from_millis(200);
 /// How much of each stream is shown and kept. Past it the command keeps running and its output
 /// is read and dropped, so that a runaway command cannot exhaust the kernel's memory.
 const KEEP_BYTES: usize = 10 * 1024 * 1024;
@@ -26,6 +29,8 @@ pub struct CommandSpec {
     pub cwd: Option<std::path::PathBuf>,
     /// Variables added to the kernel's environment.
     pub env: Vec<(String, String)>,
+    /// Whether what the command leaves running stays running (`run --leave-running`).
+    pub leave_running: bool,
 }
 
 /// Its serde form is how the journal writes an exit: `{"code": 0}`, `{"signal": 9}`, `"not_run"`.
@@ -47,6 +52,22 @@ pub struct CommandResult {
     pub stderr: String,
     /// Whether output beyond what the result keeps was dropped from it.
     pub truncated: bool,
+    pub leftovers: Leftovers,
+}
+
+/// The processes a command left running once it ended: background jobs, double forks, `setsid`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Leftovers {
+    /// Stopped when it ended: the rule.
+    Stopped(usize),
+    /// Left running, as `run --leave-running` asked.
+    LeftRunning(usize),
+}
+
+impl Default for Leftovers {
+    fn default() -> Self {
+        Leftovers::Stopped(0)
+    }
 }
 
 impl CommandResult {
@@ -61,10 +82,11 @@ pub enum CommandError {
     /// The command could not be started (no `sh`, no process left...).
     #[error("{0}")]
     Spawn(String),
-    #[error("the command did not finish within {0:?}; it was stopped")]
-    TimedOut(Duration),
-    #[error("the command was interrupted after {0:?}; it was stopped")]
-    Interrupted(Duration),
+    /// `stopped`: how many processes it left running were stopped with it.
+    #[error("the command did not finish within {after:?}; it was stopped")]
+    TimedOut { after: Duration, stopped: usize },
+    #[error("the command was interrupted after {after:?}; it was stopped")]
+    Interrupted { after: Duration, stopped: usize },
     #[error(transparent)]
     NotRecorded(super::NotRecorded),
 }
@@ -74,7 +96,8 @@ pub enum CommandError {
 pub trait CommandRunner {
     /// Runs `spec`, handing each piece of output to `output` as it arrives, until the command
     /// ends, times out or `interrupt` is cancelled. On timeout and interrupt the whole process
-    /// group is stopped before this returns.
+    /// group is stopped before this returns; what the command left running is stopped when it
+    /// ends in any way, unless `spec.leave_running`.
     async fn run(&self, spec: &CommandSpec, io: Io<'_>) -> Result<CommandResult, CommandError>;
 }
 
@@ -94,6 +117,7 @@ impl CommandRunner for DryRun {
             stdout: String::new(),
             stderr: String::new(),
             truncated: false,
+            leftovers: Leftovers::default(),
         })
     }
 }
@@ -126,6 +150,9 @@ impl CommandRunner for Shell {
                 _ => CommandError::Spawn(format!("cannot start `sh -c`: {e}")),
             })?;
         let group = child.id().map(|id| id as libc::pid_t);
+        // While it runs, what runs under the shell is the command's, not a leftover (another
+        // command may end meanwhile: tests run several at once).
+        let mut running = child.id().map(leftovers::Kept::new);
         let mut stdout = child.stdout.take().expect("stdout is piped");
         let mut stderr = child.stderr.take().expect("stderr is piped");
         let mut out = Collected::new(Stream::Stdout);
@@ -140,8 +167,12 @@ impl CommandRunner for Shell {
             }
         };
         tokio::pin!(timed_out);
-        let mut status = None;
-        while out_open || err_open || status.is_none() {
+        // Once the shell exited, the output is read until the pipes close, for at most DRAIN:
+        // what the command left running may hold them open.
+        let drained = tokio::time::sleep(Duration::MAX);
+        tokio::pin!(drained);
+        let mut ended = None;
+        while ended.is_none() || out_open || err_open {
             tokio::select! {
                 read = stdout.read(&mut out_buf), if out_open => match read {
                     Ok(0) | Err(_) => out_open = false,
@@ -151,22 +182,36 @@ impl CommandRunner for Shell {
                     Ok(0) | Err(_) => err_open = false,
                     Ok(n) => err.push(&err_buf[..n], output),
                 },
-                exited = child.wait(), if status.is_none() => {
-                    status = Some(exited.map_err(|e| CommandError::Spawn(e.to_string()))?);
+                exited = child.wait(), if ended.is_none() => {
+                    let status = exited.map_err(|e| CommandError::Spawn(e.to_string()))?;
+                    let duration = started.elapsed();
+                    running.take();
+                    let left = if spec.leave_running {
+                        Leftovers::LeftRunning(leftovers::leave_running())
+                    } else {
+                        Leftovers::Stopped(leftovers::stop().await)
+                    };
+                    ended = Some((status, duration, left));
+                    drained.as_mut().reset(tokio::time::Instant::now() + DRAIN);
                 }
-                _ = interrupt.cancelled() => {
+                _ = &mut drained, if ended.is_some() => break,
+                _ = interrupt.cancelled(), if ended.is_none() => {
                     stop_group(group, &mut child).await;
-                    return Err(CommandError::Interrupted(started.elapsed()));
+                    running.take();
+                    let stopped = leftovers::stop().await;
+                    return Err(CommandError::Interrupted { after: started.elapsed(), stopped });
                 }
-                _ = &mut timed_out => {
+                _ = &mut timed_out, if ended.is_none() => {
                     stop_group(group, &mut child).await;
-                    return Err(CommandError::TimedOut(started.elapsed()));
+                    running.take();
+                    let stopped = leftovers::stop().await;
+                    return Err(CommandError::TimedOut { after: started.elapsed(), stopped });
                 }
             }
         }
         out.finish(output);
         err.finish(output);
-        let status = status.expect("the loop ends once the command exited");
+        let (status, duration, leftovers) = ended.expect("the loop ends once the command exited");
         use std::os::unix::process::ExitStatusExt;
         let exit = match (status.code(), status.signal()) {
             (Some(code), _) => Exit::Code(code),
@@ -176,10 +221,11 @@ impl CommandRunner for Shell {
         Ok(CommandResult {
             command: spec.command.clone(),
             exit,
-            duration: started.elapsed(),
+            duration,
             truncated: out.truncated || err.truncated,
             stdout: out.kept,
             stderr: err.kept,
+            leftovers,
         })
     }
 }
@@ -332,7 +378,7 @@ mod tests {
     async fn timeout_stops_the_group() {
         let (result, _) = run("sleep 5", Some(Duration::from_millis(100))).await;
         match result {
-            Err(CommandError::TimedOut(after)) => assert!(after < Duration::from_secs(2)),
+            Err(CommandError::TimedOut { after, .. }) => assert!(after < Duration::from_secs(2)),
             other => panic!("expected a timeout, got {other:?}"),
         }
     }

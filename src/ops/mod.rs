@@ -5,6 +5,7 @@ pub mod check;
 pub mod clock;
 pub mod command;
 pub mod finding;
+pub mod leftovers;
 pub mod metrics;
 pub mod policy;
 pub mod probe;

@@ -17,7 +17,7 @@ mod vegalite;
 
 use crate::model::{format_number, Event, Value, MASK};
 use crate::ops::check::CheckOutcome;
-use crate::ops::command::{CommandResult, Exit};
+use crate::ops::command::{CommandResult, Exit, Leftovers};
 use crate::ops::finding::{Finding, Severity};
 use crate::ops::metrics::QueryResult;
 pub use bundle::{escape_html, Bundle};
@@ -61,6 +61,21 @@ pub fn exit_text(exit: Exit) -> String {
     }
 }
 
+/// What became of the processes a command left running, when there were any.
+pub fn leftovers_text(leftovers: Leftovers) -> Option<String> {
+    let processes = |n: usize| match n {
+        1 => "1 process".to_owned(),
+        _ => format!("{n} processes"),
+    };
+    match leftovers {
+        Leftovers::Stopped(0) | Leftovers::LeftRunning(0) => None,
+        Leftovers::Stopped(n) => Some(format!("stopped {} the command left running", processes(n))),
+        Leftovers::LeftRunning(n) => {
+            Some(format!("left {} running (--leave-running)", processes(n)))
+        }
+    }
+}
+
 /// The one line that ends a command's output.
 pub fn command_summary(result: &CommandResult) -> Bundle {
     if result.exit == Exit::NotRun {
@@ -79,6 +94,10 @@ pub fn command_summary(result: &CommandResult) -> Bundle {
     );
     if result.truncated {
         line.push_str(" (output longer than the result keeps; it was truncated)");
+    }
+    if let Some(text) = leftovers_text(result.leftovers) {
+        line.push_str("; ");
+        line.push_str(&text);
     }
     let color = if result.succeeded() {
         "#1a7f37"

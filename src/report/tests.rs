@@ -72,6 +72,7 @@ fn journal() -> (std::path::PathBuf, Loaded) {
                     stderr: text("boom"),
                     truncated: Some(false),
                     error: None,
+                    ..RunOutcome::default()
                 },
             ),
             1500,

@@ -95,8 +95,8 @@ pub const STATEMENTS: &[Keyword] = &[
     },
     Keyword {
         name: "run",
-        syntax: "run [--timeout D] [--confirm] [--cwd DIR] [--env K=V]... COMMAND",
-        help: "Runs COMMAND with `sh -c` in its own process group. Output streams live; the result is the exit code, the duration and the output (up to 10 MiB a stream). A non-zero exit is a result, not an error. `--timeout` stops it after D (e.g. 30s); `--confirm` asks before it runs, as do commands the policy marks as changing things (kubectl delete, rm, systemctl restart, ...). Denied commands never start.",
+        syntax: "run [--timeout D] [--confirm] [--leave-running] [--cwd DIR] [--env K=V]... COMMAND",
+        help: "Runs COMMAND with `sh -c` in its own process group. Output streams live; the result is the exit code, the duration and the output (up to 10 MiB a stream). A non-zero exit is a result, not an error. `--timeout` stops it after D (e.g. 30s); `--confirm` asks before it runs, as do commands the policy marks as changing things (kubectl delete, rm, systemctl restart, ...). Denied commands never start. When the command ends (or is interrupted or times out), whatever it left running (background jobs, double forks, `setsid`) is stopped, and the result says how many; `--leave-running` keeps them running, and asks first, as that changes things.",
         binds: true,
         parse: |t| Ok(Statement::Run(run::parse(t)?)),
     },

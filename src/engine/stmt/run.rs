@@ -1,15 +1,15 @@
-//! `run [--timeout D] [--confirm] [--cwd DIR] [--env K=V]... COMMAND`
+//! `run [--timeout D] [--confirm] [--leave-running] [--cwd DIR] [--env K=V]... COMMAND`
 //!
 //! Before a command starts, the policy judges it: denied commands never start, and commands that
-//! change things (or carry `--confirm`) run only with the user's consent, asked through the
-//! frontend. Where nobody can answer, the command does not run.
+//! change things (or carry `--confirm`, or `--leave-running`) run only with the user's consent,
+//! asked through the frontend. Where nobody can answer, the command does not run.
 
 use crate::engine::context::Context;
 use crate::engine::duration;
 use crate::engine::error::{CellError, ErrorKind, Span};
 use crate::engine::syntax::{Template, Token, Tokens};
 use crate::model::Value;
-use crate::ops::command::{CommandError, CommandResult, CommandSpec, Stream};
+use crate::ops::command::{CommandError, CommandResult, CommandSpec, Leftovers, Stream};
 use crate::ops::policy::{self, Judgement};
 use crate::ops::Io;
 use crate::render;
@@ -23,6 +23,8 @@ const ALIVE_AFTER: Duration = Duration::from_secs(1);
 pub struct Run {
     pub timeout: Option<Duration>,
     pub confirm: bool,
+    /// What the command leaves running stays running: a change, so it needs consent.
+    pub leave_running: bool,
     pub cwd: Option<Template>,
     pub env: Vec<(String, Template)>,
     pub command: Template,
@@ -32,6 +34,7 @@ pub fn parse(tokens: &mut Tokens) -> Result<Run, CellError> {
     let mut run = Run {
         timeout: None,
         confirm: false,
+        leave_running: false,
         cwd: None,
         env: Vec::new(),
         command: Template { parts: vec![] },
@@ -56,6 +59,7 @@ pub fn parse(tokens: &mut Tokens) -> Result<Run, CellError> {
                 })?);
             }
             "--confirm" => run.confirm = true,
+            "--leave-running" => run.leave_running = true,
             "--cwd" | "--env" => {
                 let (start, end) = option_value(tokens);
                 if start == end {
@@ -81,7 +85,7 @@ pub fn parse(tokens: &mut Tokens) -> Result<Run, CellError> {
             }
             _ => {
                 return Err(CellError::parse(
-                    format!("unknown option `{option}` of run: it takes --timeout D, --confirm, --cwd DIR and --env K=V"),
+                    format!("unknown option `{option}` of run: it takes --timeout D, --confirm, --leave-running, --cwd DIR and --env K=V"),
                     span,
                 ))
             }
@@ -129,6 +133,7 @@ impl Run {
             timeout: self.timeout,
             cwd,
             env,
+            leave_running: self.leave_running,
         };
         self.consent(&spec, span, cx).await?;
         match run_showing_progress(&spec, cx).await {
@@ -139,21 +144,23 @@ impl Run {
             Err(CommandError::Spawn(why)) => {
                 Err(CellError::new(ErrorKind::CommandFailed, why, span))
             }
-            Err(CommandError::TimedOut(after)) => Err(CellError::new(
+            Err(CommandError::TimedOut { after, stopped }) => Err(CellError::new(
                 ErrorKind::CommandTimeout,
                 format!(
-                    "`{}` did not finish within {}; it was stopped",
+                    "`{}` did not finish within {}; it was stopped{}",
                     spec.command,
-                    render::human_duration(after)
+                    render::human_duration(after),
+                    and_leftovers(stopped)
                 ),
                 span,
             )),
-            Err(CommandError::Interrupted(after)) => Err(CellError::new(
+            Err(CommandError::Interrupted { after, stopped }) => Err(CellError::new(
                 ErrorKind::Interrupted,
                 format!(
-                    "`{}` was interrupted after {}; it was stopped",
+                    "`{}` was interrupted after {}; it was stopped{}",
                     spec.command,
-                    render::human_duration(after)
+                    render::human_duration(after),
+                    and_leftovers(stopped)
                 ),
                 span,
             )),
@@ -170,7 +177,9 @@ impl Run {
         let command = &spec.command;
         let refuse = |kind, message: String| Err(CellError::new(kind, message, span));
         let judgement = match &cx.config.policy {
-            Ok(policy) => policy.judge(command, &spec.env, spec.cwd.as_deref()),
+            Ok(policy) => policy
+                .judge(command, &spec.env, spec.cwd.as_deref())
+                .leaving_running(spec.leave_running),
             Err(problem) => {
                 return refuse(
                     ErrorKind::CommandDenied,
@@ -214,6 +223,13 @@ impl Run {
             ),
         }
     }
+}
+
+/// The end of the message of a command stopped before it finished.
+fn and_leftovers(stopped: usize) -> String {
+    render::leftovers_text(Leftovers::Stopped(stopped))
+        .map(|text| format!(", and {text}"))
+        .unwrap_or_default()
 }
 
 /// Runs the command, streaming its output; past [`ALIVE_AFTER`] a live line shows that it is

@@ -16,6 +16,20 @@ pub enum Judgement {
     Denied(String),
 }
 
+impl Judgement {
+    /// The judgement of a command whose leftovers stay running (`run --leave-running`) when
+    /// `leaves`: what outlives its step changes the system, so it needs consent.
+    pub fn leaving_running(self, leaves: bool) -> Judgement {
+        match self {
+            Judgement::Allowed if leaves => Judgement::NeedsConsent(
+                "`--leave-running` leaves processes running after the step, which changes things"
+                    .to_owned(),
+            ),
+            judgement => judgement,
+        }
+    }
+}
+
 /// Code handed to shells nested deeper than this is not looked into (it is opaque anyway).
 const MAX_CODE_DEPTH: usize = 4;
 

@@ -11,7 +11,7 @@
 use super::toolchain;
 use super::{Diagnostic, RustCells, RustError, RustRun, Values};
 use crate::ops::command::{Collected, Stream};
-use crate::ops::Io;
+use crate::ops::{leftovers, Io};
 use playbook_bridge::{self as bridge, Bound, Finding};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -85,6 +85,17 @@ struct Worker {
     jobs: mpsc::Sender<Job>,
     lines: channel::UnboundedReceiver<(Stream, String)>,
     child: Arc<Mutex<Child>>,
+    /// evcxr's child outlives every step: it is not a leftover of one.
+    kept: Option<leftovers::Kept>,
+}
+
+impl Worker {
+    /// Keeps evcxr's child from being stopped as a leftover; again after each cell, as evcxr
+    /// starts a new child in the same handle when the last one died.
+    fn keep_child(&mut self) {
+        self.kept = None;
+        self.kept = self.child.lock().ok().map(|c| leftovers::Kept::new(c.id()));
+    }
 }
 
 /// Rust cells through evcxr. The bridge folder is this process's own, removed when it ends.
@@ -234,6 +245,7 @@ impl Evcxr {
                     jobs,
                     lines,
                     child: context.process_handle(),
+                    kept: None,
                 };
                 if ready.send(Ok(worker)).is_ok() {
                     serve(context, queue);
@@ -342,6 +354,7 @@ impl RustCells for Evcxr {
             *slot = Some(self.start(interrupt).await?);
         }
         let worker = slot.as_mut().expect("started above");
+        worker.keep_child();
         self.publish(values)?;
         let (reply, mut answer) = oneshot::channel();
         // The panic hook is set first: evcxr itself reports a panic only as text on stderr.
@@ -383,6 +396,7 @@ impl RustCells for Evcxr {
         while let Ok(Some(line)) = tokio::time::timeout(STDERR_SETTLE, worker.lines.recv()).await {
             show(line);
         }
+        worker.keep_child();
         if killed {
             return Err(RustError::Interrupted);
         }
