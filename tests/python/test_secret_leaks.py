@@ -288,6 +288,7 @@ def test_a_recorded_investigation_with_secrets_replays_without_them(tmp_path, re
                         cwd=tmp_path, env=base_env(**SECRETS))
     assert proc.returncode == 0, proc.stderr
     assert sentinel.exists(), "the changing command did not run when recorded"
+    assert "approved in advance" in first.read_text(), "the sentinel's command needs no consent"
     sentinel.unlink()
     requests = len(redirector.requests)
 
