@@ -127,6 +127,13 @@ impl Engine {
     /// Candidates for the word that ends at `cursor` (a count of Unicode code points), and the
     /// range of code points they replace.
     pub async fn complete(&mut self, cell: &str, cursor: usize) -> (Vec<String>, usize, usize) {
+        let (matches, start, end) = self.candidates(cell, cursor).await;
+        let secrets = &self.session.state.secrets;
+        let matches = matches.iter().map(|m| secrets.mask(m)).collect();
+        (matches, start, end)
+    }
+
+    async fn candidates(&mut self, cell: &str, cursor: usize) -> (Vec<String>, usize, usize) {
         if let Some(marker) = rust_cell::marker(cell) {
             // Jupyter counts characters, evcxr bytes.
             let code = rust_cell::code(cell, marker);
@@ -225,6 +232,11 @@ impl Engine {
 
     /// Help for the statement keyword, the bound name, or (in a query) the metric at `cursor`.
     pub async fn inspect(&mut self, cell: &str, cursor: usize) -> Option<Bundle> {
+        let help = self.help_at(cell, cursor).await?;
+        Some(self.session.state.secrets.mask_bundle(help))
+    }
+
+    async fn help_at(&mut self, cell: &str, cursor: usize) -> Option<Bundle> {
         if let Some(marker) = rust_cell::marker(cell) {
             let code = rust_cell::code(cell, marker);
             let (plain, html) = self

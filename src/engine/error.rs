@@ -28,6 +28,8 @@ pub enum ErrorKind {
     CommandDenied,
     /// A secret's environment variable or file is missing.
     SecretUnavailable,
+    /// A value that cannot be used as given, such as a secret too short to mask.
+    ValueError,
     Interrupted,
     /// The metrics source rejected the expression.
     PromQLError,
@@ -65,6 +67,7 @@ impl ErrorKind {
             ErrorKind::ConsentRequired => "ConsentRequired",
             ErrorKind::CommandDenied => "CommandDenied",
             ErrorKind::SecretUnavailable => "SecretUnavailable",
+            ErrorKind::ValueError => "ValueError",
             ErrorKind::Interrupted => "Interrupted",
             ErrorKind::PromQLError => "PromQLError",
             ErrorKind::NoSource => "NoSource",

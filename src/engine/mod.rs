@@ -98,15 +98,14 @@ impl Engine {
         let mut state = Investigation::default();
         state.set_overrides(options.overrides);
         let journal = match options.journal {
-            Some(path) => {
-                let secrets = state.secrets.clone();
-                let mask = Box::new(move |text: &str| secrets.mask(text));
-                Some(Rc::new(RefCell::new(Journal::open(&path, mask)?)))
-            }
+            Some(path) => Some(Rc::new(RefCell::new(Journal::open(
+                &path,
+                state.secrets.mask_fn(),
+            )?))),
             None => None,
         };
         let mode = match options.replay {
-            Some(path) => Mode::Replay(Recording::load(&path)?),
+            Some(path) => Mode::Replay(Recording::load(&path, state.secrets.mask_fn())?),
             None if options.dry_run => Mode::DryRun,
             None => Mode::Live,
         };
@@ -229,8 +228,15 @@ impl Engine {
         }
     }
 
-    /// A bound value as a bundle, for user_expressions.
+    /// A bound value as a bundle, for user_expressions; masked, as every output.
     pub fn evaluate(&self, expression: &str) -> Result<Bundle, CellError> {
+        let secrets = &self.session.state.secrets;
+        self.value_of(expression)
+            .map(|bundle| secrets.mask_bundle(bundle))
+            .map_err(|e| secrets.mask_error(&e))
+    }
+
+    fn value_of(&self, expression: &str) -> Result<Bundle, CellError> {
         let name = expression.trim();
         let span = Span {
             line: 1,

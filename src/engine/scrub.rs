@@ -1,69 +1,90 @@
 //! Secrets never reach an output: every stream, display and error passes through a [`Scrubbed`]
-//! sink that masks the values the session knows to be secret.
+//! sink that masks the values the session knows to be secret, in every form an output may give
+//! them: as written, HTML-, Markdown-, JSON- or shell-escaped, or percent-encoded.
 
 use super::error::CellError;
 use super::sink::OutputSink;
+use crate::journal::mask_json;
+use crate::journal::record::Mask;
 use crate::ops::command::Stream;
 use crate::render::Bundle;
+use regex_automata::hybrid::dfa::{Cache, DFA};
+use regex_automata::{Anchored, Input};
 use std::cell::RefCell;
+use std::fmt::Write;
 use std::rc::Rc;
 
 use crate::model::MASK;
 
+/// Shorter secrets are refused: masking them would mask ordinary words (and markup).
+pub const MIN_SECRET_CHARS: usize = 6;
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("a secret must have at least {MIN_SECRET_CHARS} characters (this one has {0}): masking a shorter one would mask ordinary text")]
+pub struct TooShort(pub usize);
+
 /// The secret values of a session, shared with the sinks that mask them.
 #[derive(Clone, Default)]
-pub struct Secrets(Rc<RefCell<Vec<String>>>);
+pub struct Secrets(Rc<RefCell<Known>>);
+
+#[derive(Default)]
+struct Known {
+    values: Vec<String>,
+    /// `None` while there is no secret: nothing to search for.
+    matcher: Option<Matcher>,
+}
+
+/// One pattern for every secret in each of its forms: the regex masks, the lazy DFA (anchored)
+/// tells whether text could be the beginning of a match.
+struct Matcher {
+    regex: regex::Regex,
+    prefix: DFA,
+    cache: Cache,
+    /// The most bytes a match can span, so a tail longer than it cannot be one's start.
+    longest: usize,
+}
 
 impl Secrets {
-    pub fn add(&self, value: &str) {
-        if value.is_empty() {
-            return;
+    pub fn add(&self, value: &str) -> Result<(), TooShort> {
+        let chars = value.chars().count();
+        if chars < MIN_SECRET_CHARS {
+            return Err(TooShort(chars));
         }
-        let mut values = self.0.borrow_mut();
-        if !values.iter().any(|v| v == value) {
-            values.push(value.to_owned());
+        let mut known = self.0.borrow_mut();
+        if !known.values.iter().any(|v| v == value) {
+            known.values.push(value.to_owned());
             // Longest first, so that a secret containing another is masked whole.
-            values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+            known
+                .values
+                .sort_by_key(|v| std::cmp::Reverse(v.chars().count()));
+            known.matcher = Some(Matcher::new(&known.values));
         }
+        Ok(())
     }
 
     pub fn mask(&self, text: &str) -> String {
-        let mut text = text.to_owned();
-        for secret in self.0.borrow().iter() {
-            if text.contains(secret.as_str()) {
-                text = text.replace(secret.as_str(), MASK);
-            }
+        match &self.0.borrow().matcher {
+            Some(matcher) => matcher.regex.replace_all(text, MASK).into_owned(),
+            None => text.to_owned(),
         }
-        text
+    }
+
+    /// [`Secrets::mask`] for the journal, which masks every line with the secrets known then.
+    pub fn mask_fn(&self) -> Mask {
+        let secrets = self.clone();
+        Box::new(move |text: &str| secrets.mask(text))
     }
 
     /// How many bytes at the end of `text` could be the start of a secret.
     fn unsafe_tail(&self, text: &str) -> usize {
-        let values = self.0.borrow();
-        // The whole text too: a read may be nothing but the first letters of a secret.
-        (1..=text.len())
-            .rev()
-            .filter(|&n| text.is_char_boundary(text.len() - n))
-            .find(|&n| {
-                let tail = &text[text.len() - n..];
-                values.iter().any(|v| v.len() > n && v.starts_with(tail))
-            })
-            .unwrap_or(0)
-    }
-
-    fn mask_json(&self, value: &mut serde_json::Value) {
-        match value {
-            serde_json::Value::String(s) => *s = self.mask(s),
-            serde_json::Value::Array(items) => items.iter_mut().for_each(|v| self.mask_json(v)),
-            serde_json::Value::Object(map) => map.values_mut().for_each(|v| self.mask_json(v)),
-            _ => {}
+        match &mut self.0.borrow_mut().matcher {
+            Some(matcher) => matcher.unsafe_tail(text),
+            None => 0,
         }
     }
 
     pub fn mask_bundle(&self, bundle: Bundle) -> Bundle {
-        let mut json = bundle.into_json();
-        self.mask_json(&mut json);
-        Bundle::from_json(json)
+        Bundle::from_json(mask_json(&|text| self.mask(text), bundle.into_json()))
     }
 
     pub fn mask_error(&self, error: &CellError) -> CellError {
@@ -71,12 +92,120 @@ impl Secrets {
     }
 }
 
-/// A sink that masks secrets before passing anything on. Stream text is held back while its end
-/// could be the start of a secret split across two reads.
+impl Matcher {
+    fn new(values: &[String]) -> Matcher {
+        let forms: Vec<String> = values.iter().map(|v| pattern(v)).collect();
+        let pattern = forms.join("|");
+        let prefix = DFA::new(&pattern).expect("escaped secrets make a valid pattern");
+        Matcher {
+            regex: regex::Regex::new(&pattern).expect("escaped secrets make a valid pattern"),
+            cache: prefix.create_cache(),
+            prefix,
+            longest: values.iter().map(|v| longest_form(v)).max().unwrap_or(0),
+        }
+    }
+
+    fn unsafe_tail(&mut self, text: &str) -> usize {
+        // The whole text too: a read may be nothing but the first letters of a secret.
+        let from = text.len().saturating_sub(self.longest - 1);
+        (from..text.len())
+            .filter(|&start| text.is_char_boundary(start))
+            .find(|&start| self.could_begin(&text.as_bytes()[start..]))
+            .map_or(0, |start| text.len() - start)
+    }
+
+    /// Whether `tail` could be the first bytes of a secret in one of its forms.
+    fn could_begin(&mut self, tail: &[u8]) -> bool {
+        let input = Input::new(tail).anchored(Anchored::Yes);
+        let Ok(mut state) = self.prefix.start_state_forward(&mut self.cache, &input) else {
+            return true;
+        };
+        for &byte in tail {
+            match self.prefix.next_state(&mut self.cache, state, byte) {
+                Ok(next) if next.is_dead() => return false,
+                Ok(next) => state = next,
+                // The lazy DFA gave up: holding text back is the safe side.
+                Err(_) => return true,
+            }
+        }
+        true
+    }
+}
+
+/// The forms a character may take in an output, as regex alternatives.
+fn char_forms(c: char) -> Vec<String> {
+    let mut forms = vec![regex::escape(&c.to_string())];
+    // HTML, by name and by number.
+    let named = match c {
+        '&' => &["&amp;"][..],
+        '<' => &["&lt;"],
+        '>' => &["&gt;"],
+        '"' => &["&quot;"],
+        '\'' => &["&apos;", r"'\\''", r#"'"'"'"#],
+        ' ' => &[r"\+"],
+        _ => &[],
+    };
+    forms.extend(named.iter().map(|s| s.to_string()));
+    forms.push(format!("&#{};", c as u32));
+    forms.push(format!(
+        "&#[xX]{};",
+        hex_any_case(&format!("{:x}", c as u32))
+    ));
+    // Percent-encoding, byte by byte.
+    let mut utf8 = [0; 4];
+    let percent = c
+        .encode_utf8(&mut utf8)
+        .bytes()
+        .fold(String::new(), |mut s, b| {
+            let _ = write!(s, "%{}", hex_any_case(&format!("{b:02x}")));
+            s
+        });
+    forms.push(percent);
+    // JSON's \uXXXX, by UTF-16 unit.
+    let mut units = [0; 2];
+    let json = c
+        .encode_utf16(&mut units)
+        .iter()
+        .fold(String::new(), |mut s, u| {
+            let _ = write!(s, r"\\u{}", hex_any_case(&format!("{u:04x}")));
+            s
+        });
+    forms.push(json);
+    forms
+}
+
+/// The pattern of one secret: each character in any of its forms, after up to two backslashes
+/// (Markdown, shell or JSON escaping, and JSON around either).
+fn pattern(secret: &str) -> String {
+    secret
+        .chars()
+        .map(|c| format!(r"\\{{0,2}}(?:{})", char_forms(c).join("|")))
+        .collect()
+}
+
+/// The most bytes any one form of `secret` can take.
+fn longest_form(secret: &str) -> usize {
+    // Two backslashes, then `%F0%9F%98%80` or `\ud83d\ude00`, the longest forms of a character.
+    const LONGEST_CHAR_FORM: usize = 2 + 12;
+    secret.chars().count() * LONGEST_CHAR_FORM
+}
+
+fn hex_any_case(hex: &str) -> String {
+    hex.chars()
+        .map(|d| match d {
+            'a'..='f' => format!("[{d}{}]", d.to_ascii_uppercase()),
+            d => d.to_string(),
+        })
+        .collect()
+}
+
+/// A sink that masks secrets before passing anything on. Stream text is held back, per stream,
+/// while its end could be the start of a secret split across two reads; only the next read of
+/// that stream, or the end of the step, decides it.
 pub struct Scrubbed<'a> {
     inner: &'a dyn OutputSink,
     secrets: Secrets,
-    held: RefCell<Option<(Stream, String)>>,
+    held: RefCell<Vec<(Stream, String)>>,
 }
 
 impl<'a> Scrubbed<'a> {
@@ -84,14 +213,22 @@ impl<'a> Scrubbed<'a> {
         Scrubbed {
             inner,
             secrets,
-            held: RefCell::new(None),
+            held: RefCell::default(),
         }
     }
 
-    /// Passes on stream text held back; called before any other output and at the cell's end.
+    /// Passes on stream text held back: the stream it belongs to has ended.
     pub fn flush(&self) {
-        if let Some((stream, text)) = self.held.borrow_mut().take() {
+        for (stream, text) in self.held.take() {
             self.inner.stream(stream, self.secrets.mask(&text));
+        }
+    }
+
+    fn take_held(&self, stream: Stream) -> String {
+        let mut held = self.held.borrow_mut();
+        match held.iter().position(|(s, _)| *s == stream) {
+            Some(i) => held.remove(i).1,
+            None => String::new(),
         }
     }
 }
@@ -99,23 +236,12 @@ impl<'a> Scrubbed<'a> {
 #[async_trait::async_trait(?Send)]
 impl OutputSink for Scrubbed<'_> {
     fn stream(&self, stream: Stream, text: String) {
-        let mut text = text;
-        let held = self.held.borrow_mut().take();
-        match held {
-            Some((held_stream, held_text)) if held_stream == stream => {
-                text = held_text + &text;
-            }
-            Some((held_stream, held_text)) => {
-                self.inner
-                    .stream(held_stream, self.secrets.mask(&held_text));
-            }
-            None => {}
-        }
+        let text = self.take_held(stream) + &text;
         let masked = self.secrets.mask(&text);
         let keep = self.secrets.unsafe_tail(&masked);
         let (now, later) = masked.split_at(masked.len() - keep);
         if !later.is_empty() {
-            *self.held.borrow_mut() = Some((stream, later.to_owned()));
+            self.held.borrow_mut().push((stream, later.to_owned()));
         }
         if !now.is_empty() {
             self.inner.stream(stream, now.to_owned());
@@ -123,12 +249,15 @@ impl OutputSink for Scrubbed<'_> {
     }
 
     fn display(&self, bundle: Bundle, id: Option<&str>) {
-        self.flush();
+        // A live line (a display with an id) shows while the command still writes: what is
+        // held back stays so. Any other display comes after the stream has ended.
+        if id.is_none() {
+            self.flush();
+        }
         self.inner.display(self.secrets.mask_bundle(bundle), id);
     }
 
     fn update_display(&self, bundle: Bundle, id: &str) {
-        self.flush();
         self.inner
             .update_display(self.secrets.mask_bundle(bundle), id);
     }
@@ -174,12 +303,18 @@ mod tests {
         }
     }
 
+    fn secrets(values: &[&str]) -> Secrets {
+        let secrets = Secrets::default();
+        for value in values {
+            secrets.add(value).unwrap();
+        }
+        secrets
+    }
+
     #[test]
     fn a_secret_split_across_reads_is_still_masked() {
-        let secrets = Secrets::default();
-        secrets.add("hunter22");
         let seen = Collect::default();
-        let sink = Scrubbed::new(&seen, secrets);
+        let sink = Scrubbed::new(&seen, secrets(&["hunter22"]));
         sink.stream(Stream::Stdout, "token=hun".into());
         assert_eq!(
             *seen.0.borrow(),
@@ -193,11 +328,51 @@ mod tests {
     }
 
     #[test]
-    fn bundles_are_masked_everywhere() {
-        let secrets = Secrets::default();
-        secrets.add("s3cr3t");
+    fn a_live_line_does_not_release_half_a_secret() {
         let seen = Collect::default();
-        Scrubbed::new(&seen, secrets).display(Bundle::plain("key s3cr3t!"), None);
+        let sink = Scrubbed::new(&seen, secrets(&["hunter22"]));
+        sink.stream(Stream::Stdout, "hun".into());
+        sink.display(Bundle::plain("[running 1 s]"), Some("live"));
+        sink.stream(Stream::Stderr, "warning\n".into());
+        sink.stream(Stream::Stdout, "ter22\n".into());
+        assert_eq!(*seen.0.borrow(), format!("[running 1 s]warning\n{MASK}\n"));
+    }
+
+    #[test]
+    fn bundles_are_masked_everywhere() {
+        let seen = Collect::default();
+        Scrubbed::new(&seen, secrets(&["s3cr3t"])).display(Bundle::plain("key s3cr3t!"), None);
         assert_eq!(*seen.0.borrow(), format!("key {MASK}!"));
+    }
+
+    #[test]
+    fn every_escaped_and_encoded_form_is_masked() {
+        let secrets = secrets(&["p&ss<w>rd-1.x", "it's a pw"]);
+        for form in [
+            "p&ss<w>rd-1.x",
+            "p&amp;ss&lt;w&gt;rd-1.x",
+            r"p&ss\<w\>rd\-1\.x",
+            "p%26ss%3Cw%3Erd-1.x",
+            "p%26ss%3cw%3erd%2D1%2ex",
+            r"p\u0026ss\u003Cw\u003erd-1.x",
+            "p&#38;ss&#x3c;w&#X3E;rd-1.x",
+            r"it'\''s a pw",
+            "it%27s+a+pw",
+            "it&#39;s%20a pw",
+        ] {
+            assert_eq!(
+                secrets.mask(&format!("[{form}]")),
+                format!("[{MASK}]"),
+                "{form}"
+            );
+        }
+        assert_eq!(secrets.mask("pass<w>rd-1.x"), "pass<w>rd-1.x");
+    }
+
+    #[test]
+    fn a_short_secret_is_refused() {
+        assert_eq!(Secrets::default().add("e"), Err(TooShort(1)));
+        assert_eq!(Secrets::default().add("ééééé"), Err(TooShort(5)));
+        assert!(Secrets::default().add("éééééé").is_ok());
     }
 }

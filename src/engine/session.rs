@@ -103,7 +103,18 @@ impl Investigation {
         self.bindings.keys().map(String::as_str)
     }
 
+    /// Adds a finding or a check to the timeline, its text masked: the timeline is read by the
+    /// headless summary and JUnit as well as rendered.
     pub fn record(&mut self, event: Event) {
+        let mask = |text: &mut String| *text = self.secrets.mask(text);
+        let mut event = event;
+        match &mut event {
+            Event::Finding(finding) => mask(&mut finding.text),
+            Event::Check(check) => {
+                mask(&mut check.title);
+                mask(&mut check.detail);
+            }
+        }
         self.timeline.push(event);
     }
 
@@ -182,15 +193,15 @@ impl Investigation {
 
     /// The template's text with every `{{NAME}}` replaced by its scalar value.
     pub fn resolve(&self, template: &Template) -> Result<String, CellError> {
-        self.resolve_with(template, |_, value| Ok(value.to_owned()))
+        self.resolve_with(template, |_, value, _| Ok(value.to_owned()))
     }
 
-    /// As [`Investigation::resolve`], each value written by `insert` (given the text before it); an
-    /// error of `insert` is a parse error at the reference.
+    /// As [`Investigation::resolve`], each value written by `insert` (given the text before it,
+    /// and whether the value is a secret); an error of `insert` is a parse error at the reference.
     pub fn resolve_with(
         &self,
         template: &Template,
-        insert: impl Fn(&str, &str) -> Result<String, String>,
+        insert: impl Fn(&str, &str, bool) -> Result<String, String>,
     ) -> Result<String, CellError> {
         let mut text = String::new();
         for part in &template.parts {
@@ -211,8 +222,9 @@ impl Investigation {
                             *span,
                         )
                     })?;
-                    let written =
-                        insert(&text, &scalar).map_err(|why| CellError::parse(why, *span))?;
+                    let secret = matches!(value, Value::Secret { .. });
+                    let written = insert(&text, &scalar, secret)
+                        .map_err(|why| CellError::parse(why, *span))?;
                     text.push_str(&written);
                 }
             }

@@ -221,6 +221,12 @@ impl Ops {
         matches!(self.mode, Mode::Live)
     }
 
+    /// Whether a `secret` statement reads its value: on replay none is needed, as nothing runs
+    /// and the journal holds every input masked.
+    pub fn reads_secrets(&self) -> bool {
+        !matches!(self.mode, Mode::Replay(_))
+    }
+
     /// The time a finding or a check is stamped with: the session's clock, so that replay
     /// shows the times of the recording.
     pub fn stamp(&self) -> DateTime<Utc> {

@@ -2,8 +2,7 @@
 //! so that a crash loses at most the step that was running.
 
 use super::entry::Entry;
-use super::{key_of, sha256_hex, JournalError, Line, GENESIS, VERSION};
-use serde_json::Value;
+use super::{key_of, mask_json, sha256_hex, JournalError, Line, GENESIS, VERSION};
 use std::cell::RefCell;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -98,21 +97,6 @@ impl Journal {
                 path: self.path.clone(),
                 source,
             })
-    }
-}
-
-fn mask_json(mask: &Mask, value: Value) -> Value {
-    match value {
-        Value::String(s) => Value::String(mask(&s)),
-        Value::Array(items) => {
-            Value::Array(items.into_iter().map(|v| mask_json(mask, v)).collect())
-        }
-        Value::Object(map) => Value::Object(
-            map.into_iter()
-                .map(|(k, v)| (k, mask_json(mask, v)))
-                .collect(),
-        ),
-        other => other,
     }
 }
 

@@ -6,7 +6,8 @@ use super::entry::{
     json, ClockInput, Entry, LookupInput, LookupOutcome, OpInput, ProbeInput, QueryInput, RunInput,
     RustInput,
 };
-use super::{key_of, read, JournalError, Record};
+use super::record::Mask;
+use super::{key_of, mask_json, read, JournalError, Record};
 use crate::ops::clock::Clock;
 use crate::ops::command::{CommandError, CommandResult, CommandRunner, CommandSpec, Stream};
 use crate::ops::metrics::{Answer, MetricInfo, MetricsSource, Range, SourceError};
@@ -23,11 +24,13 @@ pub struct Recording {
     path: PathBuf,
     records: Vec<Record>,
     used: RefCell<Vec<bool>>,
+    /// The session's secrets' mask: inputs were recorded masked, so they are asked masked.
+    mask: Mask,
 }
 
 impl Recording {
     /// Loads a journal for replay. A broken chain is refused: a replay must show what was seen.
-    pub fn load(path: &Path) -> Result<Rc<Recording>, JournalError> {
+    pub fn load(path: &Path, mask: Mask) -> Result<Rc<Recording>, JournalError> {
         let loaded = read::load(path)?;
         if let Some(first) = loaded.breaks.first() {
             return Err(JournalError::Changed {
@@ -43,12 +46,13 @@ impl Recording {
             path: path.to_owned(),
             records: loaded.records,
             used,
+            mask,
         }))
     }
 
     /// The result of the first unused record of `input`'s kind whose key is `input`'s.
     fn take<I: OpInput>(&self, input: &I) -> Result<&I::Result, NotRecorded> {
-        let input = json(input);
+        let input = mask_json(&self.mask, json(input));
         let key = key_of(&input);
         let mut used = self.used.borrow_mut();
         let found =
@@ -80,20 +84,54 @@ impl Recording {
             (Some(w), Some(have)) => w.iter().filter(|(k, v)| have.get(*k) == Some(v)).count(),
             _ => 0,
         });
-        let asked = serde_json::to_string(input).unwrap_or_default();
-        let hint = match closest {
-            Some((r, have)) => format!(
-                "; the closest recorded {step} is step {} ({})",
-                r.seq,
-                serde_json::to_string(&have).unwrap_or_default()
-            ),
-            None => format!("; the journal holds no {step} step at all"),
+        let journal = self.path.display();
+        let Some((record, have)) = closest else {
+            return NotRecorded(format!(
+                "this {step} is not in the journal {journal}, which holds no {step} step at all ({})",
+                compact(input)
+            ));
         };
-        NotRecorded(format!(
-            "this {step} is not in the journal {} ({asked}){hint}",
-            self.path.display()
-        ))
+        // Only the fields that differ: the rest would read the same twice, secrets masked alike.
+        let (asked, recorded) = differing_fields(input, &have);
+        NotRecorded(if asked.is_empty() && recorded.is_empty() {
+            format!(
+                "this {step} ({}) is in the journal {journal} (step {}), but every recorded {step} like it has answered already",
+                compact(input),
+                record.seq
+            )
+        } else {
+            format!(
+                "this {step} is not in the journal {journal}: it asks {asked}; the closest recorded {step} is step {}, with {recorded}",
+                record.seq
+            )
+        })
     }
+}
+
+fn compact(value: &Value) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+/// The fields in which `asked` and `have` differ, written as `name value, ...` for each side.
+fn differing_fields(asked: &Value, have: &Value) -> (String, String) {
+    let (Some(asked), Some(have)) = (asked.as_object(), have.as_object()) else {
+        return (compact(asked), compact(have));
+    };
+    let mut names: Vec<&String> = asked.keys().chain(have.keys()).collect();
+    names.sort();
+    names.dedup();
+    let side = |fields: &serde_json::Map<String, Value>| {
+        names
+            .iter()
+            .filter(|name| asked.get(name.as_str()) != have.get(name.as_str()))
+            .map(|name| match fields.get(name.as_str()) {
+                Some(value) => format!("{name} {}", compact(value)),
+                None => format!("no {name}"),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    (side(asked), side(have))
 }
 
 pub struct ReplayCommands(pub Rc<Recording>);

@@ -22,7 +22,7 @@ pub fn parse(tokens: &mut Tokens) -> Result<String, CellError> {
 }
 
 pub fn apply(path: &str, span: Span, cx: &mut Context<'_>) -> Result<(), CellError> {
-    let recording = Recording::load(Path::new(path))
+    let recording = Recording::load(Path::new(path), cx.state.secrets.mask_fn())
         .map_err(|why| CellError::new(ErrorKind::NotRecorded, why.to_string(), span))?;
     cx.ops.switch(Mode::Replay(recording));
     // Sources already declared answer from the journal too, under the same names.

@@ -116,7 +116,9 @@ fn option_value(tokens: &mut Tokens) -> (usize, usize) {
 
 impl Run {
     pub async fn apply(&self, span: Span, cx: &mut Context<'_>) -> Result<Value, CellError> {
-        // A value is one word of the command wherever it sits: it never adds shell syntax.
+        // A value is one word of the command wherever it sits: it never adds shell syntax. A
+        // secret is always quoted, so that the command reads the same with its mask in place
+        // (on replay) as with its value.
         let command = cx
             .state
             .resolve_with(&self.command, policy::quote::insert)?;

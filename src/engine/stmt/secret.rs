@@ -7,7 +7,7 @@ use crate::engine::context::Context;
 use crate::engine::error::{CellError, ErrorKind, Span};
 use crate::engine::syntax::{is_name, Tokens};
 use crate::journal::entry::Entry;
-use crate::model::Value;
+use crate::model::{Value, MASK};
 use crate::ops::secret::{self, is_reference};
 use crate::render::Bundle;
 
@@ -53,10 +53,23 @@ pub fn read(reference: &str, span: Span) -> Result<String, CellError> {
         .map_err(|e| CellError::new(ErrorKind::SecretUnavailable, e.to_string(), span))
 }
 
+/// Masks `value` from now on in this session; one too short to mask is refused at `span`.
+pub fn keep(value: &str, span: Span, cx: &Context<'_>) -> Result<(), CellError> {
+    cx.state
+        .secrets
+        .add(value)
+        .map_err(|e| CellError::new(ErrorKind::ValueError, e.to_string(), span))
+}
+
 impl Secret {
     pub fn apply(&self, span: Span, cx: &mut Context<'_>) -> Result<(), CellError> {
-        let value = read(&self.reference, span)?;
-        cx.state.secrets.add(&value);
+        // On replay nothing is read: every input holding the secret was recorded masked, so
+        // the mask itself stands in for the value.
+        let value = match cx.ops.reads_secrets() {
+            true => read(&self.reference, span)?,
+            false => MASK.to_owned(),
+        };
+        keep(&value, span, cx)?;
         cx.ops.note(&Entry::secret(&self.name, &self.reference));
         cx.state.bind(
             &self.name,

@@ -218,7 +218,7 @@ impl NewSource {
             CellError::new(kind, e.to_string(), span)
         })?;
         for credential in &opened.credentials {
-            cx.state.secrets.add(credential);
+            super::secret::keep(credential, span, cx)?;
         }
         let line = format!("source {}: {description}", self.name);
         let is_default = cx

@@ -18,8 +18,10 @@ fn is_plain(c: char) -> bool {
 
 /// `value`, written so that where `before` ends it reads as exactly that text. Inside
 /// backquotes no quoting is sure, so that is an error, which says what to write instead.
-pub fn insert(before: &str, value: &str) -> Result<String, String> {
-    let safe = !value.is_empty() && value.chars().all(is_plain);
+/// `always_quoted` quotes even a plain word, so that the command's text around the value does
+/// not depend on which characters it holds.
+pub fn insert(before: &str, value: &str, always_quoted: bool) -> Result<String, String> {
+    let safe = !always_quoted && !value.is_empty() && value.chars().all(is_plain);
     match context(before) {
         Context::Plain(_) if safe => Ok(value.to_owned()),
         Context::Plain(_) => Ok(format!("'{}'", value.replace('\'', r"'\''"))),
@@ -77,18 +79,23 @@ mod tests {
 
     #[test]
     fn values_are_one_word_wherever_they_sit() {
-        assert_eq!(insert("echo ", "checkout").unwrap(), "checkout");
-        assert_eq!(insert("echo ", "$(rm F)").unwrap(), "'$(rm F)'");
-        assert_eq!(insert("echo ", "it's").unwrap(), r"'it'\''s'");
-        assert_eq!(insert("echo ", "").unwrap(), "''");
+        assert_eq!(insert("echo ", "checkout", false).unwrap(), "checkout");
+        assert_eq!(insert("echo ", "$(rm F)", false).unwrap(), "'$(rm F)'");
+        assert_eq!(insert("echo ", "it's", false).unwrap(), r"'it'\''s'");
+        assert_eq!(insert("echo ", "", false).unwrap(), "''");
         assert_eq!(
-            insert("echo \"a ", "$(rm F)`x`\"").unwrap(),
+            insert("echo \"a ", "$(rm F)`x`\"", false).unwrap(),
             r#"\$(rm F)\`x\`\""#
         );
-        assert_eq!(insert("echo 'a ", "x'; rm F").unwrap(), r"x'\''; rm F");
-        assert_eq!(insert("echo \"$(echo ", "a b").unwrap(), "'a b'");
-        assert_eq!(insert("echo \"$(echo (x)) ", "a b").unwrap(), r"a b");
-        assert_eq!(insert("echo 'a\"' ", "a b").unwrap(), "'a b'");
-        assert!(insert("echo `echo ", "x").is_err());
+        assert_eq!(
+            insert("echo 'a ", "x'; rm F", false).unwrap(),
+            r"x'\''; rm F"
+        );
+        assert_eq!(insert("echo \"$(echo ", "a b", false).unwrap(), "'a b'");
+        assert_eq!(insert("echo \"$(echo (x)) ", "a b", false).unwrap(), r"a b");
+        assert_eq!(insert("echo 'a\"' ", "a b", false).unwrap(), "'a b'");
+        assert!(insert("echo `echo ", "x", false).is_err());
+        assert_eq!(insert("echo ", "hunter22", true).unwrap(), "'hunter22'");
+        assert_eq!(insert("echo \"", "hunter22", true).unwrap(), "hunter22");
     }
 }
