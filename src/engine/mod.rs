@@ -61,7 +61,7 @@ pub struct Options {
     /// Where to record every step; `None` records nothing.
     pub journal: Option<PathBuf>,
     /// A journal to answer every step from, from the start.
-    pub replay: Option<PathBuf>,
+    pub replay: Option<Rc<Recording>>,
     /// The notebook's folder: relative paths of metrics files start there.
     pub base_dir: PathBuf,
     /// The live primitives; `None` for the real world. Tests give fakes.
@@ -98,12 +98,13 @@ impl Engine {
             Some(path) => {
                 let secrets = state.secrets.clone();
                 let mask = Box::new(move |text: &str| secrets.mask(text));
-                Some(Rc::new(RefCell::new(Journal::open(&path, mask)?)))
+                let key = crate::journal::key::own()?;
+                Some(Rc::new(RefCell::new(Journal::open(&path, mask, key)?)))
             }
             None => None,
         };
         let mode = match options.replay {
-            Some(path) => Mode::Replay(Recording::load(&path)?),
+            Some(recording) => Mode::Replay(recording),
             None if options.dry_run => Mode::DryRun,
             None => Mode::Live,
         };

@@ -6,6 +6,7 @@ use super::entry::{
     json, ClockInput, Entry, LookupInput, LookupOutcome, OpInput, ProbeInput, QueryInput, RunInput,
     RustInput,
 };
+use super::verdict::{self, Trust, Verdict};
 use super::{key_of, read, JournalError, Record};
 use crate::ops::clock::Clock;
 use crate::ops::command::{CommandError, CommandResult, CommandRunner, CommandSpec, Stream};
@@ -23,16 +24,20 @@ pub struct Recording {
     path: PathBuf,
     records: Vec<Record>,
     used: RefCell<Vec<bool>>,
+    verdict: Verdict,
 }
 
 impl Recording {
-    /// Loads a journal for replay. A broken chain is refused: a replay must show what was seen.
-    pub fn load(path: &Path) -> Result<Rc<Recording>, JournalError> {
+    /// Loads a journal for replay, judging it against `trust`. A broken journal is refused: a
+    /// replay must show what was seen. One that is unsigned, truncated or signed by an unknown key
+    /// replays, and its verdict says what that replay is worth.
+    pub fn load(path: &Path, trust: &Trust) -> Result<Rc<Recording>, JournalError> {
         let loaded = read::load(path)?;
-        if let Some(first) = loaded.breaks.first() {
+        let verdict = verdict::judge(&loaded, trust);
+        if let Verdict::Broken { .. } = verdict {
             return Err(JournalError::Changed {
                 path: path.to_owned(),
-                first_break: first.clone(),
+                first_break: verdict.to_string(),
             });
         }
         for warning in &loaded.warnings {
@@ -43,7 +48,13 @@ impl Recording {
             path: path.to_owned(),
             records: loaded.records,
             used,
+            verdict,
         }))
+    }
+
+    /// What the journal's integrity is.
+    pub fn verdict(&self) -> &Verdict {
+        &self.verdict
     }
 
     /// The result of the first unused record of `input`'s kind whose key is `input`'s.

@@ -13,8 +13,13 @@ use crate::ops::metrics::{Answer, MetricInfo, QueryResult, Range, Sample, Series
 use crate::ops::probe::{ProbeResult, ProbeSpec};
 use crate::ops::rust::{Diagnostic, RustError, RustRun};
 use crate::ops::NotRecorded;
+use ed25519_dalek::SigningKey;
 use serde_json::{json, Value};
 use std::time::Duration;
+
+fn key() -> SigningKey {
+    SigningKey::from_bytes(&[7; 32])
+}
 
 fn temp_path() -> std::path::PathBuf {
     std::env::temp_dir().join(format!(
@@ -489,7 +494,7 @@ fn keys_match_the_shipped_journals() {
 fn every_kind_comes_back_through_a_journal_line() {
     let path = temp_path();
     let kinds = every_kind();
-    let mut journal = Journal::open(&path, Box::new(|s: &str| s.to_owned())).unwrap();
+    let mut journal = Journal::open(&path, Box::new(|s: &str| s.to_owned()), key()).unwrap();
     for (entry, _, _) in &kinds {
         journal.append(entry, 7).unwrap();
     }
