@@ -156,11 +156,11 @@ impl CommandRunner for Shell {
                 }
                 _ = interrupt.cancelled() => {
                     stop_group(group, &mut child).await;
-                    return Err(CommandError::Interrupted(started.elapsed()));
+                    return Err(CommandError::Interrupted(super::elapsed_ms(started)));
                 }
                 _ = &mut timed_out => {
                     stop_group(group, &mut child).await;
-                    return Err(CommandError::TimedOut(started.elapsed()));
+                    return Err(CommandError::TimedOut(super::elapsed_ms(started)));
                 }
             }
         }
@@ -176,7 +176,7 @@ impl CommandRunner for Shell {
         Ok(CommandResult {
             command: spec.command.clone(),
             exit,
-            duration: started.elapsed(),
+            duration: super::elapsed_ms(started),
             truncated: out.truncated || err.truncated,
             stdout: out.kept,
             stderr: err.kept,
