@@ -7,7 +7,7 @@
 //! reasons of its own does: the user's own key, or one given with `--public-key`.
 
 use super::key::{self, KeyError};
-use super::read::{Loaded, Seal};
+use super::read::{Link, Loaded, Seal};
 use ed25519_dalek::{Signature, VerifyingKey};
 use std::fmt;
 use std::path::Path;
@@ -102,65 +102,46 @@ impl fmt::Display for Verdict {
 
 /// Judges a loaded journal against the keys `trust` holds.
 pub fn judge(loaded: &Loaded, trust: &Trust) -> Verdict {
-    // The first line where anything is wrong is named: a changed line breaks its own signature
+    // Of everything wrong, the first line is named: a changed line breaks its own signature
     // before it breaks the next line's `prev`.
-    let chain_break = loaded.breaks.first();
+    let mut problems: Vec<(usize, String)> = Vec::new();
+    if let Some(first) = loaded.breaks.first() {
+        problems.push((first.line, first.text.clone()));
+    }
     let mut signers: Vec<VerifyingKey> = Vec::new();
     let mut any_unsigned = false;
-    // The current session: its signer and how many records it has so far.
-    let mut signer: Option<&str> = None;
-    let mut records = 0u64;
     let mut miscounted = None;
-    for link in &loaded.links {
-        if let Some(first) = chain_break.filter(|b| b.line <= link.line) {
-            return broken(first.line, &first.text);
+    let mut rest = loaded.links.as_slice();
+    while !rest.is_empty() {
+        // A session runs to its `end` line, or to the end of the journal.
+        let length = rest
+            .iter()
+            .position(|l| l.end.is_some())
+            .map_or(rest.len(), |i| i + 1);
+        let (session, after) = rest.split_at(length);
+        rest = after;
+        match signer_of(session, !signers.is_empty(), !loaded.breaks.is_empty()) {
+            Ok(Some(key)) if !signers.contains(&key) => signers.push(key),
+            Ok(Some(_)) => {}
+            Ok(None) => any_unsigned = true,
+            Err(problem) => problems.push(problem),
         }
-        match &link.seal {
-            Some(seal) => {
-                let key = match checked_signer(seal) {
-                    Ok(key) => key,
-                    Err(what) => return broken(link.line, what),
-                };
-                if let Some(before) = signer.filter(|s| *s != seal.signer) {
-                    let id = |hex: &str| key::parse_public(hex).map(|k| key::key_id(&k));
-                    return broken(
-                        link.line,
-                        &format!(
-                            "it is signed by key {} while the lines before it in its session are signed by key {}",
-                            key::key_id(&key),
-                            id(before).unwrap_or_default()
-                        ),
-                    );
-                }
-                signer = Some(&seal.signer);
-                if !signers.contains(&key) {
-                    signers.push(key);
-                }
+        if let Some(end) = session.last().filter(|l| l.end.is_some()) {
+            let records = (session.len() - 1) as u64;
+            let counted = end
+                .end
+                .as_ref()
+                .is_some_and(|(count, last)| *count == records && *last == end.prev);
+            if !counted && miscounted.is_none() {
+                miscounted = Some(format!(
+                    "the end record at line {} does not count the {records} records of its session",
+                    end.line
+                ));
             }
-            None if !signers.is_empty() => {
-                return broken(
-                    link.line,
-                    "it is not signed, though the lines before it are: it was added by someone without the key",
-                );
-            }
-            None => any_unsigned = true,
-        }
-        match &link.end {
-            Some((count, last)) => {
-                if (*count != records || *last != link.prev) && miscounted.is_none() {
-                    miscounted = Some(format!(
-                        "the end record at line {} counts {count} records in its session, but {records} are there",
-                        link.line
-                    ));
-                }
-                signer = None;
-                records = 0;
-            }
-            None => records += 1,
         }
     }
-    if let Some(first) = chain_break {
-        return broken(first.line, &first.text);
+    if let Some((line, what)) = problems.into_iter().min_by_key(|(line, _)| *line) {
+        return Verdict::Broken { line, what };
     }
     if any_unsigned {
         return Verdict::Unsigned;
@@ -170,41 +151,89 @@ pub fn judge(loaded: &Loaded, trust: &Trust) -> Verdict {
             key_id: key::key_id(unknown),
         };
     }
-    match loaded.links.last() {
-        None => Verdict::Truncated {
+    match (loaded.links.last(), miscounted) {
+        (None, _) => Verdict::Truncated {
             why: "the journal holds no record, not even an end record".to_owned(),
         },
-        Some(last) if last.end.is_none() => Verdict::Truncated {
+        (Some(last), _) if last.end.is_none() => Verdict::Truncated {
             why: format!(
                 "no end record after line {}: lines were cut off the end, or the session was killed before it ended",
                 last.line
             ),
         },
-        Some(_) => match miscounted {
-            Some(why) => Verdict::Truncated { why },
-            None => Verdict::Intact {
-                key_id: signers.iter().map(key::key_id).collect::<Vec<_>>().join(", "),
-            },
+        (Some(_), Some(why)) => Verdict::Truncated { why },
+        (Some(_), None) => Verdict::Intact {
+            key_id: signers.iter().map(key::key_id).collect::<Vec<_>>().join(", "),
         },
     }
 }
 
-fn broken(line: usize, what: &str) -> Verdict {
-    Verdict::Broken {
-        line,
-        what: what.to_owned(),
+/// The key that signed a session, `None` when none of its lines is signed, or the first line
+/// where its signatures are wrong. `signed_before`: lines before this session are signed.
+///
+/// Only the session's last signature is checked while the chain is unbroken and that signature
+/// holds: each line's hash covers the `prev` hash of the line before, so one good signature
+/// vouches for every line before it, and replay stays fast. Otherwise (`chain_broken`) every
+/// signature is checked, to name the first changed line.
+fn signer_of(
+    session: &[Link],
+    signed_before: bool,
+    chain_broken: bool,
+) -> Result<Option<VerifyingKey>, (usize, String)> {
+    let mut named: Option<&str> = None;
+    let mut last_signed = None;
+    for link in session {
+        match &link.seal {
+            Some(seal) => {
+                if let Some(first) = named.filter(|n| *n != seal.signer) {
+                    let id = |hex: &str| {
+                        key::parse_public(hex).map_or_else(|| "?".to_owned(), |k| key::key_id(&k))
+                    };
+                    return Err((
+                        link.line,
+                        format!(
+                            "it is signed by key {} while the lines before it in its session are signed by key {}",
+                            id(&seal.signer),
+                            id(first)
+                        ),
+                    ));
+                }
+                named = Some(&seal.signer);
+                last_signed = Some((link, seal));
+            }
+            None if signed_before || named.is_some() => {
+                return Err((
+                    link.line,
+                    "it is not signed, though the lines before it are: it was added by someone without the key"
+                        .to_owned(),
+                ));
+            }
+            None => {}
+        }
+    }
+    let (Some(signer), Some((last, seal))) = (named, last_signed) else {
+        return Ok(None);
+    };
+    let key = key::parse_public(signer)
+        .ok_or_else(|| (last.line, "its signer is not a public key".to_owned()))?;
+    if !chain_broken && signature_holds(&key, seal).is_ok() {
+        return Ok(Some(key));
+    }
+    match session
+        .iter()
+        .find_map(|l| Some((l.line, signature_holds(&key, l.seal.as_ref()?).err()?)))
+    {
+        Some((line, what)) => Err((line, what.to_owned())),
+        None => Ok(Some(key)),
     }
 }
 
-/// The key that signed a line, if its signature is that key's over the line's content.
-fn checked_signer(seal: &Seal) -> Result<VerifyingKey, &'static str> {
-    let key = key::parse_public(&seal.signer).ok_or("its signer is not a public key")?;
+fn signature_holds(key: &VerifyingKey, seal: &Seal) -> Result<(), &'static str> {
     let signature = hex::decode(&seal.sig)
         .ok()
         .and_then(|bytes| Signature::from_slice(&bytes).ok())
         .ok_or("its signature is not an Ed25519 signature")?;
     key.verify_strict(&seal.hash, &signature).map_err(|_| {
         "its signature does not match its content: the line was changed after it was signed"
-    })?;
-    Ok(key)
+    })
 }

@@ -363,7 +363,7 @@ def test_a_torn_last_line_is_a_warning_and_the_rest_replays(tmp_path):
     torn = report_json(journal)
     # The session's end record was the torn line: what is left is honest but truncated.
     assert torn["integrity"]["verdict"] == "truncated" and len(torn["warnings"]) == 1, torn
-    assert [c["command"] for c in torn["commands"]] == ["echo a"], torn["commands"]
+    assert [c["command"] for c in torn["commands"]] == ["echo a", "echo b"], torn["commands"]
     first = notebook(tmp_path, "run echo a", name="first.ipynb")
     proc = replay_run(first, journal, tmp_path / "r.ipynb")
     assert proc.returncode == 0, proc.stderr
