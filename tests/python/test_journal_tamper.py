@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import stat
 import subprocess
 from pathlib import Path
@@ -30,7 +31,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from http_stub import StubReply, StubServer
-from kernel_client import notebook, playbook_bin, playbook_run
+from kernel_client import kernel_pid, notebook, playbook_bin, playbook_run, run_ok, started_kernel
 
 CELLS = [
     "a = run echo alpha",
@@ -263,6 +264,23 @@ def test_journals_and_keys_are_readable_by_their_user_alone(tmp_path):
     public = (tmp_path / "alice" / "playbook" / "journal-key.pub").read_text().strip()
     assert json.loads(lines_of(journal)[0])["signer"] == public
     assert key.read_text().strip() not in journal.read_text()
+
+
+def test_a_kernel_session_shut_down_ends_its_journal_and_a_killed_one_does_not(tmp_path):
+    alice = user(tmp_path, "alice")
+    for name, shutdown in (("shut-down", True), ("killed", False)):
+        journal = tmp_path / f"{name}.jsonl"
+        with started_kernel(env={**alice, "PLAYBOOK_JOURNAL": str(journal)}, cwd=tmp_path) as (km, kc):
+            run_ok(kc, "run echo hi")
+            if shutdown:
+                km.shutdown_kernel()  # shutdown_request, as a frontend's "Shut Down" sends it
+            else:
+                os.kill(kernel_pid(km), signal.SIGKILL)
+                km.provisioner.process.wait(timeout=10)
+        exit_code, shown = report(journal, alice)
+        expected = ("intact", INTACT) if shutdown else ("truncated", TRUNCATED)
+        assert (shown["integrity"]["verdict"], exit_code) == expected, (name, shown["integrity"])
+        assert [c["command"] for c in shown["commands"]] == ["echo hi"], name
 
 
 # --- record, then replay: the same bytes ------------------------------------------------------
