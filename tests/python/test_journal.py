@@ -569,7 +569,8 @@ def test_the_report_reads_as_a_postmortem(prometheus, tmp_path):
     html = report(journal, "html").stdout
     assert html.startswith("<!DOCTYPE html>") and "<script" not in html and "<link" not in html
     summary = report_json(journal)
-    assert summary["steps"] == len(records(journal))
+    # Every record is a step but the session's end record.
+    assert summary["steps"] == len(records(journal)) - 1 and records(journal)[-1]["step"] == "end"
     assert {q["source"] for q in summary["queries"]} == {"prom"}
     assert all(q["series"] is not None for q in summary["queries"])
 
