@@ -61,7 +61,8 @@ struct Line {
     /// The signing key's public half, as hex.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     signer: Option<String>,
-    /// The Ed25519 signature of [`Line::unsigned_hash`], as hex.
+    /// The Ed25519 signature of the SHA-256 of the line as written before it, as hex: always
+    /// the last field (see [`signed`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     sig: Option<String>,
 }
@@ -78,14 +79,22 @@ struct EndInput {
     last: String,
 }
 
-impl Line {
-    /// What the signature signs: the SHA-256 of the line as written without its `sig`, which
-    /// the caller has taken out.
-    fn unsigned_hash(&self) -> [u8; 32] {
-        debug_assert!(self.sig.is_none());
-        Sha256::digest(serde_json::to_string(self).expect("records serialize")).into()
-    }
+/// A line with its signature appended as its last field, so that what the signature signs is
+/// the line's own text before it: a reader hashes the bytes as written, with no need to write
+/// the line again the way this kernel would.
+fn signed(unsigned: &str, sig: &str) -> String {
+    let fields = unsigned.strip_suffix('}').unwrap_or(unsigned);
+    format!("{fields},\"sig\":\"{sig}\"}}")
+}
 
+/// What the signature of a line as written signs: the SHA-256 of its text without the `sig`
+/// field; `None` when `sig` is not the last field, where [`signed`] puts it.
+fn signed_hash(line: &str, sig: &str) -> Option<[u8; 32]> {
+    let fields = line.strip_suffix(&format!(",\"sig\":\"{sig}\"}}"))?;
+    Some(Sha256::digest(format!("{fields}}}")).into())
+}
+
+impl Line {
     fn into_record(self) -> Record {
         Record {
             seq: self.seq,

@@ -2,7 +2,7 @@
 //! every place where the hash chain says a line was changed, removed or inserted, and what each
 //! line's signature and each session's `end` line say, for [`super::verdict`] to judge.
 
-use super::{key_of, sha256_hex, EndInput, JournalError, Line, Record, END, GENESIS};
+use super::{key_of, sha256_hex, signed_hash, EndInput, JournalError, Line, Record, END, GENESIS};
 use std::path::Path;
 
 #[derive(Debug, Default)]
@@ -48,8 +48,9 @@ pub struct Link {
 pub struct Seal {
     pub signer: String,
     pub sig: String,
-    /// What the signature must sign: the line's hash without its `sig`.
-    pub hash: [u8; 32],
+    /// What the signature must sign: the hash of the line's text before its `sig`; `None` when
+    /// `sig` is not the line's last field, so nothing can match it.
+    pub hash: Option<[u8; 32]>,
 }
 
 pub fn load(path: &Path) -> Result<Loaded, JournalError> {
@@ -114,7 +115,7 @@ pub fn parse(text: &str) -> Loaded {
             });
         }
         prev = sha256_hex(line.as_bytes());
-        loaded.links.push(link(number, &mut record));
+        loaded.links.push(link(number, line, &mut record));
         if record.step != END {
             loaded.records.push(record.into_record());
         }
@@ -122,12 +123,12 @@ pub fn parse(text: &str) -> Loaded {
     loaded
 }
 
-fn link(number: usize, record: &mut Line) -> Link {
+fn link(number: usize, text: &str, record: &mut Line) -> Link {
     let seal = match (record.signer.clone(), record.sig.take()) {
         (Some(signer), Some(sig)) => Some(Seal {
             signer,
+            hash: signed_hash(text, &sig),
             sig,
-            hash: record.unsigned_hash(),
         }),
         _ => None,
     };

@@ -3,9 +3,10 @@
 //! its `end` line when the journal is dropped.
 
 use super::entry::{json, Entry};
-use super::{key_of, sha256_hex, EndInput, JournalError, Line, END, GENESIS, VERSION};
+use super::{key_of, sha256_hex, signed, EndInput, JournalError, Line, END, GENESIS, VERSION};
 use ed25519_dalek::{Signer, SigningKey};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -63,7 +64,6 @@ impl Journal {
         // investigation's details.
         let file = OpenOptions::new()
             .create(true)
-            .read(true)
             .append(true)
             .mode(0o600)
             .open(path)
@@ -110,7 +110,7 @@ impl Journal {
         ms: u64,
     ) -> Result<(), JournalError> {
         self.seq += 1;
-        let mut record = Line {
+        let record = Line {
             v: VERSION,
             seq: self.seq,
             at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
@@ -123,9 +123,9 @@ impl Journal {
             signer: Some(self.signer.clone()),
             sig: None,
         };
-        let signature = self.key.sign(&record.unsigned_hash());
-        record.sig = Some(hex::encode(signature.to_bytes()));
-        let line = serde_json::to_string(&record).expect("records serialize");
+        let unsigned = serde_json::to_string(&record).expect("records serialize");
+        let signature = self.key.sign(&Sha256::digest(&unsigned));
+        let line = signed(&unsigned, &hex::encode(signature.to_bytes()));
         self.prev = sha256_hex(line.as_bytes());
         self.file
             .write_all(format!("{line}\n").as_bytes())

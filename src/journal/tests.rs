@@ -760,15 +760,24 @@ fn each_tampering_gets_its_verdict() {
             })
             .collect()
     };
-    // Every `prev` recomputed after the change, as a forger who knows the format would.
+    // Every `key` and `prev` recomputed in place after the change, as a forger who knows the
+    // format would.
     let rechained = |ls: Vec<String>| -> Vec<String> {
         let mut prev = GENESIS.to_owned();
         ls.iter()
             .map(|l| {
-                let mut record: Value = serde_json::from_str(l).unwrap();
-                record["prev"] = json!(prev);
-                record["key"] = json!(key_of(&record["input"]));
-                let line = record.to_string();
+                let record: Value = serde_json::from_str(l).unwrap();
+                let field = |name: &str, value: &str| format!("\"{name}\":\"{value}\"");
+                let line = l
+                    .trim_end()
+                    .replace(
+                        &field("prev", record["prev"].as_str().unwrap()),
+                        &field("prev", &prev),
+                    )
+                    .replace(
+                        &field("key", record["key"].as_str().unwrap()),
+                        &field("key", &key_of(&record["input"])),
+                    );
                 prev = sha256_hex(line.as_bytes());
                 format!("{line}\n")
             })
@@ -867,7 +876,9 @@ fn sessions_end_one_by_one_and_a_killed_one_shows() {
         .unwrap();
     let after = signed_session(&killed, key(), 1);
     match verdict_of(&after, &trusting(&key())) {
-        Verdict::Truncated { why } => assert!(why.contains("does not count the 2 records"), "{why}"),
+        Verdict::Truncated { why } => {
+            assert!(why.contains("does not count the 2 records"), "{why}")
+        }
         other => panic!("{other:?}"),
     }
     // A session by another key after an ended one is that key's: unknown to this reader.

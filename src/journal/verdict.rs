@@ -233,7 +233,10 @@ fn signature_holds(key: &VerifyingKey, seal: &Seal) -> Result<(), &'static str> 
         .ok()
         .and_then(|bytes| Signature::from_slice(&bytes).ok())
         .ok_or("its signature is not an Ed25519 signature")?;
-    key.verify_strict(&seal.hash, &signature).map_err(|_| {
+    let hash = seal
+        .hash
+        .ok_or("its signature is not its last field, where it is written")?;
+    key.verify_strict(&hash, &signature).map_err(|_| {
         "its signature does not match its content: the line was changed after it was signed"
     })
 }
