@@ -8,6 +8,8 @@ Both are timed as a user would: wall clock of the whole command, from start to e
 process start and writing the executed notebook. Median, min and max of N runs each.
 
 Run it with `bench/run --replay` (or `python bench/replay_bench.py --bin target/release/playbook`).
+`--before OTHER_BIN` also times another build of playbook (say, the one before a change) in the
+same run, alternating with the first, each replaying a journal it recorded itself.
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bin", default=str(ROOT / "target" / "release" / "playbook"))
     ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--before", help="another playbook binary to time beside --bin, in the same run")
     args = ap.parse_args()
     assert len(PLAYBOOK_STEPS) == 20 and len(PYTHON_CELLS) == 20
 
@@ -85,15 +88,21 @@ def main() -> None:
     try:
         nbformat.write(notebook(PLAYBOOK_STEPS, "playbook", "playbook"), work / "steps.ipynb")
         nbformat.write(notebook(PYTHON_CELLS, "python3", "python"), work / "steps-py.ipynb")
-        journal = work / "steps.jsonl"
-        record = [args.bin, "run", "steps.ipynb", "-o", "recorded.ipynb", "--journal", str(journal)]
-        timed(record, work, env)
-        replay = [args.bin, "run", "steps.ipynb", "-o", "replayed.ipynb", "--replay", str(journal)]
+        def recorded(binary: str, name: str) -> list[str]:
+            """Records the steps with `binary`; returns the command that replays them."""
+            journal = work / f"{name}.jsonl"
+            timed([binary, "run", "steps.ipynb", "-o", "recorded.ipynb", "--journal", str(journal)], work, env)
+            return [binary, "run", "steps.ipynb", "-o", "replayed.ipynb", "--replay", str(journal)]
+
+        replay = recorded(args.bin, "steps")
+        replay_before = recorded(args.before, "steps-before") if args.before else None
         papermill = [sys.executable, "-m", "papermill", "steps-py.ipynb", "out-py.ipynb", "-k", "python3", "--no-progress-bar"]
         timed(papermill, work, env)  # warm-up: bytecode and the IPython profile
-        ours, theirs = [], []
+        ours, before, theirs = [], [], []
         for _ in range(args.runs):
             ours.append(timed(replay, work, env))
+            if replay_before:
+                before.append(timed(replay_before, work, env))
             theirs.append(timed(papermill, work, env))
         print(f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
               f"Linux {platform.release()}, Python {platform.python_version()}")
@@ -101,6 +110,8 @@ def main() -> None:
         print("| 20-step notebook, whole command | median (min, max) |")
         print("| --- | --- |")
         print(f"| playbook run --replay | {summary(ours)} |")
+        if before:
+            print(f"| playbook run --replay, {args.before} | {summary(before)} |")
         print(f"| papermill + ipykernel | {summary(theirs)} |")
         ratio = statistics.median(theirs) / statistics.median(ours)
         met = "met" if statistics.median(ours) < 0.1 else "MISSED"

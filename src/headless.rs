@@ -5,6 +5,8 @@
 use crate::engine::error::CellError;
 use crate::engine::sink::OutputSink;
 use crate::engine::{Engine, Options};
+use crate::journal::replay::Recording;
+use crate::journal::verdict::Trust;
 use crate::journal::JournalError;
 use crate::notebook;
 use crate::notebook::NotebookError;
@@ -75,6 +77,8 @@ pub struct Settings {
     pub journal: Option<PathBuf>,
     /// Answer every step from this journal, with no server and no command run.
     pub replay: Option<PathBuf>,
+    /// A public key to trust, besides the user's own, when judging the replayed journal.
+    pub public_key: Option<PathBuf>,
     /// Write each check as a JUnit test case here.
     pub junit: Option<PathBuf>,
 }
@@ -94,13 +98,22 @@ pub async fn run(
         .filter_map(notebook::code)
         .filter(|c| !c.trim().is_empty())
         .count();
+    let replay = match &settings.replay {
+        Some(path) => {
+            let trust = Trust::of(settings.public_key.as_deref()).map_err(JournalError::from)?;
+            let recording = Recording::load(path, &trust)?;
+            progress(&format!("{}: {}", path.display(), recording.verdict()));
+            Some(recording)
+        }
+        None => None,
+    };
     let mut engine = Engine::new(Options {
         overrides: params,
         policy: Policy::find(input.parent().unwrap_or(Path::new("."))),
         dry_run: settings.dry_run,
         approve_all: settings.yes,
         journal: settings.journal,
-        replay: settings.replay,
+        replay,
         base_dir: input.parent().unwrap_or(Path::new(".")).to_owned(),
         world: None,
     })?;

@@ -3,6 +3,8 @@
 //! notebook headless through [`headless::run`]; both drive the same engine.
 
 use clap::{Args, Parser, Subcommand};
+use playbook::journal::read::{self, Loaded};
+use playbook::journal::verdict::{self, Trust, Verdict};
 use playbook::ops::leftovers;
 use playbook::{headless, jupyter, kernel, report};
 use std::path::PathBuf;
@@ -59,14 +61,22 @@ enum Command {
         /// Write each check as a JUnit test case to FILE
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
+        /// Trust this public key (hex, as in journal-key.pub), besides your own, when judging the
+        /// --replay journal's signatures
+        #[arg(long, value_name = "FILE", requires = "replay")]
+        public_key: Option<PathBuf>,
     },
     /// The investigation in a journal as a timeline: findings, checks, commands, queries; and
-    /// whether its hash chain is intact
+    /// what its signatures prove. Exit status: 0 signed and intact, 1 broken, 2 unreadable,
+    /// 3 truncated, 4 unsigned, 5 signed by an unknown key
     Report {
         /// The journal (a .jsonl file)
         journal: PathBuf,
         #[arg(long, value_enum, default_value = "md")]
         format: report::Format,
+        /// Trust this public key (hex, as in journal-key.pub), besides your own
+        #[arg(long, value_name = "FILE")]
+        public_key: Option<PathBuf>,
     },
 }
 
@@ -105,17 +115,17 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Kernel { connection_file } => serve_kernel(&connection_file),
         Command::Install(target) => install(target),
-        Command::Report { journal, format } => match playbook::journal::read::load(&journal) {
-            Ok(loaded) => {
-                print!("{}", report::render(&loaded, format));
-                // A CI job can gate on a journal nobody changed.
-                return if loaded.breaks.is_empty() {
-                    ExitCode::SUCCESS
-                } else {
-                    ExitCode::from(1)
-                };
+        Command::Report {
+            journal,
+            format,
+            public_key,
+        } => match judged(&journal, public_key.as_deref()) {
+            Ok((loaded, verdict)) => {
+                print!("{}", report::render(&loaded, &verdict, format));
+                // A CI job can gate on a journal signed by a key it trusts and intact.
+                return ExitCode::from(verdict.exit_code());
             }
-            Err(e) => Err(e.into()),
+            Err(e) => Err(e),
         },
         Command::Run {
             notebook,
@@ -126,6 +136,7 @@ fn main() -> ExitCode {
             journal,
             replay,
             junit,
+            public_key,
         } => {
             let output = output.unwrap_or_else(|| headless::default_output(&notebook));
             let settings = headless::Settings {
@@ -134,6 +145,7 @@ fn main() -> ExitCode {
                 journal,
                 replay,
                 junit,
+                public_key,
             };
             contain_leftovers();
             let run = headless::run(&notebook, &output, params, settings);
@@ -150,6 +162,17 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// A journal and what its signatures prove to this user.
+fn judged(
+    journal: &std::path::Path,
+    public_key: Option<&std::path::Path>,
+) -> Result<(Loaded, Verdict), Failure> {
+    let trust = Trust::of(public_key)?;
+    let loaded = read::load(journal)?;
+    let verdict = verdict::judge(&loaded, &trust);
+    Ok((loaded, verdict))
 }
 
 /// Which threads the async runtime runs on.

@@ -7,6 +7,8 @@ use playbook::engine::error::{CellError, ErrorKind};
 use playbook::engine::sink::OutputSink;
 use playbook::engine::stack::{LiveSources, World};
 use playbook::engine::{Engine, Options};
+use playbook::journal::replay::Recording;
+use playbook::journal::verdict::Trust;
 use playbook::ops::clock::Clock;
 use playbook::ops::command::{
     CommandError, CommandResult, CommandRunner, CommandSpec, Exit, Leftovers, Stream,
@@ -470,7 +472,7 @@ async fn a_replay_shows_what_was_recorded_and_reaches_nothing() {
     // Another day, another clock, no metrics file: the replay shows the same and runs nothing,
     // and nobody is asked to consent to a command that does not run.
     let (mut replay, fakes) = engine_with(Options {
-        replay: Some(journal.clone()),
+        replay: Some(recording(&journal)),
         ..Options::default()
     });
     let screen = Screen::default();
@@ -517,7 +519,7 @@ async fn what_a_command_left_running_is_said_and_replayed_alike() {
     assert_shows(&recorded, approval);
 
     let (mut replay, _) = engine_with(Options {
-        replay: Some(journal),
+        replay: Some(recording(&journal)),
         ..Options::default()
     });
     let replayed = run_ok(&mut replay, cell).await;
@@ -582,6 +584,11 @@ async fn the_journal_holds_every_completed_step_and_verifies() {
     );
 }
 
+/// A journal to replay; how far it can be trusted is not what these tests are about.
+fn recording(journal: &Path) -> Rc<Recording> {
+    Recording::load(journal, &Trust::default()).unwrap()
+}
+
 #[tokio::test]
 async fn dry_run_while_replaying_keeps_answering_from_the_journal() {
     let journal = temp_journal("dry-replay");
@@ -591,7 +598,7 @@ async fn dry_run_while_replaying_keeps_answering_from_the_journal() {
     });
     run_ok(&mut live, "r = run echo recorded").await;
     let (mut replay, fakes) = engine_with(Options {
-        replay: Some(journal),
+        replay: Some(recording(&journal)),
         ..Options::default()
     });
     let shown = run_ok(

@@ -64,7 +64,7 @@ pub struct Options {
     /// Where to record every step; `None` records nothing.
     pub journal: Option<PathBuf>,
     /// A journal to answer every step from, from the start.
-    pub replay: Option<PathBuf>,
+    pub replay: Option<Rc<Recording>>,
     /// The notebook's folder: relative paths of metrics files start there.
     pub base_dir: PathBuf,
     /// The live primitives; `None` for the real world. Tests give fakes.
@@ -98,14 +98,18 @@ impl Engine {
         let mut state = Investigation::default();
         state.set_overrides(options.overrides);
         let journal = match options.journal {
-            Some(path) => Some(Rc::new(RefCell::new(Journal::open(
-                &path,
-                state.secrets.mask_fn(),
-            )?))),
+            Some(path) => {
+                let key = crate::journal::key::own()?;
+                let journal = Journal::open(&path, state.secrets.mask_fn(), key)?;
+                Some(Rc::new(RefCell::new(journal)))
+            }
             None => None,
         };
         let mode = match options.replay {
-            Some(path) => Mode::Replay(Recording::load(&path, state.secrets.mask_fn())?),
+            Some(recording) => {
+                recording.mask_with(state.secrets.mask_fn());
+                Mode::Replay(recording)
+            }
             None if options.dry_run => Mode::DryRun,
             None => Mode::Live,
         };

@@ -2,19 +2,26 @@
 //! chained by hashes so that an edit shows; and replay, which answers steps from a journal.
 //!
 //! A line: `{"v":1,"seq":N,"at":RFC3339,"step":KIND,"key":SHA256,"input":{...},"result":{...},
-//! "ms":N,"prev":SHA256}`. `key` is the SHA-256 of the canonical input (its JSON with sorted keys);
-//! `prev` the SHA-256 of the previous line as written (all zeros for the first).
+//! "ms":N,"prev":SHA256,"signer":PUBLIC_KEY,"sig":SIGNATURE}`. `key` is the SHA-256 of the
+//! canonical input (its JSON with sorted keys); `prev` the SHA-256 of the previous line as written
+//! (all zeros for the first); `sig` the Ed25519 signature, by `signer`, of the line's hash: the
+//! SHA-256 of the line as written without `sig`. Each session ends with a line of step `end`,
+//! whose input counts the session's records and names the last one's hash, so that lines cut off
+//! the end show. Journals written before signing have neither `signer` nor `sig` nor `end`.
 //!
 //! Layout: [`entry`] is what a line holds, as types; [`codec`] turns op calls into entries and
-//! back; [`record`] writes, [`recorded`] wraps the ops so that each op call becomes a line,
-//! [`replay`] answers op calls from a journal, [`read`] loads and verifies one.
+//! back; [`record`] writes and signs, with the user's [`key`]; [`recorded`] wraps the ops so that
+//! each op call becomes a line, [`replay`] answers op calls from a journal, [`read`] loads one and
+//! finds breaks in its chain, and [`verdict`] says what its signatures prove.
 
 pub mod codec;
 pub mod entry;
+pub mod key;
 pub mod read;
 pub mod record;
 pub mod recorded;
 pub mod replay;
+pub mod verdict;
 
 use entry::Entry;
 use serde::{Deserialize, Serialize};
@@ -68,6 +75,40 @@ struct Line {
     result: Value,
     ms: u64,
     prev: String,
+    /// The signing key's public half, as hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    signer: Option<String>,
+    /// The Ed25519 signature of the SHA-256 of the line as written before it, as hex: always
+    /// the last field (see [`signed`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sig: Option<String>,
+}
+
+/// The step of the line that ends a session.
+const END: &str = "end";
+
+/// The input of a session's `end` line.
+#[derive(Serialize, Deserialize)]
+struct EndInput {
+    /// How many records the session wrote before this line.
+    records: u64,
+    /// The hash of the last of them as written (its `prev`, when nothing was cut).
+    last: String,
+}
+
+/// A line with its signature appended as its last field, so that what the signature signs is
+/// the line's own text before it: a reader hashes the bytes as written, with no need to write
+/// the line again the way this kernel would.
+fn signed(unsigned: &str, sig: &str) -> String {
+    let fields = unsigned.strip_suffix('}').unwrap_or(unsigned);
+    format!("{fields},\"sig\":\"{sig}\"}}")
+}
+
+/// What the signature of a line as written signs: the SHA-256 of its text without the `sig`
+/// field; `None` when `sig` is not the last field, where [`signed`] puts it.
+fn signed_hash(line: &str, sig: &str) -> Option<[u8; 32]> {
+    let fields = line.strip_suffix(&format!(",\"sig\":\"{sig}\"}}"))?;
+    Some(Sha256::digest(format!("{fields}}}")).into())
 }
 
 impl Line {
@@ -102,6 +143,13 @@ pub enum JournalError {
     },
     #[error("cannot read the journal {}: {source}", .path.display())]
     Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot sign the journal: {0}")]
+    Key(#[from] key::KeyError),
+    #[error("cannot move the torn last line of {} aside: {source}", .path.display())]
+    MoveAside {
         path: PathBuf,
         source: std::io::Error,
     },

@@ -1,15 +1,56 @@
 //! Loading a journal: every complete line, a warning for a torn last line (a crash mid-write),
-//! and every place where the hash chain says a line was changed, removed or inserted.
+//! every place where the hash chain says a line was changed, removed or inserted, and what each
+//! line's signature and each session's `end` line say, for [`super::verdict`] to judge.
 
-use super::{key_of, sha256_hex, JournalError, Line, Record, GENESIS};
+use super::{key_of, sha256_hex, signed_hash, EndInput, JournalError, Line, Record, END, GENESIS};
 use std::path::Path;
 
 #[derive(Debug, Default)]
 pub struct Loaded {
+    /// The steps; `end` lines are not steps, and are only in `links`.
     pub records: Vec<Record>,
     pub warnings: Vec<String>,
-    /// Where the chain is broken, as a person reads it: "line 7: ...".
-    pub breaks: Vec<String>,
+    /// Where the chain is broken.
+    pub breaks: Vec<Break>,
+    /// Every record and `end` line, in order.
+    pub links: Vec<Link>,
+}
+
+/// A place where the chain is broken.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Break {
+    /// 1-based, in the file.
+    pub line: usize,
+    /// As a person reads it: "line 7 (step 6): ...".
+    pub text: String,
+}
+
+impl std::fmt::Display for Break {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// What a line says of its signature and of its session.
+#[derive(Debug, Clone)]
+pub struct Link {
+    /// 1-based, in the file.
+    pub line: usize,
+    /// The signer's public key and the signature, as written; `None` when the line has neither.
+    pub seal: Option<Seal>,
+    /// For an `end` line, the records it counts and the hash it names as the last.
+    pub end: Option<(u64, String)>,
+    /// The hash of the line before (its `prev`).
+    pub prev: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Seal {
+    pub signer: String,
+    pub sig: String,
+    /// What the signature must sign: the hash of the line's text before its `sig`; `None` when
+    /// `sig` is not the line's last field, so nothing can match it.
+    pub hash: Option<[u8; 32]>,
 }
 
 pub fn load(path: &Path) -> Result<Loaded, JournalError> {
@@ -31,7 +72,7 @@ pub fn parse(text: &str) -> Loaded {
             continue;
         }
         let number = index + 1;
-        let record: Line = match serde_json::from_str(line) {
+        let mut record: Line = match serde_json::from_str(line) {
             Ok(record) => record,
             Err(_) if Some(index) == last_nonblank && !text.ends_with('\n') => {
                 loaded.warnings.push(format!(
@@ -40,9 +81,10 @@ pub fn parse(text: &str) -> Loaded {
                 break;
             }
             Err(e) => {
-                loaded
-                    .breaks
-                    .push(format!("line {number} is not a journal record: {e}"));
+                loaded.breaks.push(Break {
+                    line: number,
+                    text: format!("line {number} is not a journal record: {e}"),
+                });
                 prev = sha256_hex(line.as_bytes());
                 continue;
             }
@@ -56,21 +98,53 @@ pub fn parse(text: &str) -> Loaded {
             } else {
                 "the first line is not the start of a journal".to_owned()
             };
-            loaded.breaks.push(format!(
-                "line {number} (step {}): its `prev` does not match the line before it: {culprit}",
-                record.seq
-            ));
+            loaded.breaks.push(Break {
+                line: number,
+                text: format!(
+                    "line {number} (step {}): its `prev` does not match the line before it: {culprit}",
+                    record.seq
+                ),
+            });
         }
         if record.key != key_of(&record.input) {
-            loaded.breaks.push(format!(
-                "line {number} (step {}): its input does not match its key: the input was changed",
-                record.seq
-            ));
+            loaded.breaks.push(Break {
+                line: number,
+                text: format!(
+                    "line {number} (step {}): its input does not match its key: the input was changed",
+                    record.seq
+                ),
+            });
         }
         prev = sha256_hex(line.as_bytes());
-        loaded.records.push(record.into_record());
+        loaded.links.push(link(number, line, &mut record));
+        if record.step != END {
+            loaded.records.push(record.into_record());
+        }
     }
     loaded
+}
+
+fn link(number: usize, text: &str, record: &mut Line) -> Link {
+    let seal = match (record.signer.clone(), record.sig.take()) {
+        (Some(signer), Some(sig)) => Some(Seal {
+            signer,
+            hash: signed_hash(text, &sig),
+            sig,
+        }),
+        _ => None,
+    };
+    let end = (record.step == END).then(|| {
+        // An `end` line that says nothing it should counts nothing: it matches no session.
+        serde_json::from_value::<EndInput>(record.input.clone())
+            .map(|end| (end.records, end.last))
+            .unwrap_or((u64::MAX, String::new()))
+    });
+    Link {
+        line: number,
+        seal,
+        end,
+        prev: record.prev.clone(),
+    }
 }
 
 #[cfg(test)]
@@ -79,6 +153,11 @@ mod tests {
     use super::super::record::Journal;
     use super::*;
     use crate::ops::command::Exit;
+    use ed25519_dalek::SigningKey;
+
+    fn key() -> SigningKey {
+        SigningKey::from_bytes(&[7; 32])
+    }
 
     fn written(steps: usize) -> (std::path::PathBuf, String) {
         let path = std::env::temp_dir().join(format!(
@@ -86,8 +165,12 @@ mod tests {
             std::process::id(),
             uuid::Uuid::new_v4()
         ));
-        let mut journal =
-            Journal::open(&path, Box::new(|s: &str| s.replace("hunter2", "••••"))).unwrap();
+        let mut journal = Journal::open(
+            &path,
+            Box::new(|s: &str| s.replace("hunter2", "••••")),
+            key(),
+        )
+        .unwrap();
         for i in 0..steps {
             let entry = Entry::Run {
                 input: RunInput {
@@ -114,7 +197,7 @@ mod tests {
         assert!(!text.contains("hunter2"));
         assert_eq!(loaded.records[2].seq, 3);
         // Reopening continues the chain.
-        let mut again = Journal::open(&path, Box::new(|s: &str| s.to_owned())).unwrap();
+        let mut again = Journal::open(&path, Box::new(|s: &str| s.to_owned()), key()).unwrap();
         let finding = Entry::Finding {
             input: FindingInput::default(),
         };
@@ -134,11 +217,11 @@ mod tests {
         let loaded = parse(&changed);
         assert_eq!(loaded.breaks.len(), 1, "{:?}", loaded.breaks);
         assert!(
-            loaded.breaks[0].starts_with("line 3 "),
+            loaded.breaks[0].text.starts_with("line 3 "),
             "{:?}",
             loaded.breaks
         );
-        assert!(loaded.breaks[0].contains("line 2 was changed"));
+        assert!(loaded.breaks[0].text.contains("line 2 was changed"));
         std::fs::remove_file(path).unwrap();
     }
 

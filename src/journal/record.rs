@@ -1,11 +1,18 @@
-//! Writing the journal: each step becomes one line, written and flushed before the next begins,
-//! so that a crash loses at most the step that was running.
+//! Writing the journal: each step becomes one signed line, written and synced to the disk before
+//! the next begins, so that a crash loses at most the step that was running; a session ends with
+//! its `end` line when the journal is dropped.
 
-use super::entry::Entry;
-use super::{key_of, mask_json, sha256_hex, JournalError, Line, GENESIS, VERSION};
+use super::entry::{json, Entry};
+use super::{
+    key_of, mask_json, sha256_hex, signed, EndInput, JournalError, Line, END, GENESIS, VERSION,
+};
+use ed25519_dalek::{Signer, SigningKey};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
@@ -18,6 +25,11 @@ pub struct Journal {
     seq: u64,
     prev: String,
     mask: Mask,
+    key: SigningKey,
+    /// The signer as each line names it: the public key, as hex.
+    signer: String,
+    /// Lines this session has written, for its `end` line.
+    written: u64,
 }
 
 /// The journal as the recording wrappers and the engine share it.
@@ -37,32 +49,43 @@ impl Journal {
             .join(format!("{stamp}-{id}.jsonl"))
     }
 
-    /// Opens `path` for appending; an existing journal is continued, its chain unbroken.
-    pub fn open(path: &Path, mask: Mask) -> Result<Journal, JournalError> {
+    /// Opens `path` for appending, signing with `key`; an existing journal is continued, its
+    /// chain unbroken, after its torn last line, if any, is moved aside.
+    pub fn open(path: &Path, mask: Mask, key: SigningKey) -> Result<Journal, JournalError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| JournalError::CreateFolder {
                 dir: dir.to_owned(),
                 source,
             })?;
         }
-        let (seq, prev) = match std::fs::read(path) {
-            Ok(existing) => last_link(&existing),
-            Err(_) => (0, GENESIS.to_owned()),
+        let opened = |source| JournalError::Open {
+            path: path.to_owned(),
+            source,
         };
+        // Only the user reads a journal: its outputs are masked, but they are still the
+        // investigation's details.
         let file = OpenOptions::new()
             .create(true)
             .append(true)
+            .mode(0o600)
             .open(path)
-            .map_err(|source| JournalError::Open {
-                path: path.to_owned(),
-                source,
-            })?;
+            .map_err(opened)?;
+        let existing = std::fs::read(path).map_err(opened)?;
+        let whole = whole_lines(&existing);
+        if whole < existing.len() {
+            move_aside(path, &file, &existing[whole..], whole as u64)?;
+        }
+        let (seq, prev) = last_link(&existing[..whole]);
+        let signer = hex::encode(key.verifying_key().as_bytes());
         Ok(Journal {
             path: path.to_owned(),
             file,
             seq,
             prev,
             mask,
+            key,
+            signer,
+            written: 0,
         })
     }
 
@@ -70,29 +93,45 @@ impl Journal {
         &self.path
     }
 
-    /// Appends one step and flushes it to the file.
+    /// Appends one step and syncs it to the disk.
     pub fn append(&mut self, entry: &Entry, ms: u64) -> Result<(), JournalError> {
         let (input, result) = entry.to_json();
         // Secrets are masked before the key is computed, so that the key never depends on them.
         let input = mask_json(&self.mask, input);
         let result = mask_json(&self.mask, result);
+        self.write(entry.step(), input, result, ms)?;
+        self.written += 1;
+        Ok(())
+    }
+
+    fn write(
+        &mut self,
+        step: &str,
+        input: Value,
+        result: Value,
+        ms: u64,
+    ) -> Result<(), JournalError> {
         self.seq += 1;
         let record = Line {
             v: VERSION,
             seq: self.seq,
             at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            step: entry.step().to_owned(),
+            step: step.to_owned(),
             key: key_of(&input),
             input,
             result,
             ms,
             prev: self.prev.clone(),
+            signer: Some(self.signer.clone()),
+            sig: None,
         };
-        let line = serde_json::to_string(&record).expect("records serialize");
+        let unsigned = serde_json::to_string(&record).expect("records serialize");
+        let signature = self.key.sign(&Sha256::digest(&unsigned));
+        let line = signed(&unsigned, &hex::encode(signature.to_bytes()));
         self.prev = sha256_hex(line.as_bytes());
         self.file
             .write_all(format!("{line}\n").as_bytes())
-            .and_then(|()| self.file.flush())
+            .and_then(|()| self.file.sync_data())
             .map_err(|source| JournalError::Write {
                 path: self.path.clone(),
                 source,
@@ -100,7 +139,74 @@ impl Journal {
     }
 }
 
-/// The sequence number and hash of the last complete line of an existing journal.
+/// The session's `end` line, so that a reader can tell a journal cut short from a whole one.
+impl Drop for Journal {
+    fn drop(&mut self) {
+        let end = EndInput {
+            records: self.written,
+            last: self.prev.clone(),
+        };
+        let empty = Value::Object(Default::default());
+        if let Err(problem) = self.write(END, json(&end), empty, 0) {
+            log::error!("{problem}");
+        }
+    }
+}
+
+/// How many leading bytes of a journal are whole lines: each ends with a newline and the last
+/// is a record. What follows was torn by a crash in the middle of a write.
+fn whole_lines(bytes: &[u8]) -> usize {
+    let mut end = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    // A line that ends but is no record: the newline came from a later, torn write.
+    while end > 0 {
+        let start = bytes[..end - 1]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        let line = &bytes[start..end - 1];
+        if line.trim_ascii().is_empty() || serde_json::from_slice::<Line>(line).is_ok() {
+            break;
+        }
+        end = start;
+    }
+    end
+}
+
+/// Moves a torn tail to `<journal>.torn-<n>` and cuts it off the journal, so that the next line
+/// starts a line of its own and the chain continues from the last whole record.
+fn move_aside(path: &Path, file: &File, torn: &[u8], whole: u64) -> Result<(), JournalError> {
+    let failed = |source| JournalError::MoveAside {
+        path: path.to_owned(),
+        source,
+    };
+    let mut n = 1;
+    let (aside, mut out) = loop {
+        let aside = PathBuf::from(format!("{}.torn-{n}", path.display()));
+        match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&aside)
+        {
+            Ok(out) => break (aside, out),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => n += 1,
+            Err(e) => return Err(failed(e)),
+        }
+    };
+    out.write_all(torn)
+        .and_then(|()| out.sync_all())
+        .and_then(|()| file.set_len(whole))
+        .and_then(|()| file.sync_all())
+        .map_err(failed)?;
+    log::warn!(
+        "{}: its last line was torn (a crash while it was written); it was moved to {}",
+        path.display(),
+        aside.display()
+    );
+    Ok(())
+}
+
+/// The sequence number and hash of the last line of an existing journal's whole lines.
 fn last_link(bytes: &[u8]) -> (u64, String) {
     let text = String::from_utf8_lossy(bytes);
     text.lines()

@@ -7,6 +7,7 @@ use super::entry::{
     RustInput,
 };
 use super::record::Mask;
+use super::verdict::{self, Trust, Verdict};
 use super::{key_of, mask_json, read, JournalError, Record};
 use crate::ops::clock::Clock;
 use crate::ops::command::{CommandError, CommandResult, CommandRunner, CommandSpec, Stream};
@@ -15,7 +16,7 @@ use crate::ops::probe::{ProbeResult, ProbeSpec, Prober};
 use crate::ops::rust::{RustCells, RustError, RustRun, Values};
 use crate::ops::{Io, NotRecorded};
 use serde_json::Value;
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
@@ -24,18 +25,23 @@ pub struct Recording {
     path: PathBuf,
     records: Vec<Record>,
     used: RefCell<Vec<bool>>,
-    /// The session's secrets' mask: inputs were recorded masked, so they are asked masked.
-    mask: Mask,
+    verdict: Verdict,
+    /// The session's secrets' mask, given when the recording becomes a session's: inputs were
+    /// recorded masked, so they are asked masked.
+    mask: OnceCell<Mask>,
 }
 
 impl Recording {
-    /// Loads a journal for replay. A broken chain is refused: a replay must show what was seen.
-    pub fn load(path: &Path, mask: Mask) -> Result<Rc<Recording>, JournalError> {
+    /// Loads a journal for replay, judging it against `trust`. A broken journal is refused: a
+    /// replay must show what was seen. One that is unsigned, truncated or signed by an unknown key
+    /// replays, and its verdict says what that replay is worth.
+    pub fn load(path: &Path, trust: &Trust) -> Result<Rc<Recording>, JournalError> {
         let loaded = read::load(path)?;
-        if let Some(first) = loaded.breaks.first() {
+        let verdict = verdict::judge(&loaded, trust);
+        if let Verdict::Broken { .. } = verdict {
             return Err(JournalError::Changed {
                 path: path.to_owned(),
-                first_break: first.clone(),
+                first_break: verdict.to_string(),
             });
         }
         for warning in &loaded.warnings {
@@ -46,13 +52,27 @@ impl Recording {
             path: path.to_owned(),
             records: loaded.records,
             used,
-            mask,
+            verdict,
+            mask: OnceCell::new(),
         }))
+    }
+
+    /// What the journal's integrity is.
+    pub fn verdict(&self) -> &Verdict {
+        &self.verdict
+    }
+
+    /// Asks with the secrets of the engine that replays this journal (set once, when it starts).
+    pub fn mask_with(&self, mask: Mask) {
+        let _ = self.mask.set(mask);
     }
 
     /// The result of the first unused record of `input`'s kind whose key is `input`'s.
     fn take<I: OpInput>(&self, input: &I) -> Result<&I::Result, NotRecorded> {
-        let input = mask_json(&self.mask, json(input));
+        let input = match self.mask.get() {
+            Some(mask) => mask_json(mask, json(input)),
+            None => json(input),
+        };
         let key = key_of(&input);
         let mut used = self.used.borrow_mut();
         let found =

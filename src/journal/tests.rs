@@ -5,6 +5,7 @@
 use super::entry::*;
 use super::read::{load, parse};
 use super::record::Journal;
+use super::verdict::{judge, Trust, Verdict};
 use super::{key_of, sha256_hex, GENESIS};
 use crate::ops::check::CheckOutcome;
 use crate::ops::command::{CommandError, CommandResult, CommandSpec, Exit, Leftovers};
@@ -13,8 +14,13 @@ use crate::ops::metrics::{Answer, MetricInfo, QueryResult, Range, Sample, Series
 use crate::ops::probe::{ProbeResult, ProbeSpec};
 use crate::ops::rust::{Diagnostic, RustError, RustRun};
 use crate::ops::NotRecorded;
+use ed25519_dalek::SigningKey;
 use serde_json::{json, Value};
 use std::time::Duration;
+
+fn key() -> SigningKey {
+    SigningKey::from_bytes(&[7; 32])
+}
 
 fn temp_path() -> std::path::PathBuf {
     std::env::temp_dir().join(format!(
@@ -530,7 +536,7 @@ fn keys_match_the_shipped_journals() {
 fn every_kind_comes_back_through_a_journal_line() {
     let path = temp_path();
     let kinds = every_kind();
-    let mut journal = Journal::open(&path, Box::new(|s: &str| s.to_owned())).unwrap();
+    let mut journal = Journal::open(&path, Box::new(|s: &str| s.to_owned()), key()).unwrap();
     for (entry, _, _) in &kinds {
         journal.append(entry, 7).unwrap();
     }
@@ -710,4 +716,277 @@ fn a_part_that_does_not_fit_its_type_reads_as_unknown() {
             result: CheckVerdict::default(),
         }
     );
+}
+
+// --- integrity: signatures, end records, tampering --------------------------------------------
+
+/// A session of `steps` findings signed by `key`, ended (its `end` line written); the file's
+/// lines, each with its newline.
+fn signed_session(path: &std::path::Path, key: SigningKey, steps: usize) -> Vec<String> {
+    let mut journal = Journal::open(path, Box::new(|s: &str| s.to_owned()), key).unwrap();
+    for i in 0..steps {
+        let entry = Entry::Finding {
+            input: FindingInput {
+                severity: Some("low".into()),
+                text: Some(format!("finding {i}")),
+                evidence: vec![],
+            },
+        };
+        journal.append(&entry, 1).unwrap();
+    }
+    drop(journal);
+    lines(path)
+}
+
+fn lines(path: &std::path::Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap();
+    text.split_inclusive('\n').map(str::to_owned).collect()
+}
+
+fn trusting(key: &SigningKey) -> Trust {
+    Trust::new(vec![key.verifying_key()])
+}
+
+fn verdict_of(lines: &[String], trust: &Trust) -> Verdict {
+    judge(&parse(&lines.concat()), trust)
+}
+
+/// A line as a forger without the key writes it: right `seq`, `key` and `prev`, no signature.
+fn forged(after: &str, seq: u64) -> String {
+    let input = json!({"severity": "critical", "text": "the database was wiped", "evidence": []});
+    let line = json!({"v": 1, "seq": seq, "at": "2026-12-01T00:00:00.000Z", "step": "finding",
+        "key": key_of(&input), "input": input, "result": {}, "ms": 0,
+        "prev": sha256_hex(after.trim_end_matches('\n').as_bytes())});
+    format!("{line}\n")
+}
+
+#[test]
+fn a_signed_journal_is_intact_only_against_a_key_the_reader_trusts() {
+    let path = temp_path();
+    let lines = signed_session(&path, key(), 3);
+    assert_eq!(lines.len(), 4, "three steps and the end record");
+    let verdict = verdict_of(&lines, &trusting(&key()));
+    let id = super::key::key_id(&key().verifying_key());
+    assert_eq!(verdict, Verdict::Intact { key_id: id.clone() });
+    assert_eq!(verdict.exit_code(), 0);
+    // The key the journal carries proves nothing by itself.
+    for trust in [
+        Trust::default(),
+        trusting(&SigningKey::from_bytes(&[8; 32])),
+    ] {
+        let verdict = verdict_of(&lines, &trust);
+        assert_eq!(verdict, Verdict::UnknownKey { key_id: id.clone() });
+        assert_eq!(verdict.exit_code(), 5);
+    }
+    std::fs::remove_file(path).unwrap();
+}
+
+#[test]
+fn each_tampering_gets_its_verdict() {
+    let path = temp_path();
+    let lines = signed_session(&path, key(), 4);
+    std::fs::remove_file(&path).unwrap();
+    let edited = |mut ls: Vec<String>| {
+        ls[1] = ls[1].replace("finding 1", "finding X");
+        ls
+    };
+    let unsigned = |ls: Vec<String>| -> Vec<String> {
+        ls.iter()
+            .map(|l| {
+                let mut record: Value = serde_json::from_str(l).unwrap();
+                let fields = record.as_object_mut().unwrap();
+                fields.remove("sig");
+                fields.remove("signer");
+                format!("{record}\n")
+            })
+            .collect()
+    };
+    // Every `key` and `prev` recomputed in place after the change, as a forger who knows the
+    // format would.
+    let rechained = |ls: Vec<String>| -> Vec<String> {
+        let mut prev = GENESIS.to_owned();
+        ls.iter()
+            .map(|l| {
+                let record: Value = serde_json::from_str(l).unwrap();
+                let field = |name: &str, value: &str| format!("\"{name}\":\"{value}\"");
+                let line = l
+                    .trim_end()
+                    .replace(
+                        &field("prev", record["prev"].as_str().unwrap()),
+                        &field("prev", &prev),
+                    )
+                    .replace(
+                        &field("key", record["key"].as_str().unwrap()),
+                        &field("key", &key_of(&record["input"])),
+                    );
+                prev = sha256_hex(line.as_bytes());
+                format!("{line}\n")
+            })
+            .collect()
+    };
+    let broken =
+        |line: usize| move |v: &Verdict| matches!(v, Verdict::Broken { line: l, .. } if *l == line);
+    let truncated = |v: &Verdict| matches!(v, Verdict::Truncated { .. });
+    type Case<'a> = (&'a str, Vec<String>, Box<dyn Fn(&Verdict) -> bool>);
+    let n = lines.len();
+    let cases: Vec<Case> = vec![
+        ("edit", edited(lines.clone()), Box::new(broken(2))),
+        (
+            "delete",
+            [&lines[..1], &lines[2..]].concat(),
+            Box::new(broken(2)),
+        ),
+        (
+            "reorder",
+            [&lines[..1], &lines[2..3], &lines[1..2], &lines[3..]].concat(),
+            Box::new(broken(2)),
+        ),
+        (
+            "drop the first line",
+            lines[1..].to_vec(),
+            Box::new(broken(1)),
+        ),
+        (
+            "drop the last line",
+            lines[..n - 1].to_vec(),
+            Box::new(truncated),
+        ),
+        (
+            "drop the last 2 lines",
+            lines[..n - 2].to_vec(),
+            Box::new(truncated),
+        ),
+        (
+            "drop the last 3 lines",
+            lines[..n - 3].to_vec(),
+            Box::new(truncated),
+        ),
+        (
+            "forged append with the right hash",
+            [lines.clone(), vec![forged(&lines[n - 1], n as u64 + 1)]].concat(),
+            Box::new(broken(n + 1)),
+        ),
+        (
+            "forged line in place of the end record",
+            [
+                lines[..n - 1].to_vec(),
+                vec![forged(&lines[n - 2], n as u64)],
+            ]
+            .concat(),
+            Box::new(broken(n)),
+        ),
+        (
+            "full re-chain with recomputed hashes",
+            rechained(edited(lines.clone())),
+            Box::new(broken(2)),
+        ),
+        (
+            "full re-chain, signatures stripped",
+            rechained(unsigned(edited(lines.clone()))),
+            Box::new(|v: &Verdict| *v == Verdict::Unsigned),
+        ),
+    ];
+    for (name, tampered, expected) in cases {
+        let verdict = verdict_of(&tampered, &trusting(&key()));
+        assert!(expected(&verdict), "{name}: {verdict:?}");
+        assert_ne!(verdict.exit_code(), 0, "{name}");
+    }
+}
+
+#[test]
+fn sessions_end_one_by_one_and_a_killed_one_shows() {
+    let path = temp_path();
+    signed_session(&path, key(), 2);
+    let both = signed_session(&path, key(), 1);
+    assert_eq!(both.len(), 5);
+    assert!(matches!(
+        verdict_of(&both, &trusting(&key())),
+        Verdict::Intact { .. }
+    ));
+    // A session killed before its end record: the next one's end record counts only its own.
+    let killed = temp_path();
+    let journal = Journal::open(&killed, Box::new(|s: &str| s.to_owned()), key()).unwrap();
+    let mut journal = std::mem::ManuallyDrop::new(journal);
+    journal
+        .append(
+            &Entry::Finding {
+                input: FindingInput::default(),
+            },
+            0,
+        )
+        .unwrap();
+    let after = signed_session(&killed, key(), 1);
+    match verdict_of(&after, &trusting(&key())) {
+        Verdict::Truncated { why } => {
+            assert!(why.contains("does not count the 2 records"), "{why}")
+        }
+        other => panic!("{other:?}"),
+    }
+    // A session by another key after an ended one is that key's: unknown to this reader.
+    signed_session(&path, SigningKey::from_bytes(&[9; 32]), 1);
+    assert!(matches!(
+        verdict_of(&lines(&path), &trusting(&key())),
+        Verdict::UnknownKey { .. }
+    ));
+    std::fs::remove_file(path).unwrap();
+    std::fs::remove_file(killed).unwrap();
+}
+
+#[test]
+fn no_single_changed_byte_is_called_intact() {
+    let path = temp_path();
+    let text = signed_session(&path, key(), 2).concat();
+    std::fs::remove_file(&path).unwrap();
+    let trust = trusting(&key());
+    let mut rng = fastrand::Rng::with_seed(14);
+    for _ in 0..120 {
+        let at = rng.usize(..text.len());
+        let byte = text.as_bytes()[at];
+        // A different character of the same kind, so that the line stays plausible.
+        let other = match byte {
+            b'\n' => continue,
+            b'0'..=b'9' => b'0' + (byte - b'0' + 1 + rng.u8(..9)) % 10,
+            b'a'..=b'z' => b'a' + (byte - b'a' + 1 + rng.u8(..25)) % 26,
+            _ => b'x',
+        };
+        let mut changed = text.clone().into_bytes();
+        changed[at] = other;
+        let changed = String::from_utf8_lossy(&changed);
+        let verdict = judge(&parse(&changed), &trust);
+        assert!(
+            !matches!(verdict, Verdict::Intact { .. }),
+            "byte {at} changed from {:?} to {:?}: {verdict:?}",
+            byte as char,
+            other as char
+        );
+    }
+}
+
+#[test]
+fn a_torn_tail_is_moved_aside_and_the_chain_goes_on() {
+    use std::os::unix::fs::PermissionsExt;
+    let path = temp_path();
+    let text = signed_session(&path, key(), 2).concat();
+    let cut = &text[..text.len() - 30];
+    std::fs::write(&path, cut).unwrap();
+    let after = signed_session(&path, key(), 1);
+    let aside = std::path::PathBuf::from(format!("{}.torn-1", path.display()));
+    let torn = &cut[cut.rfind('\n').unwrap() + 1..];
+    assert_eq!(std::fs::read_to_string(&aside).unwrap(), torn);
+    let loaded = parse(&after.concat());
+    assert!(
+        loaded.breaks.is_empty() && loaded.warnings.is_empty(),
+        "{loaded:?}"
+    );
+    assert_eq!(loaded.records.len(), 3);
+    // The first session lost its end record with the torn line.
+    assert!(matches!(
+        judge(&loaded, &trusting(&key())),
+        Verdict::Truncated { .. }
+    ));
+    for file in [&path, &aside] {
+        let mode = std::fs::metadata(file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{}", file.display());
+        std::fs::remove_file(file).unwrap();
+    }
 }

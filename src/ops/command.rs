@@ -184,7 +184,7 @@ impl CommandRunner for Shell {
                 },
                 exited = child.wait(), if ended.is_none() => {
                     let status = exited.map_err(|e| CommandError::Spawn(e.to_string()))?;
-                    let duration = started.elapsed();
+                    let duration = super::elapsed_ms(started);
                     running.take();
                     let left = if spec.leave_running {
                         Leftovers::LeftRunning(leftovers::leave_running())
@@ -199,13 +199,13 @@ impl CommandRunner for Shell {
                     stop_group(group, &mut child).await;
                     running.take();
                     let stopped = leftovers::stop().await;
-                    return Err(CommandError::Interrupted { after: started.elapsed(), stopped });
+                    return Err(CommandError::Interrupted { after: super::elapsed_ms(started), stopped });
                 }
                 _ = &mut timed_out, if ended.is_none() => {
                     stop_group(group, &mut child).await;
                     running.take();
                     let stopped = leftovers::stop().await;
-                    return Err(CommandError::TimedOut { after: started.elapsed(), stopped });
+                    return Err(CommandError::TimedOut { after: super::elapsed_ms(started), stopped });
                 }
             }
         }

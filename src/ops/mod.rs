@@ -35,5 +35,11 @@ pub struct Io<'a> {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{0}")]
 pub struct NotRecorded(pub String);
+
+/// How long an op took, to the whole millisecond: the precision the journal keeps, so that a
+/// live run shows the very figure its replay shows.
+pub fn elapsed_ms(started: std::time::Instant) -> std::time::Duration {
+    std::time::Duration::from_millis(started.elapsed().as_millis() as u64)
+}
 pub mod file_source;
 pub mod prometheus;

@@ -99,7 +99,7 @@ impl Http {
 
         let started = Instant::now();
         let answer = tokio::time::timeout(budget, request.send()).await;
-        result.latency = started.elapsed();
+        result.latency = super::elapsed_ms(started);
         let response = match answer {
             Err(_) => {
                 result.reason = format!("no answer within {}", budget_text(budget));

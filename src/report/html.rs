@@ -79,18 +79,17 @@ pub(super) fn render(r: &Report) -> String {
     out.push_str("</style>\n</head>\n<body>\n<h1>Investigation journal</h1>\n<dl>\n");
     let _ = writeln!(out, "<dt>When</dt><dd>{}</dd>", esc(&r.span()));
     let _ = writeln!(out, "<dt>Steps</dt><dd>{}</dd>", esc(&r.steps_text()));
-    if r.verified() {
-        out.push_str("<dt>Integrity</dt><dd class=\"pass\">✓ hash chain verified</dd>\n");
-    } else {
-        out.push_str(
-            "<dt>Integrity</dt><dd class=\"fail\">✗ the journal was changed after it was written</dd>\n",
-        );
-    }
+    let class = if r.intact() { "pass" } else { "fail" };
+    let _ = writeln!(
+        out,
+        "<dt>Integrity</dt><dd class=\"{class}\">{}</dd>",
+        esc(&r.integrity())
+    );
     if !r.checks.is_empty() {
         let _ = writeln!(out, "<dt>Checks</dt><dd>{}</dd>", esc(&r.checks_summary()));
     }
     out.push_str("</dl>\n");
-    if !r.verified() {
+    if !r.breaks.is_empty() {
         out.push_str(
             "<div class=\"broken\"><p><strong>The journal was changed:</strong></p><ul>\n",
         );

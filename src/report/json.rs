@@ -3,6 +3,7 @@
 
 use super::model::Report;
 use super::rows::Place;
+use crate::journal::verdict::Verdict;
 use crate::ops::command::Exit;
 use crate::render::format::rfc3339;
 use serde_json::{json, Value};
@@ -26,7 +27,7 @@ fn value(r: &Report) -> Value {
     json!({
         "span": {"first": r.first, "last": r.last},
         "steps": r.steps,
-        "verified": r.verified(),
+        "integrity": r.verdict.map(integrity),
         "breaks": r.breaks,
         "warnings": r.warnings,
         "windows": r.windows.iter().map(|w| with(&w.place, json!({
@@ -80,4 +81,17 @@ fn value(r: &Report) -> Value {
             "step": e.step, "summary": e.line, "ms": e.ms,
         }))).collect::<Vec<_>>(),
     })
+}
+
+/// The verdict as data: its name, what it says, and the key or the line it names.
+fn integrity(verdict: &Verdict) -> Value {
+    let mut object = json!({"verdict": verdict.name(), "text": verdict.to_string()});
+    match verdict {
+        Verdict::Intact { key_id } | Verdict::UnknownKey { key_id } => {
+            object["key_id"] = json!(key_id);
+        }
+        Verdict::Broken { line, .. } => object["line"] = json!(line),
+        Verdict::Truncated { .. } | Verdict::Unsigned => {}
+    }
+    object
 }

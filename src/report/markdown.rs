@@ -83,10 +83,9 @@ pub(super) fn render(r: &Report) -> String {
     let mut out = String::from("# Investigation journal\n\n");
     let _ = writeln!(out, "- **When:** {}", Markdown::text(&r.span()));
     let _ = writeln!(out, "- **Steps:** {}", Markdown::text(&r.steps_text()));
-    if r.verified() {
-        out.push_str("- **Integrity:** ✓ hash chain verified\n");
-    } else {
-        out.push_str("- **Integrity:** ✗ the journal was changed after it was written:\n");
+    let _ = writeln!(out, "- **Integrity:** {}", Markdown::text(&r.integrity()));
+    if !r.breaks.is_empty() {
+        out.push_str("- **The journal was changed after it was written:**\n");
         for b in &r.breaks {
             let _ = writeln!(out, "  - {}", rich(b, Markdown::text, Markdown::code));
         }

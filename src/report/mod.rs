@@ -2,8 +2,8 @@
 //! into an incident document (GitHub-flavoured markdown, or a self-contained HTML page), or as
 //! JSON for tools.
 //!
-//! A report leads with what it can vouch for: the time span, the number of steps, and whether
-//! the hash chain holds (every break is named, by line). Then the sections: windows and sources,
+//! A report leads with what it can vouch for: the time span, the number of steps, and the
+//! journal's integrity verdict (`journal::verdict`), with every break of the chain named, by line. Then the sections: windows and sources,
 //! findings by severity, checks, commands, queries, probes and secrets (by reference only), and
 //! the whole timeline, one line a step.
 //!
@@ -30,6 +30,7 @@ mod wording;
 mod tests;
 
 use crate::journal::read::Loaded;
+use crate::journal::verdict::Verdict;
 use model::Report;
 use std::str::FromStr;
 
@@ -56,9 +57,9 @@ impl FromStr for Format {
     }
 }
 
-/// The report of a loaded journal, in `format`.
-pub fn render(loaded: &Loaded, format: Format) -> String {
-    let report = Report::of(loaded);
+/// The report of a loaded journal, judged `verdict`, in `format`.
+pub fn render(loaded: &Loaded, verdict: &Verdict, format: Format) -> String {
+    let report = Report::of(loaded, verdict);
     match format {
         Format::Markdown => markdown::render(&report),
         Format::Html => html::render(&report),

@@ -8,6 +8,7 @@ use super::rows::{
 use super::wording::{failure, one_line, or_unknown, parse_time, severity_rank};
 use crate::journal::entry::{ClockInput, Entry, LookupInput, OpInput};
 use crate::journal::read::Loaded;
+use crate::journal::verdict::Verdict;
 use crate::journal::Record;
 use crate::render::format::{duration, rfc3339, shorten};
 use std::fmt::Write;
@@ -20,6 +21,8 @@ pub(super) struct Report<'a> {
     /// Whether every step happened on the first step's day (UTC), so times can omit the date.
     pub(super) one_day: bool,
     pub(super) steps: usize,
+    /// Always set by [`Report::of`].
+    pub(super) verdict: Option<&'a Verdict>,
     pub(super) breaks: Vec<String>,
     pub(super) warnings: Vec<String>,
     pub(super) windows: Vec<WindowRow<'a>>,
@@ -57,7 +60,7 @@ pub(super) struct Event {
 }
 
 impl<'a> Report<'a> {
-    pub(super) fn of(loaded: &'a Loaded) -> Report<'a> {
+    pub(super) fn of(loaded: &'a Loaded, verdict: &'a Verdict) -> Report<'a> {
         let records = &loaded.records;
         let day = |r: &Record| parse_time(&r.at).map(|t| t.date_naive());
         let first_day = records.first().and_then(day);
@@ -66,7 +69,8 @@ impl<'a> Report<'a> {
             last: records.last().map(|r| r.at.clone()),
             one_day: first_day.is_some() && records.iter().all(|r| day(r) == first_day),
             steps: records.len(),
-            breaks: loaded.breaks.clone(),
+            verdict: Some(verdict),
+            breaks: loaded.breaks.iter().map(|b| b.text.clone()).collect(),
             warnings: loaded.warnings.clone(),
             ..Report::default()
         };
@@ -161,8 +165,15 @@ impl<'a> Report<'a> {
         })
     }
 
-    pub(super) fn verified(&self) -> bool {
-        self.breaks.is_empty()
+    /// Whether the journal is signed by a trusted key and intact: nothing less is shown as a
+    /// pass.
+    pub(super) fn intact(&self) -> bool {
+        matches!(self.verdict, Some(Verdict::Intact { .. }))
+    }
+
+    /// The verdict, as a person reads it.
+    pub(super) fn integrity(&self) -> String {
+        self.verdict.map(Verdict::to_string).unwrap_or_default()
     }
 
     /// The span of the journal, as a person reads it.

@@ -7,11 +7,23 @@ use crate::journal::entry::{
 };
 use crate::journal::read::{load, parse, Loaded};
 use crate::journal::record::Journal;
+use crate::journal::verdict::{judge, Trust};
 use crate::ops::command::Exit;
 use crate::ops::metrics::{Answer, QueryResult, Range, Series};
+use ed25519_dalek::SigningKey;
 use serde_json::{json, Value};
 
 /// A small investigation with every kind of step, written by the journal's own writer.
+fn key() -> SigningKey {
+    SigningKey::from_bytes(&[7; 32])
+}
+
+/// The report of `loaded`, judged by a reader who trusts [`key`].
+fn report_of(loaded: &Loaded, format: Format) -> String {
+    let verdict = judge(loaded, &Trust::new(vec![key().verifying_key()]));
+    render(loaded, &verdict, format)
+}
+
 fn journal() -> (std::path::PathBuf, Loaded) {
     let path = std::env::temp_dir().join(format!(
         "report-test-{}-{}.jsonl",
@@ -164,7 +176,12 @@ fn journal() -> (std::path::PathBuf, Loaded) {
             0,
         ),
     ];
-    let mut j = Journal::open(&path, Box::new(|s: &str| s.replace("hunter2", "••••••"))).unwrap();
+    let mut j = Journal::open(
+        &path,
+        Box::new(|s: &str| s.replace("hunter2", "••••••")),
+        key(),
+    )
+    .unwrap();
     for (entry, ms) in &steps {
         j.append(entry, *ms).unwrap();
     }
@@ -196,7 +213,7 @@ fn finding(severity: &str, text: &str, evidence: &[&str]) -> Entry {
 #[test]
 fn every_section_is_there_in_markdown() {
     let (path, loaded) = journal();
-    let md = render(&loaded, Format::Markdown);
+    let md = report_of(&loaded, Format::Markdown);
     for heading in [
         "# Investigation journal",
         "## Windows",
@@ -211,7 +228,7 @@ fn every_section_is_there_in_markdown() {
     ] {
         assert!(md.contains(heading), "no {heading} in\n{md}");
     }
-    assert!(md.contains("✓ hash chain verified"), "{md}");
+    assert!(md.contains("✓ signed and intact"), "{md}");
     assert!(md.contains("- **Steps:** 13 ("), "{md}");
     assert!(
         md.contains("rust cell of 2 lines: panicked: index out of bounds"),
@@ -265,8 +282,9 @@ fn every_section_is_there_in_markdown() {
 #[test]
 fn json_parses_and_has_every_section() {
     let (path, loaded) = journal();
-    let report: Value = serde_json::from_str(&render(&loaded, Format::Json)).unwrap();
-    assert_eq!(report["verified"], true);
+    let report: Value = serde_json::from_str(&report_of(&loaded, Format::Json)).unwrap();
+    assert_eq!(report["integrity"]["verdict"], "intact");
+    assert_eq!(report["integrity"]["key_id"].as_str().unwrap().len(), 16);
     assert_eq!(report["steps"], 13);
     assert_eq!(report["breaks"], json!([]));
     assert_eq!(report["warnings"], json!([]));
@@ -303,7 +321,7 @@ fn json_parses_and_has_every_section() {
 #[test]
 fn html_is_one_escaped_page() {
     let (path, loaded) = journal();
-    let html = render(&loaded, Format::Html);
+    let html = report_of(&loaded, Format::Html);
     assert!(html.starts_with("<!DOCTYPE html>") && html.trim_end().ends_with("</html>"));
     assert!(!html.contains("<script>"), "{html}");
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
@@ -328,23 +346,32 @@ fn a_changed_line_is_reported_plainly() {
     assert_ne!(changed, text);
     let loaded = parse(&changed);
     assert!(!loaded.breaks.is_empty());
-    let md = render(&loaded, Format::Markdown);
-    assert!(md.contains("✗ the journal was changed"), "{md}");
-    assert!(!md.contains("hash chain verified"), "{md}");
+    let md = report_of(&loaded, Format::Markdown);
+    assert!(
+        md.contains("✗ broken at line 4: its signature does not match"),
+        "{md}"
+    );
+    assert!(
+        md.contains("The journal was changed after it was written"),
+        "{md}"
+    );
+    assert!(!md.contains("intact"), "{md}");
     assert!(md.contains("line 4 was changed"), "{md}");
-    let report: Value = serde_json::from_str(&render(&loaded, Format::Json)).unwrap();
-    assert_eq!(report["verified"], false);
+    let report: Value = serde_json::from_str(&report_of(&loaded, Format::Json)).unwrap();
+    assert_eq!(report["integrity"]["verdict"], "broken");
+    assert_eq!(report["integrity"]["line"], 4);
     assert!(report["breaks"][0]
         .as_str()
         .unwrap()
         .contains("line 4 was changed"));
-    let html = render(&loaded, Format::Html);
+    let html = report_of(&loaded, Format::Html);
     assert!(html.contains("The journal was changed") && html.contains("line 4 was changed"));
-    // A torn last line is a warning, not a break.
+    // A torn last line is a warning, not a break; the session's end record is gone with it.
     let torn = parse(&text[..text.len() - 10]);
-    let md = render(&torn, Format::Markdown);
+    let md = report_of(&torn, Format::Markdown);
     assert!(
-        md.contains("✓ hash chain verified") && md.contains("**Warning:** line 13 is incomplete"),
+        md.contains("✗ truncated: no end record after line 13")
+            && md.contains("**Warning:** line 14 is incomplete"),
         "{md}"
     );
     std::fs::remove_file(path).unwrap();
@@ -400,10 +427,10 @@ fn missing_and_odd_fields_read_as_unknown() {
     let loaded = parse(&text);
     assert_eq!(loaded.records.len(), 12, "{:?}", loaded.breaks);
     for format in [Format::Markdown, Format::Html, Format::Json] {
-        let out = render(&loaded, format);
+        let out = report_of(&loaded, format);
         assert!(!out.is_empty());
     }
-    let md = render(&loaded, Format::Markdown);
+    let md = report_of(&loaded, Format::Markdown);
     assert!(
         md.contains("? UNKNOWN")
             && md.contains("a scalar")
@@ -416,8 +443,8 @@ fn missing_and_odd_fields_read_as_unknown() {
             && md.contains("Left out: 1 reading of the clock and 1 completion lookup"),
         "{md}"
     );
-    let report: Value = serde_json::from_str(&render(&loaded, Format::Json)).unwrap();
-    assert_eq!(report["verified"], false);
+    let report: Value = serde_json::from_str(&report_of(&loaded, Format::Json)).unwrap();
+    assert_eq!(report["integrity"]["verdict"], "broken");
     assert_eq!(report["checks"][0]["passed"], Value::Null);
     assert_eq!(report["findings"][0]["evidence"], json!([]));
     assert_eq!(
@@ -430,9 +457,9 @@ fn missing_and_odd_fields_read_as_unknown() {
     );
     assert_eq!(report["timeline"][5]["summary"], "window ? .. ?");
     // An empty journal still makes a report.
-    let empty = render(&Loaded::default(), Format::Markdown);
+    let empty = report_of(&Loaded::default(), Format::Markdown);
     assert!(
-        empty.contains("no steps recorded") && empty.contains("✓ hash chain verified"),
+        empty.contains("no steps recorded") && empty.contains("✗ truncated"),
         "{empty}"
     );
 }

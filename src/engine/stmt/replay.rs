@@ -6,6 +6,7 @@ use crate::engine::error::{CellError, ErrorKind, Span};
 use crate::engine::stack::Mode;
 use crate::engine::syntax::Tokens;
 use crate::journal::replay::Recording;
+use crate::journal::verdict::Trust;
 use crate::render::Bundle;
 use std::path::Path;
 
@@ -22,8 +23,12 @@ pub fn parse(tokens: &mut Tokens) -> Result<String, CellError> {
 }
 
 pub fn apply(path: &str, span: Span, cx: &mut Context<'_>) -> Result<(), CellError> {
-    let recording = Recording::load(Path::new(path), cx.state.secrets.mask_fn())
-        .map_err(|why| CellError::new(ErrorKind::NotRecorded, why.to_string(), span))?;
+    let not_replayed = |why: String| CellError::new(ErrorKind::NotRecorded, why, span);
+    let trust = Trust::of(None).map_err(|why| not_replayed(why.to_string()))?;
+    let recording =
+        Recording::load(Path::new(path), &trust).map_err(|why| not_replayed(why.to_string()))?;
+    recording.mask_with(cx.state.secrets.mask_fn());
+    let verdict = recording.verdict().to_string();
     cx.ops.switch(Mode::Replay(recording));
     // Sources already declared answer from the journal too, under the same names.
     for named in cx.state.sources_mut() {
@@ -35,7 +40,7 @@ pub fn apply(path: &str, span: Span, cx: &mut Context<'_>) -> Result<(), CellErr
     }
     cx.out.display(
         Bundle::plain(format!(
-            "replaying {path}: steps are answered from the journal, nothing reaches the world, and no command runs"
+            "replaying {path}: steps are answered from the journal, nothing reaches the world, and no command runs\njournal: {verdict}"
         )),
         None,
     );
