@@ -134,8 +134,10 @@ pub struct ValueAxis {
 
 impl ValueAxis {
     /// About five ticks at round numbers (1, 2 or 5 times a power of ten), with ends at ticks
-    /// that hold `lo..=hi`; a flat line gets room around it. Where `f64` cannot place such ticks
-    /// (values far beyond their spread), the axis is the values' own extent.
+    /// that hold `lo..=hi` and some room beyond, as a line on the plot's edge loses half its
+    /// width to clipping; values from zero up keep zero as the bottom. A flat line gets room
+    /// around it. Where `f64` cannot place such ticks (values far beyond their spread), the axis
+    /// is the values' own extent.
     pub fn around(lo: f64, hi: f64) -> ValueAxis {
         let (lo, hi) = if hi > lo {
             (lo, hi)
@@ -160,12 +162,18 @@ impl ValueAxis {
             return exact;
         }
         let tick = |n: f64| on_step(n * step, step);
+        let room = (hi - lo) / 50.0;
+        let floor = if lo >= 0.0 {
+            (lo - room).max(0.0)
+        } else {
+            lo - room
+        };
         // Division and rounding may land a tick a hair inside the values: one more step out.
-        let mut bottom = (lo / step).floor();
+        let mut bottom = (floor / step).floor();
         if tick(bottom) > lo {
             bottom -= 1.0;
         }
-        let mut top = (hi / step).ceil();
+        let mut top = ((hi + room) / step).ceil();
         if tick(top) < hi {
             top += 1.0;
         }
@@ -276,6 +284,12 @@ mod tests {
         assert_eq!(axis(0.25, 5.5), (0.0, 6.0, 2.0));
         assert_eq!(axis(0.005, 0.12), (0.0, 0.15, 0.05));
         assert_eq!(axis(-3.0, 1200.0), (-500.0, 1500.0, 500.0));
+        assert_eq!(
+            axis(41.0, 43.0),
+            (40.5, 43.5, 0.5),
+            "a line at a round peak is not drawn on the edge"
+        );
+        assert_eq!(axis(0.0, 4.0), (0.0, 5.0, 1.0), "zero stays the bottom");
         let (lo, hi, step) = axis(5.0, 5.0);
         assert!(
             lo < 5.0 && hi > 5.0 && (step - 0.2).abs() < 1e-12,

@@ -147,6 +147,9 @@ pub fn finding_card(finding: &Finding) -> Bundle {
     Bundle::plain(plain).with("text/markdown", markdown)
 }
 
+/// A time or a mark with its word ("🟨 medium") is not broken over two lines.
+const MARK_ALIGN: &str = " style=\"text-align:left;white-space:nowrap\"";
+
 /// The session's findings and checks as one timeline, in time order (ties in the order they
 /// happened), headed by counts: by severity, and checks failed and passed.
 pub fn findings_table(timeline: &[Event]) -> Bundle {
@@ -231,7 +234,7 @@ pub fn findings_table(timeline: &[Event]) -> Bundle {
         };
         plain.push_str(&format!("{at}  {mark:<10}  {text}{support_plain}\n"));
         html.push_str(&format!(
-            "<tr><td{TEXT_ALIGN}>{at}</td><td{TEXT_ALIGN}>{}</td><td{TEXT_ALIGN}>{}</td><td{TEXT_ALIGN}>{support_html}</td></tr>",
+            "<tr><td{MARK_ALIGN}>{at}</td><td{MARK_ALIGN}>{}</td><td{TEXT_ALIGN}>{}</td><td{TEXT_ALIGN}>{support_html}</td></tr>",
             escape_html(mark),
             escape_html(text),
         ));

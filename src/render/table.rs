@@ -89,7 +89,7 @@ impl Table<'_> {
         }
         let _ = write!(
             html,
-            "</style><table class=\"pb-query\"><caption{TEXT_ALIGN}><code>{}</code><br>{} · highest max first</caption><thead><tr><th{TEXT_ALIGN}>series</th>",
+            "</style><table class=\"pb-query\"><caption{TEXT_ALIGN}><code>{}</code><br><span style=\"white-space:nowrap\">{} · highest max first</span></caption><thead><tr><th{TEXT_ALIGN}>series</th>",
             escape_html(self.expr),
             escape_html(&self.heading())
         );
