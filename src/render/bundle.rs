@@ -57,3 +57,31 @@ pub fn escape_html(text: &str) -> String {
     }
     out
 }
+
+/// Text with `code spans` (as check details have): the spans through `code`, the rest through
+/// `plain`. Unbalanced backticks are plain text.
+pub fn rich(text: &str, plain: fn(&str) -> String, code: fn(&str) -> String) -> String {
+    let parts: Vec<&str> = text.split('`').collect();
+    if parts.len() < 3 || parts.len().is_multiple_of(2) {
+        return plain(text);
+    }
+    parts
+        .iter()
+        .enumerate()
+        .map(|(i, part)| if i % 2 == 1 { code(part) } else { plain(part) })
+        .collect()
+}
+
+/// Text with code spans as HTML: the spans as `<code>`, everything escaped.
+pub fn rich_html(text: &str) -> String {
+    rich(text, escape_html, code_html)
+}
+
+pub fn code_html(code: &str) -> String {
+    format!("<code>{}</code>", escape_html(code))
+}
+
+/// A table cell's alignment, inline: JupyterLab and nbconvert's HTML drop an output's `<style>`
+/// and right-align every cell, text too.
+pub const TEXT_ALIGN: &str = " style=\"text-align:left\"";
+pub const NUMBER_ALIGN: &str = " style=\"text-align:right\"";

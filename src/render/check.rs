@@ -1,6 +1,6 @@
 //! A check's verdict as one line.
 
-use super::bundle::{escape_html, Bundle};
+use super::bundle::{escape_html, rich_html, Bundle};
 
 /// A check's verdict as one line: `✓ PASS title` or `✗ FAIL title`, then why.
 pub fn check_line(title: &str, passed: bool, detail: &str) -> Bundle {
@@ -13,7 +13,7 @@ pub fn check_line(title: &str, passed: bool, detail: &str) -> Bundle {
     let html = format!(
         "<div><strong style=\"color:{color}\">{mark} {verdict}</strong> {}: {}</div>",
         escape_html(title),
-        escape_html(detail)
+        rich_html(detail)
     );
     Bundle::plain(plain).with("text/html", html)
 }

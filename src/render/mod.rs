@@ -20,7 +20,8 @@ use crate::ops::check::CheckOutcome;
 use crate::ops::command::{CommandResult, Exit, Leftovers};
 use crate::ops::finding::{Finding, Severity};
 use crate::ops::metrics::QueryResult;
-pub use bundle::{escape_html, Bundle};
+pub use bundle::{code_html, escape_html, rich, Bundle};
+use bundle::{rich_html, TEXT_ALIGN};
 pub use check::check_line;
 use std::time::Duration;
 
@@ -165,6 +166,9 @@ pub fn finding_card(finding: &Finding) -> Bundle {
     Bundle::plain(plain).with("text/markdown", markdown)
 }
 
+/// A time or a mark with its word ("🟨 medium") is not broken over two lines.
+const MARK_ALIGN: &str = " style=\"text-align:left;white-space:nowrap\"";
+
 /// The session's findings and checks as one timeline, in time order (ties in the order they
 /// happened), headed by counts: by severity, and checks failed and passed.
 pub fn findings_table(timeline: &[Event]) -> Bundle {
@@ -206,19 +210,26 @@ pub fn findings_table(timeline: &[Event]) -> Bundle {
     }
     let heading = heading.join(" · ");
 
-    // (when, mark, what, text, support)
-    let mut rows: Vec<(chrono::DateTime<chrono::Utc>, String, String, String)> = timeline
+    // (when, mark, text, support, support as HTML): a check's detail has code spans.
+    let mut rows: Vec<(chrono::DateTime<chrono::Utc>, String, &str, String, String)> = timeline
         .iter()
         .map(|event| match event {
-            Event::Finding(f) => (
-                f.at,
-                format!("{} {}", severity_mark(f.severity), f.severity.name()),
-                f.text.clone(),
-                evidence_text(f),
-            ),
+            Event::Finding(f) => {
+                let evidence = evidence_text(f);
+                let evidence_html = escape_html(&evidence);
+                let mark = format!("{} {}", severity_mark(f.severity), f.severity.name());
+                (f.at, mark, f.text.as_str(), evidence, evidence_html)
+            }
             Event::Check(c) => {
                 let mark = if c.passed { "✓ PASS" } else { "✗ FAIL" };
-                (c.at, mark.to_owned(), c.title.clone(), c.detail.clone())
+                let detail_html = rich_html(&c.detail);
+                (
+                    c.at,
+                    mark.to_owned(),
+                    c.title.as_str(),
+                    c.detail.clone(),
+                    detail_html,
+                )
             }
         })
         .collect();
@@ -226,10 +237,14 @@ pub fn findings_table(timeline: &[Event]) -> Bundle {
 
     let mut plain = format!("{heading}\n");
     let mut html = format!(
-        "<p><strong>{}</strong></p><table><thead><tr><th>at</th><th></th><th>finding or check</th><th>evidence</th></tr></thead><tbody>",
+        "<p><strong>{}</strong></p><table><thead><tr>",
         escape_html(&heading)
     );
-    for (at, mark, text, support) in &rows {
+    for title in ["at", "", "finding or check", "evidence"] {
+        html.push_str(&format!("<th{TEXT_ALIGN}>{title}</th>"));
+    }
+    html.push_str("</tr></thead><tbody>");
+    for (at, mark, text, support, support_html) in &rows {
         let at = at.format("%H:%M:%S");
         let support_plain = if support.is_empty() {
             String::new()
@@ -238,10 +253,9 @@ pub fn findings_table(timeline: &[Event]) -> Bundle {
         };
         plain.push_str(&format!("{at}  {mark:<10}  {text}{support_plain}\n"));
         html.push_str(&format!(
-            "<tr><td>{at}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td{MARK_ALIGN}>{at}</td><td{MARK_ALIGN}>{}</td><td{TEXT_ALIGN}>{}</td><td{TEXT_ALIGN}>{support_html}</td></tr>",
             escape_html(mark),
             escape_html(text),
-            escape_html(support)
         ));
     }
     html.push_str("</tbody></table>");
@@ -368,6 +382,11 @@ mod tests {
         );
         assert!(l < f && f < c, "in time order: {html}");
         assert!(html.contains("a &lt;b&gt;"));
+        assert!(
+            html.contains("<td style=\"text-align:left\">no 5xx</td>"),
+            "text stays left where a frontend drops styles: {html}"
+        );
+        assert!(!html.contains("<td>") && !html.contains("<th>"), "{html}");
         let plain = table.get("text/plain").unwrap();
         assert!(
             plain.starts_with("2 findings: 1 critical, 1 low · 1 check: 1 failed, 0 passed"),
@@ -378,6 +397,23 @@ mod tests {
             .get("text/plain")
             .unwrap()
             .starts_with("1 finding: 1 info"));
+    }
+
+    #[test]
+    fn code_spans_in_a_check_read_as_code_and_the_rest_is_escaped() {
+        let check = CheckOutcome {
+            title: "no <5xx>".into(),
+            passed: false,
+            detail: "`sum(x{a=\"<b>\"}) > 1` fired for 1 series & more".into(),
+            at: chrono::DateTime::from_timestamp(200, 0).unwrap(),
+        };
+        let expected =
+            "<code>sum(x{a=&quot;&lt;b&gt;&quot;}) &gt; 1</code> fired for 1 series &amp; more";
+        let timeline = findings_table(&[Event::Check(check.clone())]);
+        assert!(timeline.get("text/html").unwrap().contains(expected));
+        let line = check_line(&check.title, check.passed, &check.detail);
+        assert!(line.get("text/html").unwrap().contains(expected));
+        assert!(line.get("text/html").unwrap().contains("no &lt;5xx&gt;"));
     }
 
     #[test]

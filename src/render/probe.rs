@@ -1,7 +1,7 @@
 //! A probe's verdict as one line: `✓ PASS GET URL: 200 in 12 ms, 3.4 KB, certificate valid 41
 //! more days`, or `✗ FAIL GET URL: expected 200, got 503 Service Unavailable (120 ms)`.
 
-use super::bundle::{escape_html, Bundle};
+use super::bundle::{escape_html, rich_html, Bundle};
 use crate::ops::probe::{ProbeResult, BODY_CAP};
 
 pub fn probe(result: &ProbeResult) -> Bundle {
@@ -15,7 +15,7 @@ pub fn probe(result: &ProbeResult) -> Bundle {
     let html = format!(
         "<div><strong style=\"color:{color}\">{mark} {verdict}</strong> GET <code>{}</code>: {}</div>",
         escape_html(&result.url),
-        escape_html(&detail)
+        rich_html(&detail)
     );
     Bundle::plain(plain).with("text/html", html)
 }
@@ -119,5 +119,18 @@ mod tests {
         assert_eq!(certificate_text(0), "certificate expires within a day");
         assert_eq!(certificate_text(-1), "certificate expired");
         assert_eq!(certificate_text(-4), "certificate expired 3 days ago");
+    }
+
+    #[test]
+    fn a_reasons_code_spans_read_as_code() {
+        let failed = probe(&result(
+            false,
+            None,
+            "TLS: certificate expired; add `insecure` to accept it",
+        ));
+        assert!(failed
+            .get("text/html")
+            .unwrap()
+            .contains("add <code>insecure</code> to accept it"));
     }
 }

@@ -5,7 +5,7 @@
 //! with the highest peaks, thinned to a few hundred points each, and say what they left out; the
 //! table lists every series with figures from every raw point.
 
-use super::bundle::{escape_html, Bundle};
+use super::bundle::{escape_html, Bundle, NUMBER_ALIGN, TEXT_ALIGN};
 use super::chart::{self, Chart, Drawn, MAX_LINES};
 use super::check::check_line;
 use super::format::{self, duration, exact, rfc3339, series_names};
@@ -162,10 +162,10 @@ fn vector(expr: &str, samples: &[Sample]) -> Bundle {
         String::new()
     };
     let mut html = format!(
-        "<table><caption><code>{}</code><br>{} samples{when}</caption><thead><tr><th>series</th><th>value</th>{}</tr></thead><tbody>",
+        "<table><caption{TEXT_ALIGN}><code>{}</code><br>{} samples{when}</caption><thead><tr><th{TEXT_ALIGN}>series</th><th{NUMBER_ALIGN}>value</th>{}</tr></thead><tbody>",
         escape_html(expr),
         samples.len(),
-        if same_time { "" } else { "<th>at</th>" }
+        if same_time { String::new() } else { format!("<th{TEXT_ALIGN}>at</th>") }
     );
     let mut plain = format!("{expr}\n{} samples{when}\n", samples.len());
     for (n, (sample, name)) in samples.iter().zip(&names).enumerate() {
@@ -173,11 +173,11 @@ fn vector(expr: &str, samples: &[Sample]) -> Bundle {
         let at = if same_time {
             String::new()
         } else {
-            format!("<td>{}</td>", rfc3339(sample.time))
+            format!("<td{TEXT_ALIGN}>{}</td>", rfc3339(sample.time))
         };
         let _ = write!(
             html,
-            "<tr><td>{}</td><td>{value}</td>{at}</tr>",
+            "<tr><td{TEXT_ALIGN}>{}</td><td{NUMBER_ALIGN}>{value}</td>{at}</tr>",
             escape_html(name)
         );
         if n < PLAIN_SAMPLES {
@@ -270,7 +270,7 @@ pub fn check(title: &str, expr: &str, fired: &[Series]) -> Bundle {
     order.sort_by(|&a, &b| first_time(&fired[a]).total_cmp(&first_time(&fired[b])));
 
     let mut html = verdict.get("text/html").unwrap_or_default().to_owned();
-    html.push_str("<table><thead><tr><th>series</th><th>first</th><th>last</th><th>samples</th></tr></thead><tbody>");
+    let _ = write!(html, "<table><thead><tr><th{TEXT_ALIGN}>series</th><th{TEXT_ALIGN}>first</th><th{TEXT_ALIGN}>last</th><th{NUMBER_ALIGN}>samples</th></tr></thead><tbody>");
     let mut plain = verdict.get("text/plain").unwrap_or_default().to_owned();
     for (n, &i) in order.iter().enumerate() {
         let points = &fired[i].points;
@@ -281,7 +281,7 @@ pub fn check(title: &str, expr: &str, fired: &[Series]) -> Bundle {
         if n < FIRED_ROWS {
             let _ = write!(
                 html,
-                "<tr><td>{}</td><td>{first}</td><td>{last}</td><td>{}</td></tr>",
+                "<tr><td{TEXT_ALIGN}>{}</td><td{TEXT_ALIGN}>{first}</td><td{TEXT_ALIGN}>{last}</td><td{NUMBER_ALIGN}>{}</td></tr>",
                 escape_html(&names[i]),
                 points.len()
             );

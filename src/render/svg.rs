@@ -3,7 +3,7 @@
 //! it also reads under a dark theme.
 
 use super::bundle::escape_html;
-use super::chart::{Chart, PALETTE};
+use super::chart::{Chart, ValueAxis, PALETTE};
 use super::format::{self, shorten, tick_label};
 use std::fmt::Write;
 
@@ -76,8 +76,8 @@ struct Plot {
     top: f64,
     width: f64,
     times: (f64, f64),
-    /// The value axis's domain and tick step; none when nothing finite is drawn.
-    values: Option<(f64, f64, f64)>,
+    /// None when nothing finite is drawn.
+    values: Option<ValueAxis>,
 }
 
 impl Plot {
@@ -92,7 +92,7 @@ impl Plot {
             top,
             width: WIDTH - LEFT - RIGHT,
             times,
-            values: chart.value_extent().map(|(lo, hi)| value_axis(lo, hi)),
+            values: chart.value_axis(),
         }
     }
 
@@ -101,7 +101,7 @@ impl Plot {
     }
 
     fn y(&self, v: f64) -> f64 {
-        let (lo, hi, _) = self.values.unwrap_or((0.0, 1.0, 1.0));
+        let (lo, hi) = self.values.map_or((0.0, 1.0), |axis| (axis.lo, axis.hi));
         self.top + (hi - v) / (hi - lo) * PLOT_HEIGHT
     }
 
@@ -111,7 +111,7 @@ impl Plot {
         let _ = write!(svg, r#"<g stroke="{GRID}">"#);
         let ticks = self
             .values
-            .map(|(lo, hi, step)| (ticks(lo, hi, step), step, hi.abs().max(lo.abs())));
+            .map(|axis| (axis.ticks(), axis.step, axis.hi.abs().max(axis.lo.abs())));
         if let Some((values, _, _)) = &ticks {
             for &v in values {
                 let y = self.y(v);
@@ -220,38 +220,6 @@ fn draw_legend(svg: &mut String, entries: &[(&str, &str, bool)], top: f64) {
             escape_xml(&shorten(name, LEGEND_CHARS))
         );
     }
-}
-
-/// A value axis of about five ticks at round numbers (1, 2 or 5 times a power of ten), wide
-/// enough for `lo..hi`; a flat line gets room around it.
-fn value_axis(lo: f64, hi: f64) -> (f64, f64, f64) {
-    let (lo, hi) = if hi > lo {
-        (lo, hi)
-    } else {
-        let pad = if lo == 0.0 { 1.0 } else { lo.abs() / 10.0 };
-        (lo - pad, hi + pad)
-    };
-    let raw = (hi - lo) / 5.0;
-    let magnitude = 10f64.powf(raw.log10().floor());
-    let step = match raw / magnitude {
-        r if r <= 1.0 => 1.0,
-        r if r <= 2.0 => 2.0,
-        r if r <= 5.0 => 5.0,
-        _ => 10.0,
-    } * magnitude;
-    if !step.is_finite() || step <= 0.0 {
-        return (lo, hi, hi - lo);
-    }
-    ((lo / step).floor() * step, (hi / step).ceil() * step, step)
-}
-
-/// At most a dozen: a domain too wide for `f64` steps gets only its ends.
-fn ticks(lo: f64, hi: f64, step: f64) -> Vec<f64> {
-    let count = ((hi - lo) / step).round();
-    if !(1.0..=12.0).contains(&count) {
-        return vec![lo, hi];
-    }
-    (0..=count as usize).map(|i| lo + step * i as f64).collect()
 }
 
 /// Time ticks for a span of seconds: the first of the usual clock intervals that gives at most
@@ -377,23 +345,55 @@ mod tests {
         assert!(svg.contains("no finite values to draw"));
     }
 
+    /// Every point of every line, dashed baselines too, lies between the axis's top and its
+    /// bottom, for random values from a seeded generator.
+    #[test]
+    fn lines_stay_inside_the_plot() {
+        let mut rng = fastrand::Rng::with_seed(5);
+        let range = Range {
+            start: 0.0,
+            end: 600.0,
+            step: 60.0,
+        };
+        for _ in 0..200 {
+            let scale = 10f64.powi(rng.i32(-4..=6));
+            let mut random = || Series {
+                labels: Default::default(),
+                points: (0..11)
+                    .map(|i| (60.0 * i as f64, scale * (rng.f64() * 12.0 - 2.0)))
+                    .collect(),
+            };
+            let (now, before) = (random(), random());
+            let drawn = Drawn {
+                series: &now,
+                name: "x",
+                baseline: Some(&before),
+            };
+            let svg = draw(&Chart::new("x", &range, [drawn].into_iter(), Some("-7d")));
+            let axis = svg.split(&format!(r#"<path d="M{LEFT} "#)).nth(1).unwrap();
+            let (top, rest) = axis.split_once('V').unwrap();
+            let bottom = rest.split_once('H').unwrap().0;
+            let (top, bottom): (f64, f64) = (top.parse().unwrap(), bottom.parse().unwrap());
+            let ys = svg.split(" points=\"").skip(1).flat_map(|line| {
+                let points = line.split('"').next().unwrap();
+                points
+                    .split(' ')
+                    .map(|p| p.split_once(',').unwrap().1.parse::<f64>().unwrap())
+            });
+            let mut drawn = 0;
+            for y in ys {
+                assert!(top <= y && y <= bottom, "{y} outside {top}..{bottom}");
+                drawn += 1;
+            }
+            assert_eq!(drawn, 22);
+        }
+    }
+
     #[test]
     fn time_ticks_are_clock_intervals() {
         assert_eq!(time_ticks(75.0), (15.0, "%H:%M:%S"));
         assert_eq!(time_ticks(3600.0), (600.0, "%H:%M"));
         assert_eq!(time_ticks(7.0 * 86_400.0), (86_400.0, "%m-%d"));
         assert_eq!(time_ticks(90.0 * 86_400.0), (13.0 * 86_400.0, "%m-%d"));
-    }
-
-    #[test]
-    fn value_axes_have_round_ticks() {
-        assert_eq!(value_axis(0.3, 9.7), (0.0, 10.0, 2.0));
-        let (lo, hi, step) = value_axis(5.0, 5.0);
-        assert!(
-            lo < 5.0 && hi > 5.0 && (step - 0.2).abs() < 1e-12,
-            "{lo} {hi} {step}"
-        );
-        assert_eq!(value_axis(-3.0, 1200.0), (-500.0, 1500.0, 500.0));
-        assert_eq!(ticks(0.0, 10.0, 2.0), [0.0, 2.0, 4.0, 6.0, 8.0, 10.0]);
     }
 }

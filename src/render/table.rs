@@ -1,10 +1,11 @@
 //! The summary table of a query: one row a series, every series, with figures from every raw
 //! point. It is the exact half of a query's output, where the chart is the thinned one.
 //!
-//! Rows carry no inline style: a result of 500 series must stay small, so one `<style>` block
-//! does the layout, and where a frontend strips it (GitHub) the table still reads.
+//! One `<style>` block does the layout, and where a frontend strips it (GitHub, JupyterLab,
+//! nbconvert's HTML) the table still reads: cells carry only their alignment inline, which keeps
+//! a result of 500 series small.
 
-use super::bundle::escape_html;
+use super::bundle::{escape_html, NUMBER_ALIGN, TEXT_ALIGN};
 use super::chart::PALETTE;
 use super::format::{compact, signed_percent};
 use super::summary::{Change, Summary};
@@ -88,16 +89,23 @@ impl Table<'_> {
         }
         let _ = write!(
             html,
-            "</style><table class=\"pb-query\"><caption><code>{}</code><br>{} · highest max first</caption><thead><tr><th>series</th><th>min</th><th>avg</th><th>max</th><th>last</th><th>samples</th>",
+            "</style><table class=\"pb-query\"><caption{TEXT_ALIGN}><code>{}</code><br><span style=\"white-space:nowrap\">{} · highest max first</span></caption><thead><tr><th{TEXT_ALIGN}>series</th>",
             escape_html(self.expr),
             escape_html(&self.heading())
         );
+        for figure in ["min", "avg", "max", "last", "samples"] {
+            let _ = write!(html, "<th{NUMBER_ALIGN}>{figure}</th>");
+        }
         if let Some(offset) = self.baseline {
-            let _ = write!(html, "<th>avg vs {}</th>", escape_html(offset));
+            let _ = write!(
+                html,
+                "<th{NUMBER_ALIGN}>avg vs {}</th>",
+                escape_html(offset)
+            );
         }
         html.push_str("</tr></thead><tbody>");
         for row in &self.rows {
-            html.push_str("<tr><td>");
+            let _ = write!(html, "<tr><td{TEXT_ALIGN}>");
             if let Some(color) = row.color {
                 let _ = write!(html, "<span class=\"c{color}\">■</span> ");
             }
@@ -105,11 +113,11 @@ impl Table<'_> {
             let [min, avg, max, last] = figures(&row.summary);
             let _ = write!(
                 html,
-                "</td><td>{min}</td><td>{avg}</td><td>{max}</td><td>{last}</td><td>{}</td>",
+                "</td><td{NUMBER_ALIGN}>{min}</td><td{NUMBER_ALIGN}>{avg}</td><td{NUMBER_ALIGN}>{max}</td><td{NUMBER_ALIGN}>{last}</td><td{NUMBER_ALIGN}>{}</td>",
                 samples(&row.summary)
             );
             if let Some(change) = row.change {
-                let _ = write!(html, "<td>{}</td>", change_text(change));
+                let _ = write!(html, "<td{NUMBER_ALIGN}>{}</td>", change_text(change));
             }
             html.push_str("</tr>");
         }
@@ -119,7 +127,7 @@ impl Table<'_> {
             let columns = 6 + usize::from(self.baseline.is_some());
             let _ = write!(
                 html,
-                "<tfoot><tr><td colspan=\"{columns}\">{}</td></tr></tfoot>",
+                "<tfoot><tr><td colspan=\"{columns}\"{TEXT_ALIGN}>{}</td></tr></tfoot>",
                 escape_html(&notes.join("; "))
             );
         }
@@ -221,10 +229,17 @@ mod tests {
             unmatched_baseline: 0,
         };
         let html = table.html();
-        assert!(html.contains(
-            "{a=&quot;&lt;b&gt;&quot;}</td><td>1</td><td>2</td><td>3</td><td>+Inf</td><td>4 (2 NaN/Inf)</td>"
-        ));
-        assert!(html.contains("<td>—</td><td>—</td><td>—</td><td>-Inf</td>"));
+        let right = |cells: &[&str]| {
+            cells
+                .iter()
+                .map(|c| format!("<td style=\"text-align:right\">{c}</td>"))
+                .collect::<String>()
+        };
+        assert!(html.contains(&format!(
+            "<tr><td style=\"text-align:left\">{{a=&quot;&lt;b&gt;&quot;}}</td>{}",
+            right(&["1", "2", "3", "+Inf", "4 (2 NaN/Inf)"])
+        )));
+        assert!(html.contains(&right(&["—", "—", "—", "-Inf"])));
         assert!(html.contains("4 samples in 2 series were NaN or ±Inf"));
         let plain = table.plain();
         assert!(

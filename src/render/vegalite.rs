@@ -110,7 +110,7 @@ pub fn spec(chart: &Chart) -> Json {
                 "scale": {"type": "utc", "domain": [(from * 1000.0).round(), (to * 1000.0).round()]},
                 "axis": {"format": clock(), "tickCount": 8}
             },
-            "y": {"field": "v", "type": "quantitative", "title": null, "scale": {"zero": false}},
+            "y": y_encoding(chart),
             "color": {
                 "field": "series", "type": "nominal", "title": null,
                 "scale": {"domain": names, "range": colors},
@@ -140,6 +140,17 @@ pub fn spec(chart: &Chart) -> Json {
             }
         ]
     })
+}
+
+/// The value axis with its ends given: Vega-Lite's own "nice" rounding can stop below a peak.
+fn y_encoding(chart: &Chart) -> Json {
+    let mut y =
+        json!({"field": "v", "type": "quantitative", "title": null, "scale": {"zero": false}});
+    if let Some(axis) = chart.value_axis() {
+        y["scale"] = json!({"domain": [axis.lo, axis.hi], "nice": false, "zero": false});
+        y["axis"] = json!({"values": axis.ticks()});
+    }
+    y
 }
 
 fn row(start: f64, t: f64, line: usize, value: Json) -> Json {
@@ -218,5 +229,23 @@ mod tests {
             spec["layer"][0]["encoding"]["strokeDash"]["scale"]["domain"],
             json!(["current", "baseline -7d"])
         );
+    }
+
+    #[test]
+    fn the_value_axis_holds_the_peak_and_the_baseline_at_round_ticks() {
+        let now = series(&[0.25, 5.5, 1.0, f64::NAN, 2.0]);
+        let before = series(&[-0.4, 0.1, 0.1, 0.1, 0.1]);
+        let drawn = Drawn {
+            series: &now,
+            name: "x",
+            baseline: Some(&before),
+        };
+        let chart = Chart::new("x", &RANGE, [drawn].into_iter(), Some("baseline -7d"));
+        let y = &spec(&chart)["encoding"]["y"];
+        assert_eq!(
+            y["scale"],
+            json!({"domain": [-2.0, 6.0], "nice": false, "zero": false})
+        );
+        assert_eq!(y["axis"]["values"], json!([-2.0, 0.0, 2.0, 4.0, 6.0]));
     }
 }

@@ -2,8 +2,7 @@
 
 use super::model::Report;
 use super::sections::{self, Markup};
-use super::wording::rich;
-use crate::render::escape_html as esc;
+use crate::render::{code_html, escape_html as esc, rich};
 use std::fmt::Write;
 
 const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2rem auto;max-width:72rem;padding:0 1rem;color:#1f2328;line-height:1.45}\
@@ -23,7 +22,7 @@ impl Markup for Html {
     }
 
     fn code(text: &str) -> String {
-        format!("<code>{}</code>", esc(text))
+        code_html(text)
     }
 
     fn strong(markup: &str) -> String {

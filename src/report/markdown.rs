@@ -2,7 +2,8 @@
 
 use super::model::Report;
 use super::sections::{self, Markup};
-use super::wording::{one_line, rich};
+use super::wording::one_line;
+use crate::render::rich;
 use std::fmt::Write;
 
 /// GitHub-flavoured markdown: tables with escaped cells, verdicts in words and marks.

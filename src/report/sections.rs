@@ -3,7 +3,8 @@
 
 use super::model::Report;
 use super::rows::Row;
-use super::wording::{one_line, or_unknown, rich, severity_mark, verdict};
+use super::wording::{one_line, or_unknown, severity_mark, verdict};
+use crate::render::rich;
 
 /// How a format writes the pieces a section is made of. Cell functions return markup; the
 /// others append to the page.

@@ -57,20 +57,6 @@ pub(super) fn one_line(text: &str) -> String {
         .join(" ")
 }
 
-/// Text with `code spans` (as check details have): the spans through `code`, the rest through
-/// `plain`. Unbalanced backticks are plain text.
-pub(super) fn rich(text: &str, plain: fn(&str) -> String, code: fn(&str) -> String) -> String {
-    let parts: Vec<&str> = text.split('`').collect();
-    if parts.len() < 3 || parts.len().is_multiple_of(2) {
-        return plain(text);
-    }
-    parts
-        .iter()
-        .enumerate()
-        .map(|(i, part)| if i % 2 == 1 { code(part) } else { plain(part) })
-        .collect()
-}
-
 /// Where a severity ranks, most severe first, in any case (`CRITICAL` too); one the kernel does
 /// not know ranks last.
 pub(super) fn severity_rank(severity: Option<&str>) -> usize {

@@ -118,7 +118,7 @@ def records(journal: Path) -> list[dict]:
 VOLATILE = [
     (re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC"), "<time>"),
     (re.compile(r"(?m)^\d\d:\d\d:\d\d(?=\s)"), "<time>"),
-    (re.compile(r"<td>\d\d:\d\d:\d\d</td>"), "<td><time></td>"),
+    (re.compile(r"(<td[^>]*>)\d\d:\d\d:\d\d</td>"), r"\1<time></td>"),
     (re.compile(r"\b\d+(?:\.\d+)? ?(?:µs|ms|s)\b"), "<duration>"),
     (re.compile(r"\b\d+m\d\ds\b"), "<duration>"),
 ]
