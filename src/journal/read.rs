@@ -1,6 +1,6 @@
 //! Loading a journal: every complete line, a warning for a torn last line (a crash mid-write),
 //! every place where the hash chain says a line was changed, removed or inserted, and what each
-//! line's signature and each session's `end` line say, for [`super::verdict`] to judge.
+//! line's signature and each session's `end` line say, for the verdict module to judge.
 
 use super::{key_of, sha256_hex, signed_hash, EndInput, JournalError, Line, Record, END, GENESIS};
 use std::path::Path;
