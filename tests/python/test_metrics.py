@@ -511,7 +511,7 @@ def test_default_and_widened_steps(kernel):
 def test_headers_and_secrets_reach_the_source_and_nothing_else(tmp_path):
     """`header`, `token env:` and `basic env: env:` are sent; the secrets appear in no output."""
     stub = StubServer(api_success)
-    env = {**os.environ, "PROM_TOKEN": "tok-s3cret", "PROM_USER": "alice", "PROM_PASS": "pa55-s3cret"}
+    env = {**os.environ, "PROM_TOKEN": "tok-s3cret", "PROM_USER": "alice-ops", "PROM_PASS": "pa55-s3cret"}
     try:
         with started_kernel(env=env, cwd=tmp_path) as (km, kc):
             outputs = run_ok(
@@ -525,7 +525,7 @@ def test_headers_and_secrets_reach_the_source_and_nothing_else(tmp_path):
         first, second = stub.api_requests("query_range")
         assert first.headers.get("x-scope-orgid") == "tenant-1", first.headers
         assert first.headers.get("authorization") == "Bearer tok-s3cret", first.headers
-        assert second.headers.get("authorization") == "Basic YWxpY2U6cGE1NS1zM2NyZXQ=", second.headers
+        assert second.headers.get("authorization") == "Basic YWxpY2Utb3BzOnBhNTUtczNjcmV0", second.headers
         shown = json.dumps([m["content"] for m in outputs])
         assert "s3cret" not in shown, "a secret appears in the outputs"
         journals = list(tmp_path.rglob("*.jsonl")) + list(tmp_path.rglob("journal*"))

@@ -277,7 +277,7 @@ def test_a_recorded_investigation_with_secrets_replays_without_them(tmp_path, re
         "secret H from env:SEC_H",
         "run echo token={{A}} {{H}}",
         "run --env T={{H}} printenv T",
-        f"run touch {sentinel} # {{{{A}}}}",
+        f"run echo ran > {sentinel} # {{{{A}}}}",
         f"probe {redirector.url}/go?t={{{{H}}}}",
         'check "login with {{A}} works": run true',
         'finding info "rotated {{H}}"',
