@@ -117,7 +117,7 @@ pub fn leave_running() -> usize {
 /// The running descendants of this process outside what is kept; the zombies among its own
 /// children are reaped on the way.
 fn leftovers() -> Vec<Identity> {
-    if !SUBREAPER.load(Ordering::Relaxed) {
+    if !SUBREAPER.load(Ordering::Relaxed) || !has_children() {
         return Vec::new();
     }
     let me = std::process::id() as libc::pid_t;
@@ -143,6 +143,20 @@ fn leftovers() -> Vec<Identity> {
         }
     }
     running
+}
+
+/// Whether this process has a child, running or not yet reaped. What a command leaves running
+/// is re-parented to this subreaper as a child of its own, so with no child there is no
+/// descendant, and no reading of all of `/proc` (a few milliseconds on a busy host, after every
+/// step and on replay, where nothing runs).
+fn has_children() -> bool {
+    // SAFETY: an all-zero siginfo_t is a valid value of this plain C struct.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    let options = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT | libc::__WALL;
+    // SAFETY: with WNOWAIT and WNOHANG, waitid neither reaps nor blocks: it only says whether a
+    // child exists (ECHILD when none does).
+    let result = unsafe { libc::waitid(libc::P_ALL, 0, &mut info, options) };
+    !(result == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ECHILD))
 }
 
 struct Process {
