@@ -6,6 +6,7 @@
 
 use super::series::StoredSeries;
 use crate::ops::metrics::{Labels, MetricInfo};
+use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -144,10 +145,12 @@ impl Format {
 
 /// Collects samples per series; a series is found by its exact text the first time and by a
 /// hash lookup afterwards, so labels are parsed and stored once per series, not per sample.
+/// Both indexes hash with FxHash (a loader spends much of its time hashing); `index` is keyed by
+/// the canonical text of a label set, one string rather than a copy of the map.
 #[derive(Default)]
 struct Builder {
-    index: HashMap<Labels, usize>,
-    by_text: HashMap<String, usize>,
+    index: FxHashMap<String, usize>,
+    by_text: FxHashMap<String, usize>,
     series: Vec<StoredSeries>,
     unsorted: Vec<bool>,
     metadata: Metadata,
@@ -155,11 +158,12 @@ struct Builder {
 
 impl Builder {
     fn series_for(&mut self, labels: Labels) -> usize {
-        if let Some(&i) = self.index.get(&labels) {
+        let key = selector_text(&labels);
+        if let Some(&i) = self.index.get(&key) {
             return i;
         }
         let i = self.series.len();
-        self.index.insert(labels.clone(), i);
+        self.index.insert(key, i);
         self.series.push(StoredSeries {
             labels,
             times: Vec::new(),
