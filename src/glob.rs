@@ -2,6 +2,13 @@
 
 /// Shell-style glob: `*` any run of characters, `?` one; the whole text must match.
 pub fn matches(pattern: &str, text: &str) -> bool {
+    // Most patterns are plain words, matched against every word of every command judged.
+    if !pattern.contains(['*', '?']) {
+        return pattern == text;
+    }
+    if pattern == "*" {
+        return true;
+    }
     let p: Vec<char> = pattern.chars().collect();
     let t: Vec<char> = text.chars().collect();
     let (mut pi, mut ti) = (0, 0);

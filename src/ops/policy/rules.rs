@@ -183,19 +183,19 @@ pub fn is_sink(target: &str) -> bool {
 
 /// Whether `rule` matches the command `words`.
 pub fn matches(rule: &str, words: &[String]) -> bool {
-    let pattern: Vec<&str> = rule.split_whitespace().collect();
-    match_words(&pattern, words)
+    // Split as it is matched, allocating nothing: every rule meets every command judged.
+    match_words(rule.split_whitespace(), words)
 }
 
-fn match_words(pattern: &[&str], words: &[String]) -> bool {
-    match pattern.split_first() {
+fn match_words(mut pattern: std::str::SplitWhitespace<'_>, words: &[String]) -> bool {
+    match pattern.next() {
         None => true,
-        Some((&"*", rest)) => (0..=words.len()).any(|skip| match_words(rest, &words[skip..])),
-        Some((first, rest)) => {
+        Some("*") => (0..=words.len()).any(|skip| match_words(pattern.clone(), &words[skip..])),
+        Some(first) => {
             words
                 .first()
                 .is_some_and(|word| crate::glob::matches(first, word))
-                && match_words(rest, &words[1..])
+                && match_words(pattern, &words[1..])
         }
     }
 }
