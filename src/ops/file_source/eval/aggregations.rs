@@ -10,7 +10,7 @@ use promql_parser::parser::token::{
     T_STDVAR, T_SUM, T_TOPK,
 };
 use promql_parser::parser::{AggregateExpr, Expr, LabelModifier};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 pub fn eval(ctx: &Ctx, agg: &AggregateExpr, ts: i64) -> EvalResult<Value> {
     let op = agg.op.id();
@@ -100,7 +100,7 @@ fn group(
     modifier: &Option<LabelModifier>,
     param: &Option<Param>,
 ) -> EvalResult<Vec<(Labels, Vec<f64>)>> {
-    let mut index: HashMap<Labels, usize> = HashMap::new();
+    let mut index: FxHashMap<Labels, usize> = FxHashMap::default();
     let mut groups: Vec<(Labels, Vec<f64>)> = Vec::new();
     for s in input {
         let mut labels = group_labels(&s.labels, modifier);
@@ -152,7 +152,7 @@ fn top(input: Vec<Sample>, modifier: &Option<LabelModifier>, k: f64, largest: bo
         return Vec::new();
     }
     let k = k as usize;
-    let mut index: HashMap<Labels, usize> = HashMap::new();
+    let mut index: FxHashMap<Labels, usize> = FxHashMap::default();
     let mut groups: Vec<Vec<Sample>> = Vec::new();
     for s in input {
         let key = group_labels(&s.labels, modifier);

@@ -9,7 +9,7 @@ use promql_parser::parser::token::{
     T_MUL, T_NEQ, T_POW, T_SUB,
 };
 use promql_parser::parser::{BinModifier, BinaryExpr, LabelModifier, VectorMatchCardinality};
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 pub fn eval(ctx: &Ctx, b: &BinaryExpr, ts: i64) -> EvalResult<Value> {
     let op = b.op.id();
@@ -136,7 +136,7 @@ fn set_op(
     rhs: Vec<Sample>,
     matching: &Option<LabelModifier>,
 ) -> Vec<Sample> {
-    let right: HashSet<_> = rhs.iter().map(|s| signature(&s.labels, matching)).collect();
+    let right: FxHashSet<_> = rhs.iter().map(|s| signature(&s.labels, matching)).collect();
     match op {
         T_LAND => lhs
             .into_iter()
@@ -147,7 +147,7 @@ fn set_op(
             .filter(|s| !right.contains(&signature(&s.labels, matching)))
             .collect(),
         _ => {
-            let left: HashSet<_> = lhs.iter().map(|s| signature(&s.labels, matching)).collect();
+            let left: FxHashSet<_> = lhs.iter().map(|s| signature(&s.labels, matching)).collect();
             let mut out = lhs;
             out.extend(
                 rhs.into_iter()
@@ -175,7 +175,7 @@ fn vector_op(
         }
     };
     let (many, one) = if swapped { (rhs, lhs) } else { (lhs, rhs) };
-    let mut one_side: HashMap<Vec<(String, String)>, &Sample> = HashMap::new();
+    let mut one_side: FxHashMap<Vec<(String, String)>, &Sample> = FxHashMap::default();
     for s in &one {
         let sig = signature(&s.labels, &m.matching);
         if let Some(dup) = one_side.insert(sig, s) {
@@ -186,7 +186,7 @@ fn vector_op(
             ));
         }
     }
-    let mut matched: HashMap<Vec<(String, String)>, HashSet<Labels>> = HashMap::new();
+    let mut matched: FxHashMap<Vec<(String, String)>, FxHashSet<Labels>> = FxHashMap::default();
     let mut out = Vec::new();
     for s in many {
         let sig = signature(&s.labels, &m.matching);

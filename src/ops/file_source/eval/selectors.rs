@@ -47,10 +47,12 @@ pub fn range(ctx: &Ctx, ms: &MatrixSelector, end: i64) -> EvalResult<Window> {
         let s = &ctx.series[i];
         let from = s.times.partition_point(|&t| t < start);
         let to = s.times.partition_point(|&t| t <= end);
-        let points: Vec<(i64, f64)> = (from..to)
-            .map(|j| (s.times[j], s.values[j]))
-            .filter(|&(_, v)| !is_stale(v))
-            .collect();
+        let mut points = Vec::with_capacity(to - from);
+        points.extend(
+            (s.times[from..to].iter().copied())
+                .zip(s.values[from..to].iter().copied())
+                .filter(|&(_, v)| !is_stale(v)),
+        );
         ctx.look(points.len())?;
         if !points.is_empty() {
             series.push(RangeSeries {

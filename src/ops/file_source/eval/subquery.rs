@@ -6,7 +6,7 @@ use super::context::{millis, Ctx};
 use super::value::{check_unique, execution, unsupported, EvalResult, RangeSeries, Sample, Window};
 use crate::ops::metrics::Labels;
 use promql_parser::parser::SubqueryExpr;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::rc::Rc;
 
 /// The step of a subquery that names none: the global evaluation interval, 1m by default.
@@ -38,7 +38,7 @@ pub fn eval(ctx: &Ctx, sq: &SubqueryExpr, end: i64) -> EvalResult<Window> {
     if let Some(cached) = ctx.subqueries.borrow_mut().get_mut(&key) {
         *cached = cached.split_off(&first);
     }
-    let mut index: HashMap<Labels, usize> = HashMap::new();
+    let mut index: FxHashMap<Labels, usize> = FxHashMap::default();
     let mut series: Vec<RangeSeries> = Vec::new();
     let mut t = first;
     while t <= end {

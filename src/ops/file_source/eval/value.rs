@@ -1,7 +1,7 @@
 //! What evaluation produces: instant and range vectors, scalars and strings, and its errors.
 
 use crate::ops::metrics::{Labels, SourceError};
-use std::collections::HashSet;
+use rustc_hash::FxHashSet;
 
 /// One element of an instant vector. `t` is the time of the underlying sample, which only
 /// `timestamp()` reads; the engine reports every element at the evaluation time.
@@ -79,7 +79,7 @@ pub fn check_unique(samples: &[Sample]) -> EvalResult<()> {
     if samples.len() < 2 {
         return Ok(());
     }
-    let mut seen = HashSet::with_capacity(samples.len());
+    let mut seen = FxHashSet::with_capacity_and_hasher(samples.len(), Default::default());
     for s in samples {
         if !seen.insert(&s.labels) {
             return execution("vector cannot contain metrics with the same labelset");
