@@ -149,7 +149,7 @@ fn main() -> ExitCode {
             };
             contain_leftovers();
             let run = headless::run(&notebook, &output, params, settings);
-            match runtime(Threads::One).and_then(|rt| Ok(rt.block_on(run)?)) {
+            match runtime().and_then(|rt| Ok(rt.block_on(run)?)) {
                 Ok(verdict) => return ExitCode::from(verdict as u8),
                 Err(e) => Err(e),
             }
@@ -175,27 +175,12 @@ fn judged(
     Ok((loaded, verdict))
 }
 
-/// Which threads the async runtime runs on.
-enum Threads {
-    /// The caller's only: `playbook run` has nobody to answer while a step works.
-    One,
-    /// The caller's, where `block_on` runs the shell and the language (which stays on it), and
-    /// two workers for every spawned task (heartbeat, control, IOPub, the transport guard), so
-    /// that a step busy on the caller's thread does not silence the kernel. Two, not one per
-    /// core: a kernel sits idle most of the day and should hold little.
-    KernelAndWorkers,
-}
-
-fn runtime(threads: Threads) -> Result<tokio::runtime::Runtime, Failure> {
-    let mut builder = match threads {
-        Threads::One => tokio::runtime::Builder::new_current_thread(),
-        Threads::KernelAndWorkers => {
-            let mut builder = tokio::runtime::Builder::new_multi_thread();
-            builder.worker_threads(2);
-            builder
-        }
-    };
-    builder
+/// One thread serves the protocol and runs the steps: what takes long (PromQL evaluation, loading
+/// a metrics file, reading a journal, a command) runs on a thread of its own or waits on I/O, so
+/// heartbeats and control are answered meanwhile; and a kernel that sits idle most of the day
+/// should hold as little as it can.
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}").into())
@@ -209,7 +194,7 @@ fn serve_kernel(connection_file: &std::path::Path) -> Result<(), Failure> {
     contain_leftovers();
     let limits = wire_limits()?;
     let mut kernel = kernel::PlaybookKernel::in_working_directory();
-    let served = runtime(Threads::KernelAndWorkers)?.block_on(async {
+    let served = runtime()?.block_on(async {
         let served = jupyter::serve(&info, limits, &mut kernel).await;
         // Shut down (by request or SIGTERM): nothing a command started outlives the kernel.
         leftovers::stop().await;

@@ -22,6 +22,7 @@ use crate::ops::prometheus::{Auth, ClientError, Prometheus};
 use crate::ops::rust::{self, RustCells};
 use crate::ops::secret::{self, SecretError};
 use chrono::{DateTime, Utc};
+use futures_util::future::LocalBoxFuture;
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::Duration;
@@ -80,7 +81,7 @@ pub struct Opened {
 
 /// Opens metrics sources in the live world; tests give their own.
 pub trait Connector {
-    fn open(&self, spec: &SourceSpec) -> Result<Opened, OpenError>;
+    fn open<'a>(&'a self, spec: &'a SourceSpec) -> LocalBoxFuture<'a, Result<Opened, OpenError>>;
 }
 
 /// The live sources: Prometheus over HTTP and metrics files, read from the notebook's folder.
@@ -89,7 +90,13 @@ pub struct LiveSources {
 }
 
 impl Connector for LiveSources {
-    fn open(&self, spec: &SourceSpec) -> Result<Opened, OpenError> {
+    fn open<'a>(&'a self, spec: &'a SourceSpec) -> LocalBoxFuture<'a, Result<Opened, OpenError>> {
+        Box::pin(self.open_live(spec))
+    }
+}
+
+impl LiveSources {
+    async fn open_live(&self, spec: &SourceSpec) -> Result<Opened, OpenError> {
         match spec {
             SourceSpec::Prometheus {
                 url,
@@ -118,11 +125,19 @@ impl Connector for LiveSources {
                     credentials,
                 })
             }
-            // Relative to the notebook, as the kernel's working directory is in Jupyter.
-            SourceSpec::File { path } => Ok(Opened {
-                source: Box::new(file_source::load(&self.base_dir.join(path))?),
-                credentials: Vec::new(),
-            }),
+            // Relative to the notebook, as the kernel's working directory is in Jupyter. Read
+            // on a blocking thread: a large file takes seconds, and the protocol's thread must
+            // go on answering heartbeats and control meanwhile.
+            SourceSpec::File { path } => {
+                let path = self.base_dir.join(path);
+                let loaded = tokio::task::spawn_blocking(move || file_source::load(&path)).await;
+                let source = loaded
+                    .unwrap_or_else(|failed| std::panic::resume_unwind(failed.into_panic()))?;
+                Ok(Opened {
+                    source: Box::new(source),
+                    credentials: Vec::new(),
+                })
+            }
         }
     }
 }
@@ -251,7 +266,7 @@ impl Ops {
 
     /// Opens a declared source: from the journal on replay (nothing is contacted, no
     /// credential read), else live; recorded when a journal is kept.
-    pub fn open_source(&self, name: &str, spec: &SourceSpec) -> Result<Opened, OpenError> {
+    pub async fn open_source(&self, name: &str, spec: &SourceSpec) -> Result<Opened, OpenError> {
         let opened = match &self.mode {
             Mode::Replay(recording) => Opened {
                 source: Box::new(ReplaySource {
@@ -260,7 +275,7 @@ impl Ops {
                 }),
                 credentials: Vec::new(),
             },
-            Mode::Live | Mode::DryRun => self.world.sources.open(spec)?,
+            Mode::Live | Mode::DryRun => self.world.sources.open(spec).await?,
         };
         Ok(match &self.journal {
             Some(journal) => Opened {

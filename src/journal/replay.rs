@@ -36,7 +36,15 @@ impl Recording {
     /// replay must show what was seen. One that is unsigned, truncated or signed by an unknown key
     /// replays, and its verdict says what that replay is worth.
     pub fn load(path: &Path, trust: &Trust) -> Result<Rc<Recording>, JournalError> {
-        let loaded = read::load(path)?;
+        Recording::judged(path, read::load(path)?, trust)
+    }
+
+    /// [`Recording::load`] for a journal already read from `path`.
+    pub fn judged(
+        path: &Path,
+        loaded: read::Loaded,
+        trust: &Trust,
+    ) -> Result<Rc<Recording>, JournalError> {
         let verdict = verdict::judge(&loaded, trust);
         if let Verdict::Broken { .. } = verdict {
             return Err(JournalError::Changed {

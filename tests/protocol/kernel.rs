@@ -32,9 +32,8 @@ impl Kernel {
         let (done, stopped) = oneshot::channel();
         let info = connection.clone();
         std::thread::spawn(move || {
-            // The runtime the kernel binary uses: this thread and two workers.
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
+            // The runtime the kernel binary uses: this thread alone.
+            let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .expect("a runtime for the kernel");

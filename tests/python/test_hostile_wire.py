@@ -425,6 +425,38 @@ def test_heartbeat_control_and_interrupt_answer_within_100_ms_while_a_heavy_cell
         assert took < 0.1, f"the interrupt_reply took {took * 1000:.0f} ms"
 
 
+def test_heartbeat_and_control_answer_within_100_ms_while_a_large_file_loads(tmp_path):
+    """Loading a metrics file takes seconds for a large one; it runs off the protocol's thread."""
+    with (tmp_path / "large.om").open("w") as f:
+        f.write("# TYPE large gauge\n")
+        for i in range(300_000):
+            f.write(f'large{{instance="i{i}",code="{200 + i % 5}"}} 1 {HEAVY_START}\n')
+        f.write("# EOF\n")
+    with started(tmp_path) as k:
+        heartbeat_seconds(k)
+        control_kernel_info_seconds(k)
+        msg_id = k.client.execute("source big file large.om")
+        time.sleep(0.1)
+        worst_heartbeat = worst_control = 0.0
+        rounds = 0
+        while True:
+            try:
+                reply = k.client.get_shell_msg(timeout=0.01)
+                break
+            except Empty:
+                pass
+            worst_heartbeat = max(worst_heartbeat, heartbeat_seconds(k))
+            worst_control = max(worst_control, control_kernel_info_seconds(k))
+            rounds += 1
+            time.sleep(0.05)
+        assert reply["parent_header"]["msg_id"] == msg_id
+        assert reply["content"]["status"] == "ok", reply["content"]
+        # The load was still under way for several rounds: otherwise this proved nothing.
+        assert rounds >= 3, f"the file loaded after {rounds} rounds"
+        assert worst_heartbeat < 0.1, f"a heartbeat took {worst_heartbeat * 1000:.0f} ms"
+        assert worst_control < 0.1, f"kernel_info on control took {worst_control * 1000:.0f} ms"
+
+
 def test_an_interrupt_stops_a_heavy_cell_within_1_s(tmp_path):
     write_heavy_metrics(tmp_path)
     with started(tmp_path) as k:

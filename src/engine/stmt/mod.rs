@@ -193,7 +193,7 @@ impl Statement {
                 None
             }
             Statement::Source(source) => {
-                source.apply(span, cx)?;
+                source.apply(span, cx).await?;
                 None
             }
             Statement::Window(new) => {
@@ -212,7 +212,7 @@ impl Statement {
             }
             Statement::Check(check) => Some(check.apply(span, cx).await?),
             Statement::Replay(path) => {
-                replay::apply(path, span, cx)?;
+                replay::apply(path, span, cx).await?;
                 None
             }
             Statement::Journal => {

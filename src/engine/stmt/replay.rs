@@ -5,10 +5,11 @@ use crate::engine::context::Context;
 use crate::engine::error::{CellError, ErrorKind, Span};
 use crate::engine::stack::Mode;
 use crate::engine::syntax::Tokens;
+use crate::journal::read;
 use crate::journal::replay::Recording;
 use crate::journal::verdict::Trust;
 use crate::render::Bundle;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub fn parse(tokens: &mut Tokens) -> Result<String, CellError> {
     let words = tokens.raw_words();
@@ -22,11 +23,17 @@ pub fn parse(tokens: &mut Tokens) -> Result<String, CellError> {
     }
 }
 
-pub fn apply(path: &str, span: Span, cx: &mut Context<'_>) -> Result<(), CellError> {
+pub async fn apply(path: &str, span: Span, cx: &mut Context<'_>) -> Result<(), CellError> {
     let not_replayed = |why: String| CellError::new(ErrorKind::NotRecorded, why, span);
     let trust = Trust::of(None).map_err(|why| not_replayed(why.to_string()))?;
-    let recording =
-        Recording::load(Path::new(path), &trust).map_err(|why| not_replayed(why.to_string()))?;
+    // Read on a blocking thread, as a metrics file is: a journal may be large.
+    let owned = PathBuf::from(path);
+    let read = tokio::task::spawn_blocking(move || read::load(&owned)).await;
+    let loaded = read
+        .unwrap_or_else(|failed| std::panic::resume_unwind(failed.into_panic()))
+        .map_err(|why| not_replayed(why.to_string()))?;
+    let recording = Recording::judged(Path::new(path), loaded, &trust)
+        .map_err(|why| not_replayed(why.to_string()))?;
     recording.mask_with(cx.state.secrets.mask_fn());
     let verdict = recording.verdict().to_string();
     cx.ops.switch(Mode::Replay(recording));
@@ -35,6 +42,7 @@ pub fn apply(path: &str, span: Span, cx: &mut Context<'_>) -> Result<(), CellErr
         named.source = cx
             .ops
             .open_source(&named.name, &named.spec)
+            .await
             .map_err(|e| CellError::new(ErrorKind::NotRecorded, e.to_string(), span))?
             .source;
     }

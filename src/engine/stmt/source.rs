@@ -179,7 +179,7 @@ fn size(word: &str) -> Option<u64> {
 }
 
 impl NewSource {
-    pub fn apply(&self, span: Span, cx: &mut Context<'_>) -> Result<(), CellError> {
+    pub async fn apply(&self, span: Span, cx: &mut Context<'_>) -> Result<(), CellError> {
         let (spec, description, entry) = match &self.kind {
             SourceKind::Prometheus {
                 url,
@@ -208,7 +208,7 @@ impl NewSource {
                 Entry::file_source(&self.name, path),
             ),
         };
-        let opened = cx.ops.open_source(&self.name, &spec).map_err(|e| {
+        let opened = cx.ops.open_source(&self.name, &spec).await.map_err(|e| {
             let kind = match e {
                 OpenError::Credential(_) => ErrorKind::SecretUnavailable,
                 OpenError::Client(_) | OpenError::File(_) | OpenError::Source(_) => {
