@@ -358,15 +358,20 @@ def write_heavy_metrics(directory: Path) -> None:
     (directory / "heavy.om").write_text("\n".join(lines) + "\n")
 
 
-def control_kernel_info_seconds(kernel: Kernel) -> float:
+def control_request(kernel: Kernel, msg_type: str) -> tuple[float, dict]:
+    """Sends `msg_type` on control; how long its reply took, and the reply."""
     c = kernel.client
-    msg = c.session.msg("kernel_info_request", {})
+    request = c.session.msg(msg_type, {})
     start = time.monotonic()
-    c.control_channel.send(msg)
+    c.control_channel.send(request)
     while True:
         reply = c.get_control_msg(timeout=5)
-        if reply["parent_header"].get("msg_id") == msg["header"]["msg_id"]:
-            return time.monotonic() - start
+        if reply["parent_header"].get("msg_id") == request["header"]["msg_id"]:
+            return time.monotonic() - start, reply
+
+
+def control_kernel_info_seconds(kernel: Kernel) -> float:
+    return control_request(kernel, "kernel_info_request")[0]
 
 
 def started_heavy_cell(kernel: Kernel) -> str:
@@ -389,15 +394,9 @@ def started_heavy_cell(kernel: Kernel) -> str:
 
 def interrupt(kernel: Kernel) -> float:
     """Sends interrupt_request on control; how long its reply took."""
-    c = kernel.client
-    request = c.session.msg("interrupt_request", {})
-    start = time.monotonic()
-    c.control_channel.send(request)
-    while True:
-        reply = c.get_control_msg(timeout=5)
-        if reply["parent_header"].get("msg_id") == request["header"]["msg_id"]:
-            assert reply["content"]["status"] == "ok", reply["content"]
-            return time.monotonic() - start
+    took, reply = control_request(kernel, "interrupt_request")
+    assert reply["content"]["status"] == "ok", reply["content"]
+    return took
 
 
 def test_heartbeat_control_and_interrupt_answer_within_100_ms_while_a_heavy_cell_runs(tmp_path):
