@@ -7,6 +7,7 @@
 //! by the user alone) or given by CI (`PLAYBOOK_JOURNAL_KEY`, `PLAYBOOK_JOURNAL_KEY_FILE`); keys
 //! are written as hex: 64 digits for a secret key (its 32-byte seed) and for a public key.
 
+use crate::ops::regular_file::{self, Cap};
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -18,6 +19,8 @@ pub const KEY_VAR: &str = "PLAYBOOK_JOURNAL_KEY";
 pub const KEY_FILE_VAR: &str = "PLAYBOOK_JOURNAL_KEY_FILE";
 const KEY_FILE: &str = "journal-key";
 const PUBLIC_FILE: &str = "journal-key.pub";
+/// A key is 64 hex digits and a newline; a file much larger than that is not a key.
+const KEY_FILE_CAP: Cap = Cap::fixed(4096);
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -52,11 +55,9 @@ pub fn own() -> Result<SigningKey, KeyError> {
         return Ok(key);
     }
     let dir = config_dir()?;
-    let path = dir.join(KEY_FILE);
-    match std::fs::read_to_string(&path) {
-        Ok(text) => secret(&text, &path.display().to_string()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => create(&dir),
-        Err(source) => Err(KeyError::Read { path, source }),
+    match stored(&dir)? {
+        Some(key) => Ok(key),
+        None => create(&dir),
     }
 }
 
@@ -68,22 +69,12 @@ pub fn own_public() -> Result<Option<VerifyingKey>, KeyError> {
     let Ok(dir) = config_dir() else {
         return Ok(None);
     };
-    let path = dir.join(KEY_FILE);
-    match std::fs::read_to_string(&path) {
-        Ok(text) => Ok(Some(
-            secret(&text, &path.display().to_string())?.verifying_key(),
-        )),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(KeyError::Read { path, source }),
-    }
+    Ok(stored(&dir)?.map(|key| key.verifying_key()))
 }
 
 /// A public key from a file, as hex (what `journal-key.pub` holds).
 pub fn read_public(path: &Path) -> Result<VerifyingKey, KeyError> {
-    let text = std::fs::read_to_string(path).map_err(|source| KeyError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
+    let text = key_text(path)?;
     let malformed = || KeyError::Malformed {
         what: path.display().to_string(),
     };
@@ -101,13 +92,31 @@ fn from_environment() -> Result<Option<SigningKey>, KeyError> {
     }
     if let Some(path) = std::env::var_os(KEY_FILE_VAR) {
         let path = PathBuf::from(path);
-        let text = std::fs::read_to_string(&path).map_err(|source| KeyError::Read {
-            path: path.clone(),
-            source,
-        })?;
-        return secret(&text, &path.display().to_string()).map(Some);
+        return secret(&key_text(&path)?, &path.display().to_string()).map(Some);
     }
     Ok(None)
+}
+
+/// The key kept in the configuration folder `dir`, if there is one.
+fn stored(dir: &Path) -> Result<Option<SigningKey>, KeyError> {
+    let path = dir.join(KEY_FILE);
+    match key_text(&path) {
+        Ok(text) => secret(&text, &path.display().to_string()).map(Some),
+        Err(KeyError::Read { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// A key file's text: a regular file no larger than a key needs (a device or a FIFO named as a
+/// key file is refused, not read without end).
+fn key_text(path: &Path) -> Result<String, KeyError> {
+    let bytes = regular_file::read(path, KEY_FILE_CAP).map_err(|source| KeyError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// `$XDG_CONFIG_HOME/playbook`, else `~/.config/playbook`.
@@ -153,10 +162,7 @@ fn create(dir: &Path) -> Result<SigningKey, KeyError> {
     let _ = std::fs::remove_file(&aside);
     written.map_err(failed)?;
     // Another kernel may have linked its key first: the file decides.
-    let key = match std::fs::read_to_string(&path) {
-        Ok(text) => secret(&text, &path.display().to_string())?,
-        Err(_) => key,
-    };
+    let key = stored(dir)?.unwrap_or(key);
     let public = hex::encode(key.verifying_key().as_bytes());
     std::fs::write(dir.join(PUBLIC_FILE), format!("{public}\n")).map_err(failed)?;
     Ok(key)

@@ -130,6 +130,19 @@ def test_the_file_cap_is_configurable_and_named(tmp_path):
         alive(kc)
 
 
+def test_a_key_file_that_is_no_file_is_refused_at_once(tmp_path, special_files):
+    """PLAYBOOK_JOURNAL_KEY_FILE is read whole too: a device, a FIFO or a huge file is refused."""
+    path = notebook(tmp_path, "run true", name="keyed.ipynb")
+    for key_file, why in special_files.items():
+        env = {**os.environ, "PLAYBOOK_JOURNAL_KEY_FILE": key_file}
+        started = time.monotonic()
+        done = playbook_run(str(path), "--journal", str(tmp_path / "j.jsonl"), cwd=tmp_path, env=env, timeout=30)
+        assert time.monotonic() - started < 5, f"{key_file} took too long"
+        assert done.returncode == 2, (key_file, done.returncode, done.stderr)
+        assert key_file in done.stderr and why.format(cap="4.0 KiB") in done.stderr, done.stderr
+        assert "panicked at" not in done.stderr, done.stderr
+
+
 class EndlessServer:
     """Answers every request with 200 and a body that never ends (no length, no chunking:
     bytes until the client hangs up), or with a length it announces but never sends."""
