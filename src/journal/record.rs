@@ -62,6 +62,15 @@ impl Journal {
             path: path.to_owned(),
             source,
         };
+        // Read first, as a regular file under the data cap like every file read whole: a device
+        // is refused rather than read without end, and a FIFO before opening it for writing
+        // would wait for a reader.
+        let existing =
+            match crate::ops::regular_file::read(path, crate::ops::regular_file::Cap::data()) {
+                Ok(bytes) => bytes,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+                Err(e) => return Err(opened(e)),
+            };
         // Only the user reads a journal: its outputs are masked, but they are still the
         // investigation's details.
         let file = OpenOptions::new()
@@ -70,7 +79,6 @@ impl Journal {
             .mode(0o600)
             .open(path)
             .map_err(opened)?;
-        let existing = std::fs::read(path).map_err(opened)?;
         let whole = whole_lines(&existing);
         if whole < existing.len() {
             move_aside(path, &file, &existing[whole..], whole as u64)?;

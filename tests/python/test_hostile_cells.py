@@ -143,6 +143,18 @@ def test_a_key_file_that_is_no_file_is_refused_at_once(tmp_path, special_files):
         assert "panicked at" not in done.stderr, done.stderr
 
 
+def test_a_journal_that_is_no_file_is_refused_at_once(tmp_path):
+    path = notebook(tmp_path, "run true", name="journaled.ipynb")
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for journal, why in {"/dev/zero": "a device", str(fifo): "a FIFO"}.items():
+        started = time.monotonic()
+        done = playbook_run(str(path), "--journal", journal, cwd=tmp_path, timeout=30)
+        assert time.monotonic() - started < 5, f"{journal} took too long"
+        assert done.returncode == 2, (journal, done.returncode, done.stderr)
+        assert journal in done.stderr and why in done.stderr, done.stderr
+
+
 class EndlessServer:
     """Answers every request with 200 and a body that never ends (no length, no chunking:
     bytes until the client hangs up), or with a length it announces but never sends."""
