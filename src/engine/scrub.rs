@@ -19,9 +19,18 @@ use crate::model::MASK;
 /// Shorter secrets are refused: masking them would mask ordinary words (and markup).
 pub const MIN_SECRET_CHARS: usize = 6;
 
+/// Longer secrets are refused: a token, a password or a private key is shorter, and the matcher
+/// of every form of a secret grows with its length.
+pub const MAX_SECRET_CHARS: usize = 8192;
+
+/// A secret that cannot be masked well, so is not accepted.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("a secret must have at least {MIN_SECRET_CHARS} characters (this one has {0}): masking a shorter one would mask ordinary text")]
-pub struct TooShort(pub usize);
+pub enum Unmaskable {
+    #[error("a secret must have at least {MIN_SECRET_CHARS} characters (this one has {0}): masking a shorter one would mask ordinary text")]
+    TooShort(usize),
+    #[error("a secret may have at most {MAX_SECRET_CHARS} characters (this one has {0})")]
+    TooLong(usize),
+}
 
 /// The secret values of a session, shared with the sinks that mask them.
 #[derive(Clone, Default)]
@@ -45,10 +54,13 @@ struct Matcher {
 }
 
 impl Secrets {
-    pub fn add(&self, value: &str) -> Result<(), TooShort> {
+    pub fn add(&self, value: &str) -> Result<(), Unmaskable> {
         let chars = value.chars().count();
         if chars < MIN_SECRET_CHARS {
-            return Err(TooShort(chars));
+            return Err(Unmaskable::TooShort(chars));
+        }
+        if chars > MAX_SECRET_CHARS {
+            return Err(Unmaskable::TooLong(chars));
         }
         let mut known = self.0.borrow_mut();
         if !known.values.iter().any(|v| v == value) {
@@ -96,9 +108,17 @@ impl Matcher {
     fn new(values: &[String]) -> Matcher {
         let forms: Vec<String> = values.iter().map(|v| pattern(v)).collect();
         let pattern = forms.join("|");
-        let prefix = DFA::new(&pattern).expect("escaped secrets make a valid pattern");
+        // Room for every form of every secret: the defaults hold a few hundred characters.
+        let chars: usize = values.iter().map(|v| v.chars().count()).sum();
+        let prefix = DFA::builder()
+            .configure(DFA::config().cache_capacity((chars << 10).max(2 << 20)))
+            .build(&pattern)
+            .expect("escaped secrets make a valid pattern");
         Matcher {
-            regex: regex::Regex::new(&pattern).expect("escaped secrets make a valid pattern"),
+            regex: regex::RegexBuilder::new(&pattern)
+                .size_limit((chars << 12).max(10 << 20))
+                .build()
+                .expect("escaped secrets make a valid pattern"),
             cache: prefix.create_cache(),
             prefix,
             longest: values.iter().map(|v| longest_form(v)).max().unwrap_or(0),
@@ -371,8 +391,40 @@ mod tests {
 
     #[test]
     fn a_short_secret_is_refused() {
-        assert_eq!(Secrets::default().add("e"), Err(TooShort(1)));
-        assert_eq!(Secrets::default().add("ééééé"), Err(TooShort(5)));
+        assert_eq!(Secrets::default().add("e"), Err(Unmaskable::TooShort(1)));
+        assert_eq!(
+            Secrets::default().add("ééééé"),
+            Err(Unmaskable::TooShort(5))
+        );
         assert!(Secrets::default().add("éééééé").is_ok());
+    }
+
+    /// A private key or a long token is masked whole in every form; past the bound it is
+    /// refused with an error, never a failure of the matcher (a 60,000-character secret once
+    /// panicked building it).
+    #[test]
+    fn a_long_secret_is_masked_up_to_the_bound_and_refused_past_it() {
+        let mut rng = fastrand::Rng::with_seed(8192);
+        let alphabet: Vec<char> = "abcXYZ019&<>\"'% +\\-_=/é".chars().collect();
+        let long: String = (0..MAX_SECRET_CHARS)
+            .map(|_| alphabet[rng.usize(..alphabet.len())])
+            .collect();
+        let secrets = Secrets::default();
+        secrets.add(&long).unwrap();
+        secrets.add("another-secret").unwrap();
+        assert_eq!(
+            secrets.mask(&format!("key={long};")),
+            format!("key={MASK};")
+        );
+        let escaped = long
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;");
+        assert_eq!(secrets.mask(&escaped), MASK);
+        let over = "a".repeat(60_000);
+        assert_eq!(
+            Secrets::default().add(&over),
+            Err(Unmaskable::TooLong(60_000))
+        );
     }
 }
