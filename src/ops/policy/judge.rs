@@ -139,8 +139,8 @@ impl<'p> Judge<'p> {
                 // Allowed only by a rule that names the interpreter; `*` does not vouch for
                 // what the code does.
                 let matching: Vec<&str> = (self.policy.allow.iter())
-                    .filter(|rule| rules::matches(rule, &words))
-                    .filter_map(|rule| rule.split_whitespace().next())
+                    .filter(|rule| rule.matches(&words))
+                    .filter_map(|rule| rule.first_word())
                     .collect();
                 if matching.contains(&words[0].as_str()) {
                     return;
@@ -178,7 +178,7 @@ impl<'p> Judge<'p> {
             .deny
             .iter()
             .enumerate()
-            .find(|(_, rule)| rules::matches(rule, words))
+            .find(|(_, rule)| rule.matches(words))
         {
             self.deny(format!(
                 "`{shown}`{place} is denied by rule {} of `deny` in {}: `{rule}`",
@@ -210,13 +210,13 @@ impl<'p> Judge<'p> {
         }
         let policy = self.policy;
         let shown = shown(&words);
-        if !policy.allow.is_empty() && !policy.allow.iter().any(|r| rules::matches(r, &words)) {
+        if !policy.allow.is_empty() && !policy.allow.iter().any(|r| r.matches(&words)) {
             return self.deny(format!(
                 "`{shown}`{place} matches no allow rule of {}",
                 policy.origin
             ));
         }
-        if let Some(rule) = policy.mutating.iter().find(|r| rules::matches(r, &words)) {
+        if let Some(rule) = policy.mutating.iter().find(|r| r.matches(&words)) {
             let which = match &policy.mutating_origin {
                 None => format!("default rule `{rule}`"),
                 Some(origin) => format!("rule `{rule}` of {origin}"),

@@ -24,7 +24,7 @@ mod tools;
 mod unwrap;
 
 pub use judge::Judgement;
-use rules::Rules;
+use rules::{Rule, Rules};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -67,7 +67,7 @@ impl Default for Policy {
                 deny: Vec::new(),
                 mutating: rules::DEFAULT_MUTATING
                     .iter()
-                    .map(|s| s.to_string())
+                    .map(|s| Rule::new(s))
                     .collect(),
                 mutating_origin: None,
             },
@@ -111,10 +111,13 @@ impl Policy {
         Ok(Policy {
             rules: Rules {
                 origin: origin.to_owned(),
-                allow: file.allow,
-                deny: file.deny,
+                allow: compiled(&file.allow),
+                deny: compiled(&file.deny),
                 mutating_origin: file.mutating.as_ref().map(|_| origin.to_owned()),
-                mutating: file.mutating.unwrap_or(defaults.mutating),
+                mutating: match &file.mutating {
+                    Some(rules) => compiled(rules),
+                    None => defaults.mutating,
+                },
             },
         })
     }
@@ -127,4 +130,8 @@ impl Policy {
         judge.line(command);
         judge.verdict()
     }
+}
+
+fn compiled(rules: &[String]) -> Vec<Rule> {
+    rules.iter().map(|rule| Rule::new(rule)).collect()
 }

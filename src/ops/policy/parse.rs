@@ -50,13 +50,7 @@ fn options() -> ParserOptions {
 
 /// Every simple command of `line`, in the order the shell meets them.
 pub fn commands(line: &str) -> Result<Vec<Simple>, Unparsed> {
-    let mut walker = Walker {
-        options: options(),
-        found: Vec::new(),
-        inside: Vec::new(),
-        function: None,
-        failure: None,
-    };
+    let mut walker = Walker::new();
     walker.program(line);
     match walker.failure {
         Some(why) => Err(Unparsed(why)),
@@ -74,6 +68,16 @@ struct Walker {
 }
 
 impl Walker {
+    fn new() -> Walker {
+        Walker {
+            options: options(),
+            found: Vec::new(),
+            inside: Vec::new(),
+            function: None,
+            failure: None,
+        }
+    }
+
     fn fail(&mut self, why: String) {
         self.failure.get_or_insert(why);
     }
@@ -312,6 +316,14 @@ impl Walker {
 
     /// The word after quote removal; the commands of its substitutions are walked.
     fn word(&mut self, w: &ast::Word) -> Word {
+        // Most words hold no quote, escape or expansion: they are their own text, and the word
+        // parser (a grammar behind a global cache) would only say so, at a cost per word.
+        if !w.value.contains(['$', '`', '\\', '\'', '"', '~']) {
+            return Word {
+                text: w.value.clone(),
+                literal: true,
+            };
+        }
         let mut word = Word {
             text: String::new(),
             literal: true,
@@ -478,4 +490,33 @@ fn parameter_words(expr: &ParameterExpr) -> Vec<&str> {
         P::VariableNames { .. } | P::MemberKeys { .. } => (None, vec![]),
     };
     words.into_iter().chain(parameter.and_then(index)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shortcut for plain words must read every word as the word parser does: a seeded
+    /// generator of words from every character but the six that make a word more than text.
+    #[test]
+    fn plain_words_read_as_the_parser_reads_them() {
+        let mut rng = fastrand::Rng::with_seed(0x5eed_0013);
+        let alphabet: Vec<char> = (' '..='\u{7f}')
+            .chain(['é', '−', '\u{200b}', '世', '\t'])
+            .filter(|c| !['$', '`', '\\', '\'', '"', '~'].contains(c))
+            .collect();
+        for _ in 0..20_000 {
+            let text: String = (0..rng.usize(1..12))
+                .map(|_| alphabet[rng.usize(..alphabet.len())])
+                .collect();
+            let pieces = word::parse(&text, &options()).expect("a plain word parses");
+            let mut parsed = Word {
+                text: String::new(),
+                literal: true,
+            };
+            Walker::new().pieces(&pieces, &text, &mut parsed);
+            let shortcut = Walker::new().word(&ast::Word::new(&text));
+            assert_eq!(shortcut, parsed, "the word {text:?}");
+        }
+    }
 }

@@ -12,11 +12,11 @@ pub struct Rules {
     /// Where the rules came from, to name in messages.
     pub origin: String,
     /// If given, only commands matching one of these run.
-    pub allow: Vec<String>,
+    pub allow: Vec<Rule>,
     /// Never run.
-    pub deny: Vec<String>,
+    pub deny: Vec<Rule>,
     /// Need consent.
-    pub mutating: Vec<String>,
+    pub mutating: Vec<Rule>,
     /// Where `mutating` came from; `None` for the defaults.
     pub mutating_origin: Option<String>,
 }
@@ -181,22 +181,65 @@ pub fn is_sink(target: &str) -> bool {
     SINKS.contains(&target)
 }
 
-/// Whether `rule` matches the command `words`.
-pub fn matches(rule: &str, words: &[String]) -> bool {
-    // Split as it is matched, allocating nothing: every rule meets every command judged.
-    match_words(rule.split_whitespace(), words)
+/// One rule, split into its words once: every rule meets every command judged.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    text: String,
+    words: Vec<Pattern>,
 }
 
-fn match_words(mut pattern: std::str::SplitWhitespace<'_>, words: &[String]) -> bool {
-    match pattern.next() {
-        None => true,
-        Some("*") => (0..=words.len()).any(|skip| match_words(pattern.clone(), &words[skip..])),
-        Some(first) => {
-            words
-                .first()
-                .is_some_and(|word| crate::glob::matches(first, word))
-                && match_words(pattern, &words[1..])
+#[derive(Debug, Clone)]
+enum Pattern {
+    /// `*` alone: any number of words.
+    AnyWords,
+    Literal(String),
+    Glob(String),
+}
+
+impl Rule {
+    pub fn new(text: &str) -> Rule {
+        let words = (text.split_whitespace())
+            .map(|word| match word {
+                "*" => Pattern::AnyWords,
+                glob if glob.contains(['*', '?']) => Pattern::Glob(glob.to_owned()),
+                literal => Pattern::Literal(literal.to_owned()),
+            })
+            .collect();
+        Rule {
+            text: text.to_owned(),
+            words,
         }
+    }
+
+    /// Its first word as written (the program it names, unless it is a glob).
+    pub fn first_word(&self) -> Option<&str> {
+        self.text.split_whitespace().next()
+    }
+
+    /// Whether it matches the command `words`.
+    pub fn matches(&self, words: &[String]) -> bool {
+        match_words(&self.words, words)
+    }
+}
+
+impl std::fmt::Display for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+fn match_words(patterns: &[Pattern], words: &[String]) -> bool {
+    let Some((first, rest)) = patterns.split_first() else {
+        return true;
+    };
+    let word_matches = |word: &String| match first {
+        Pattern::Literal(literal) => literal == word,
+        Pattern::Glob(glob) => crate::glob::matches(glob, word),
+        Pattern::AnyWords => true,
+    };
+    match first {
+        Pattern::AnyWords => (0..=words.len()).any(|skip| match_words(rest, &words[skip..])),
+        _ => words.first().is_some_and(word_matches) && match_words(rest, &words[1..]),
     }
 }
 
