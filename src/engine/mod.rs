@@ -21,7 +21,7 @@ pub mod stmt;
 pub mod syntax;
 pub mod window;
 
-use crate::journal::record::Journal;
+use crate::journal::record::{Journal, SharedJournal};
 use crate::journal::replay::Recording;
 use crate::journal::JournalError;
 use crate::ops::policy::{Policy, PolicyError};
@@ -34,7 +34,6 @@ use session::{Config, Investigation, Session};
 use sink::OutputSink;
 use stack::{Mode, Ops, World};
 use std::any::Any;
-use std::cell::RefCell;
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::rc::Rc;
@@ -101,7 +100,7 @@ impl Engine {
             Some(path) => {
                 let key = crate::journal::key::own()?;
                 let journal = Journal::open(&path, state.secrets.mask_fn(), key)?;
-                Some(Rc::new(RefCell::new(journal)))
+                Some(SharedJournal::start(journal))
             }
             None => None,
         };
@@ -130,10 +129,7 @@ impl Engine {
 
     /// Where this session's steps are recorded.
     pub fn journal_path(&self) -> Option<PathBuf> {
-        self.session
-            .ops
-            .journal()
-            .map(|j| j.borrow().path().to_owned())
+        self.session.ops.journal().map(|j| j.path().to_owned())
     }
 
     pub fn checks(&self) -> Vec<&crate::ops::check::CheckOutcome> {
@@ -177,6 +173,10 @@ impl Engine {
             masked.error(error);
         }
         masked.flush();
+        // A cell is over once its steps are on disk: a clock reading is queued, not waited for.
+        if let Some(journal) = self.session.ops.journal() {
+            journal.settled().await;
+        }
         result
     }
 

@@ -205,7 +205,7 @@ pub async fn run(cell: &str, marker: usize, cx: &mut Context<'_>) -> Result<(), 
     }
     for recorded in &run.findings {
         let finding = finding(cx, recorded)?;
-        stmt::finding::add(cx, finding);
+        stmt::finding::add(cx, finding).await;
     }
     Ok(())
 }

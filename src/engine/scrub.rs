@@ -13,6 +13,7 @@ use regex_automata::{Anchored, Input};
 use std::cell::RefCell;
 use std::fmt::Write;
 use std::rc::Rc;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use crate::model::MASK;
 
@@ -41,6 +42,8 @@ struct Known {
     values: Vec<String>,
     /// `None` while there is no secret: nothing to search for.
     matcher: Option<Matcher>,
+    /// The matcher's regex, where the journal's thread reads it.
+    shared: Arc<RwLock<Option<regex::Regex>>>,
 }
 
 /// One pattern for every secret in each of its forms: the regex masks, the lazy DFA (anchored)
@@ -69,22 +72,31 @@ impl Secrets {
             known
                 .values
                 .sort_by_key(|v| std::cmp::Reverse(v.chars().count()));
-            known.matcher = Some(Matcher::new(&known.values));
+            let matcher = Matcher::new(&known.values);
+            *known.shared.write().unwrap_or_else(PoisonError::into_inner) =
+                Some(matcher.regex.clone());
+            known.matcher = Some(matcher);
         }
         Ok(())
     }
 
     pub fn mask(&self, text: &str) -> String {
-        match &self.0.borrow().matcher {
-            Some(matcher) => matcher.regex.replace_all(text, MASK).into_owned(),
-            None => text.to_owned(),
-        }
+        masked(self.0.borrow().matcher.as_ref().map(|m| &m.regex), text)
     }
 
-    /// [`Secrets::mask`] for the journal, which masks every line with the secrets known then.
+    /// [`Secrets::mask`] for the journal, which masks every line with the secrets known then,
+    /// on a thread of its own.
     pub fn mask_fn(&self) -> Mask {
-        let secrets = self.clone();
-        Box::new(move |text: &str| secrets.mask(text))
+        let shared = self.0.borrow().shared.clone();
+        Box::new(move |text: &str| {
+            masked(
+                shared
+                    .read()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .as_ref(),
+                text,
+            )
+        })
     }
 
     /// How many bytes at the end of `text` could be the start of a secret.
@@ -101,6 +113,13 @@ impl Secrets {
 
     pub fn mask_error(&self, error: &CellError) -> CellError {
         error.map_text(|text| self.mask(text))
+    }
+}
+
+fn masked(regex: Option<&regex::Regex>, text: &str) -> String {
+    match regex {
+        Some(regex) => regex.replace_all(text, MASK).into_owned(),
+        None => text.to_owned(),
     }
 }
 

@@ -255,12 +255,9 @@ impl Ops {
 
     /// Writes the journal entry of a step that is not an op call (ops are recorded by their
     /// wrappers).
-    pub fn note(&self, entry: &Entry) {
+    pub async fn note(&self, entry: Entry) {
         if let Some(journal) = &self.journal {
-            // A journal that cannot be written must not stop the investigation.
-            if let Err(problem) = journal.borrow_mut().append(entry, 0) {
-                log::error!("{problem}");
-            }
+            journal.append(entry, 0).await;
         }
     }
 

@@ -1,6 +1,8 @@
 //! Writing the journal: each step becomes one signed line, written and synced to the disk before
 //! the next begins, so that a crash loses at most the step that was running; a session ends with
-//! its `end` line when the journal is dropped.
+//! its `end` line when the journal is dropped. A session's lines are built, masked, signed and
+//! synced on a thread of their own ([`SharedJournal`]), so that a step with a large result never
+//! holds up the thread that answers heartbeats and interrupts.
 
 use super::entry::{json, Entry};
 use super::{
@@ -9,15 +11,16 @@ use super::{
 use ed25519_dalek::{Signer, SigningKey};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use std::cell::RefCell;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
 
 /// Masks secret values in a line before it is written.
-pub type Mask = Box<dyn Fn(&str) -> String>;
+pub type Mask = Box<dyn Fn(&str) -> String + Send>;
 
 pub struct Journal {
     path: PathBuf,
@@ -32,8 +35,103 @@ pub struct Journal {
     written: u64,
 }
 
-/// The journal as the recording wrappers and the engine share it.
-pub type SharedJournal = Rc<RefCell<Journal>>;
+/// The journal as the recording wrappers and the engine share it: a handle to the thread that
+/// writes it. Lines are written in the order they are given.
+#[derive(Clone)]
+pub struct SharedJournal(Rc<Writer>);
+
+struct Writer {
+    path: PathBuf,
+    /// `None` once dropped, which tells the thread to write the `end` line.
+    jobs: Option<mpsc::Sender<Job>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// A line's entry, built on the journal's thread: turning a large result into its journal form
+/// takes long enough to matter.
+type Build = Box<dyn FnOnce() -> Entry + Send>;
+
+struct Job {
+    /// `None` only asks to be told when every line before it is on disk.
+    entry: Option<(Build, u64)>,
+    done: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl SharedJournal {
+    pub fn start(mut journal: Journal) -> SharedJournal {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let path = journal.path.clone();
+        let thread = std::thread::Builder::new()
+            .name("journal".into())
+            .spawn(move || {
+                for job in queue {
+                    if let Some((build, ms)) = job.entry {
+                        // A journal that cannot be written must not stop the investigation: it
+                        // is said, loudly.
+                        if let Err(problem) = journal.append(&build(), ms) {
+                            log::error!("{problem}");
+                        }
+                    }
+                    if let Some(done) = job.done {
+                        let _ = done.send(());
+                    }
+                }
+            })
+            .expect("a thread for the journal starts");
+        SharedJournal(Rc::new(Writer {
+            path,
+            jobs: Some(jobs),
+            thread: Some(thread),
+        }))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0.path
+    }
+
+    /// Queues a step's line; the next [`SharedJournal::append`] or [`SharedJournal::settled`]
+    /// waits for it too.
+    pub fn append_later(&self, entry: Entry, ms: u64) {
+        self.send(Some((Box::new(move || entry), ms)), None);
+    }
+
+    /// Writes a step's line, and returns once it is on disk.
+    pub async fn append(&self, entry: Entry, ms: u64) {
+        self.append_built(move || entry, ms).await;
+    }
+
+    /// [`SharedJournal::append`] with an entry that `build` makes on the journal's thread.
+    pub async fn append_built(&self, build: impl FnOnce() -> Entry + Send + 'static, ms: u64) {
+        let (done, written) = tokio::sync::oneshot::channel();
+        self.send(Some((Box::new(build), ms)), Some(done));
+        let _ = written.await;
+    }
+
+    /// Returns once every line given so far is on disk.
+    pub async fn settled(&self) {
+        let (done, written) = tokio::sync::oneshot::channel();
+        self.send(None, Some(done));
+        let _ = written.await;
+    }
+
+    fn send(&self, entry: Option<(Build, u64)>, done: Option<tokio::sync::oneshot::Sender<()>>) {
+        if let Some(jobs) = &self.0.jobs {
+            // The thread ends only when `jobs` is dropped, so a send cannot fail but for a panic
+            // there, which has been reported already.
+            let _ = jobs.send(Job { entry, done });
+        }
+    }
+}
+
+/// The session's `end` line is written as the thread ends, once every line before it is.
+impl Drop for Writer {
+    fn drop(&mut self) {
+        self.jobs = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
 
 impl Journal {
     /// Where a session's journal goes: `PLAYBOOK_JOURNAL`, else a new file in

@@ -15,12 +15,10 @@ use crate::ops::{Io, NotRecorded};
 use std::rc::Rc;
 use std::time::Instant;
 
-fn write(journal: &SharedJournal, entry: Entry, started: Instant) {
+/// Writes an op call's line, and returns once it is on disk, as the call's result is returned.
+async fn write(journal: &SharedJournal, entry: Entry, started: Instant) {
     let ms = started.elapsed().as_millis() as u64;
-    // A journal that cannot be written must not stop the investigation: it is said once, loudly.
-    if let Err(problem) = journal.borrow_mut().append(&entry, ms) {
-        log::error!("{problem}");
-    }
+    journal.append(entry, ms).await;
 }
 
 /// An op that writes a journal line for each call it completes.
@@ -48,7 +46,7 @@ impl CommandRunner for Recorded<dyn CommandRunner> {
                 input: RunInput::of(spec),
                 result: outcome,
             };
-            write(&self.journal, entry, started);
+            write(&self.journal, entry, started).await;
         }
         result
     }
@@ -63,7 +61,7 @@ impl Prober for Recorded<dyn Prober> {
             input: ProbeInput::of(spec),
             result: ProbeOutcome::of(&result),
         };
-        write(&self.journal, entry, started);
+        write(&self.journal, entry, started).await;
         Ok(result)
     }
 }
@@ -83,13 +81,11 @@ impl Clock for Recorded<dyn Clock> {
 }
 
 impl Recorded<dyn Clock> {
+    /// The clock is read in the middle of a step: its line is written before the step's own,
+    /// which waits for it.
     fn reading(&self, input: ClockInput, now: f64) {
         let result = ClockReading { now: Some(now) };
-        write(
-            &self.journal,
-            Entry::Clock { input, result },
-            Instant::now(),
-        );
+        self.journal.append_later(Entry::Clock { input, result }, 0);
     }
 }
 
@@ -103,7 +99,7 @@ impl RustCells for Recorded<dyn RustCells> {
                 input: RustInput::of(code),
                 result,
             };
-            write(&self.journal, entry, started);
+            write(&self.journal, entry, started).await;
         }
         outcome
     }
@@ -126,14 +122,26 @@ pub struct RecordedSource {
 }
 
 impl RecordedSource {
-    fn query(&self, input: QueryInput, answer: &Result<Answer, SourceError>, started: Instant) {
-        let result = QueryOutcome::of(answer);
-        write(&self.journal, Entry::Query { input, result }, started);
+    async fn query(
+        &self,
+        input: QueryInput,
+        answer: &Result<Answer, SourceError>,
+        started: Instant,
+    ) {
+        let ms = started.elapsed().as_millis() as u64;
+        // The answer is copied as it is, and turned into its journal form on the journal's
+        // thread: formatting a large one's values takes longer than copying them.
+        let answer = answer.clone();
+        let build = move || Entry::Query {
+            input,
+            result: QueryOutcome::of(&answer),
+        };
+        self.journal.append_built(build, ms).await;
     }
 
-    fn lookup(&self, call: &str, argument: &str, result: LookupOutcome, started: Instant) {
+    async fn lookup(&self, call: &str, argument: &str, result: LookupOutcome, started: Instant) {
         let input = LookupInput::of(&self.name, call, argument);
-        write(&self.journal, Entry::Lookup { input, result }, started);
+        write(&self.journal, Entry::Lookup { input, result }, started).await;
     }
 }
 
@@ -142,7 +150,8 @@ impl MetricsSource for RecordedSource {
     async fn query_range(&self, expr: &str, range: &Range) -> Result<Answer, SourceError> {
         let started = Instant::now();
         let answer = self.inner.query_range(expr, range).await;
-        self.query(QueryInput::range(&self.name, expr, range), &answer, started);
+        self.query(QueryInput::range(&self.name, expr, range), &answer, started)
+            .await;
         answer
     }
 
@@ -153,14 +162,16 @@ impl MetricsSource for RecordedSource {
             QueryInput::instant(&self.name, expr, time),
             &answer,
             started,
-        );
+        )
+        .await;
         answer
     }
 
     async fn label_names(&self) -> Result<Vec<String>, SourceError> {
         let started = Instant::now();
         let names = self.inner.label_names().await;
-        self.lookup("label_names", "", LookupOutcome::names(&names), started);
+        self.lookup("label_names", "", LookupOutcome::names(&names), started)
+            .await;
         names
     }
 
@@ -172,14 +183,16 @@ impl MetricsSource for RecordedSource {
             label,
             LookupOutcome::names(&values),
             started,
-        );
+        )
+        .await;
         values
     }
 
     async fn metadata(&self, metric: &str) -> Result<Option<MetricInfo>, SourceError> {
         let started = Instant::now();
         let info = self.inner.metadata(metric).await;
-        self.lookup("metadata", metric, LookupOutcome::metadata(&info), started);
+        self.lookup("metadata", metric, LookupOutcome::metadata(&info), started)
+            .await;
         info
     }
 }

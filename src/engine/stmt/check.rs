@@ -117,7 +117,9 @@ impl Check {
             detail,
             at: cx.ops.stamp(),
         };
-        cx.ops.note(&Entry::check(&outcome, self.condition.kind()));
+        cx.ops
+            .note(Entry::check(&outcome, self.condition.kind()))
+            .await;
         cx.state.record(Event::Check(outcome.clone()));
         Ok(Value::Check(outcome))
     }

@@ -60,7 +60,7 @@ pub fn parse(tokens: &mut Tokens) -> Result<NewFinding, CellError> {
 }
 
 impl NewFinding {
-    pub fn apply(&self, cx: &mut Context<'_>) -> Result<Value, CellError> {
+    pub async fn apply(&self, cx: &mut Context<'_>) -> Result<Value, CellError> {
         let text = cx.state.resolve(&self.text)?;
         for (name, span) in &self.evidence {
             if cx.state.get(name).is_none() {
@@ -77,15 +77,15 @@ impl NewFinding {
             evidence: self.evidence.iter().map(|(n, _)| n.clone()).collect(),
             at: cx.ops.stamp(),
         };
-        add(cx, finding.clone());
+        add(cx, finding.clone()).await;
         Ok(Value::Finding(finding))
     }
 }
 
 /// A finding joins the session, from a statement or a Rust cell: journaled, shown as a card,
 /// kept for the timeline.
-pub fn add(cx: &mut Context<'_>, finding: Finding) {
-    cx.ops.note(&Entry::finding(&finding));
+pub async fn add(cx: &mut Context<'_>, finding: Finding) {
+    cx.ops.note(Entry::finding(&finding)).await;
     cx.out.display(render::finding_card(&finding), None);
     cx.state.record(Event::Finding(finding));
 }

@@ -182,7 +182,7 @@ impl Statement {
                 None
             }
             Statement::Run(run) => Some(run.apply(span, cx).await?),
-            Statement::Finding(finding) => Some(finding.apply(cx)?),
+            Statement::Finding(finding) => Some(finding.apply(cx).await?),
             Statement::Findings => {
                 finding::show_all(cx);
                 None
@@ -197,13 +197,13 @@ impl Statement {
                 None
             }
             Statement::Window(new) => {
-                window::apply(new, span, cx)?;
+                window::apply(new, span, cx).await?;
                 None
             }
             Statement::Query(query) => Some(query.apply(cx).await?),
             Statement::Probe(probe) => Some(probe.apply(span, cx).await?),
             Statement::Secret(secret) => {
-                secret.apply(span, cx)?;
+                secret.apply(span, cx).await?;
                 None
             }
             Statement::DryRun(on) => {

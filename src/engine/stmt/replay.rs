@@ -57,7 +57,7 @@ pub async fn apply(path: &str, span: Span, cx: &mut Context<'_>) -> Result<(), C
 
 pub fn show_journal(cx: &mut Context<'_>) {
     let line = match cx.ops.journal() {
-        Some(journal) => format!("journal: {}", journal.borrow().path().display()),
+        Some(journal) => format!("journal: {}", journal.path().display()),
         None => "this session keeps no journal".to_owned(),
     };
     cx.out.display(Bundle::plain(line), None);

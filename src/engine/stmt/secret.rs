@@ -62,7 +62,7 @@ pub fn keep(value: &str, span: Span, cx: &Context<'_>) -> Result<(), CellError> 
 }
 
 impl Secret {
-    pub fn apply(&self, span: Span, cx: &mut Context<'_>) -> Result<(), CellError> {
+    pub async fn apply(&self, span: Span, cx: &mut Context<'_>) -> Result<(), CellError> {
         // On replay nothing is read: every input holding the secret was recorded masked, so
         // the mask itself stands in for the value.
         let value = match cx.ops.reads_secrets() {
@@ -70,7 +70,9 @@ impl Secret {
             false => MASK.to_owned(),
         };
         keep(&value, span, cx)?;
-        cx.ops.note(&Entry::secret(&self.name, &self.reference));
+        cx.ops
+            .note(Entry::secret(&self.name, &self.reference))
+            .await;
         cx.state.bind(
             &self.name,
             Value::Secret {

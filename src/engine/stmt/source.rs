@@ -230,7 +230,7 @@ impl NewSource {
             ""
         };
         cx.out.display(Bundle::plain(format!("{line}{role}")), None);
-        cx.ops.note(&entry);
+        cx.ops.note(entry).await;
         Ok(())
     }
 }

@@ -84,7 +84,7 @@ fn look_alike(word: &str) -> Option<char> {
     })
 }
 
-pub fn apply(new: &Window, span: Span, cx: &mut Context<'_>) -> Result<(), CellError> {
+pub async fn apply(new: &Window, span: Span, cx: &mut Context<'_>) -> Result<(), CellError> {
     let range = new.resolve(cx.ops.clock.now());
     if range.start < 0.0 || range.end > LAST_SECOND {
         return Err(CellError::parse(
@@ -101,7 +101,7 @@ pub fn apply(new: &Window, span: Span, cx: &mut Context<'_>) -> Result<(), CellE
     cx.state.window = new.clone();
     let (start, end) = (window::rfc3339(range.start), window::rfc3339(range.end));
     let resolved = WindowOutcome::resolved(start, end, range.step);
-    cx.ops.note(&Entry::window(new.describe(), resolved));
+    cx.ops.note(Entry::window(new.describe(), resolved)).await;
     cx.out.display(
         Bundle::plain(format!("window {}", window::describe(&range))),
         None,
