@@ -118,7 +118,7 @@ fn source() -> FileSource {
         labels.insert("__name__".into(), name.into());
         labels.insert("a".into(), a.into());
         StoredSeries {
-            labels,
+            labels: labels.into(),
             times: (0..20).map(|i| i * 15_000).collect(),
             values: (0..20).map(|i| (i * i) as f64).collect(),
         }

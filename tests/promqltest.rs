@@ -341,7 +341,7 @@ impl Storage {
                 self.series
                     .iter()
                     .map(|(labels, points)| StoredSeries {
-                        labels: labels.clone(),
+                        labels: labels.into(),
                         times: points.keys().copied().collect(),
                         values: points.values().copied().collect(),
                     })

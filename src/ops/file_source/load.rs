@@ -5,6 +5,7 @@
 //! The file is read line by line so that loading never holds the text and the samples at once.
 
 use super::series::StoredSeries;
+use super::LabelSet;
 use crate::ops::metrics::{Labels, MetricInfo};
 use rustc_hash::FxHashMap;
 use std::collections::HashMap;
@@ -158,6 +159,7 @@ struct Builder {
 
 impl Builder {
     fn series_for(&mut self, labels: Labels) -> usize {
+        let labels = LabelSet::from(labels);
         let key = selector_text(&labels);
         if let Some(&i) = self.index.get(&key) {
             return i;
@@ -210,8 +212,8 @@ impl Builder {
 }
 
 /// `name{a="b"}` for messages.
-fn selector_text(labels: &Labels) -> String {
-    let name = labels.get("__name__").map_or("", String::as_str);
+fn selector_text(labels: &LabelSet) -> String {
+    let name = labels.get("__name__").unwrap_or("");
     let rest: Vec<String> = labels
         .iter()
         .filter(|(k, _)| *k != "__name__")
@@ -579,7 +581,7 @@ mod tests {
         assert_eq!(series.len(), 1);
         assert_eq!(series[0].times, vec![10_000, 25_500]);
         assert_eq!(series[0].values, vec![1.0, 3.0]);
-        assert_eq!(series[0].labels["__name__"], "reqs_total");
+        assert_eq!(series[0].labels.get("__name__"), Some("reqs_total"));
         assert_eq!(meta["reqs"].kind, "counter");
         assert_eq!(meta["reqs"].unit, "requests");
     }
@@ -615,10 +617,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.len(), 3);
-        assert_eq!(s[0].labels["code"], "500");
+        assert_eq!(s[0].labels.get("code"), Some("500"));
         assert_eq!(s[0].times, vec![1_795_168_800_000, 1_795_168_815_000]);
         assert_eq!(s[1].values, vec![1.0]);
-        assert_eq!(s[2].labels["b"], "2");
+        assert_eq!(s[2].labels.get("b"), Some("2"));
         assert_eq!(s[2].values, vec![5.0]);
         assert_eq!(line_error("time,up\nyesterday,1\n").0, 2);
     }
@@ -632,7 +634,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.len(), 1);
-        assert_eq!(s[0].labels["service"], "x");
+        assert_eq!(s[0].labels.get("service"), Some("x"));
         assert_eq!(s[0].values, vec![1.0, 2.0]);
     }
 }

@@ -6,10 +6,9 @@ use crate::ops::metrics::{QueryResult, SourceError};
 
 fn series(labels: &[(&str, &str)], points: &[(i64, f64)]) -> StoredSeries {
     StoredSeries {
-        labels: labels
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
+        labels: super::LabelSet::from_pairs(
+            labels.iter().map(|&(k, v)| (k.into(), v.into())).collect(),
+        ),
         times: points.iter().map(|p| p.0 * 1000).collect(),
         values: points.iter().map(|p| p.1).collect(),
     }
