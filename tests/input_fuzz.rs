@@ -119,8 +119,7 @@ fn source() -> FileSource {
         labels.insert("a".into(), a.into());
         StoredSeries {
             labels: labels.into(),
-            times: (0..20).map(|i| i * 15_000).collect(),
-            values: (0..20).map(|i| (i * i) as f64).collect(),
+            samples: (0..20).map(|i| (i * 15_000, (i * i) as f64)).collect(),
         }
     };
     FileSource::from_series(vec![series("x", "1"), series("x", "2"), series("y", "1")])

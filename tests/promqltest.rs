@@ -342,8 +342,7 @@ impl Storage {
                     .iter()
                     .map(|(labels, points)| StoredSeries {
                         labels: labels.into(),
-                        times: points.keys().copied().collect(),
-                        values: points.values().copied().collect(),
+                        samples: points.iter().map(|(&t, &v)| (t, v)).collect(),
                     })
                     .collect(),
             )

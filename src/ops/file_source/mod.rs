@@ -96,7 +96,7 @@ impl FileSource {
 
     /// Total samples held, for callers reporting what a file contained.
     pub fn sample_count(&self) -> usize {
-        self.series().iter().map(|s| s.times.len()).sum()
+        self.series().iter().map(|s| s.samples.len()).sum()
     }
 
     pub fn instant(&self, expr: &str, time: f64, stop: &Stop) -> Result<Answer, SourceError> {

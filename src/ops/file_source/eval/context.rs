@@ -123,8 +123,8 @@ impl<'a> Ctx<'a> {
         };
         for (&i, window) in found.series.iter().zip(found.windows.iter_mut()) {
             let s = &self.series[i];
-            let from = seek(&s.times, window.0, |t| t < start);
-            let to = seek(&s.times, window.1, |t| t <= end);
+            let from = seek(&s.samples, window.0, |t| t < start);
+            let to = seek(&s.samples, window.1, |t| t <= end);
             *window = (from, to);
             each(s, from, to.max(from))?;
         }
@@ -198,24 +198,24 @@ pub fn millis(d: &std::time::Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
-/// The first index of `times` (sorted) at which `before` no longer holds, searched from `hint`:
-/// a few steps forward, else by binary search.
-fn seek(times: &[i64], hint: usize, before: impl Fn(i64) -> bool) -> usize {
+/// The first index of `samples` (sorted by time) whose time `before` no longer holds, searched
+/// from `hint`: a few steps forward, else by binary search.
+fn seek(samples: &[(i64, f64)], hint: usize, before: impl Fn(i64) -> bool) -> usize {
     const WALK: usize = 8;
-    let hint = hint.min(times.len());
-    if hint > 0 && !before(times[hint - 1]) {
-        return times[..hint].partition_point(|&t| before(t));
+    let hint = hint.min(samples.len());
+    if hint > 0 && !before(samples[hint - 1].0) {
+        return samples[..hint].partition_point(|s| before(s.0));
     }
-    let walked = times[hint..]
+    let walked = samples[hint..]
         .iter()
         .take(WALK)
-        .take_while(|&&t| before(t))
+        .take_while(|s| before(s.0))
         .count();
     if walked < WALK {
         return hint + walked;
     }
     let rest = hint + WALK;
-    rest + times[rest..].partition_point(|&t| before(t))
+    rest + samples[rest..].partition_point(|s| before(s.0))
 }
 
 /// The stored series matching every matcher (regexes are anchored by the parser); a missing

@@ -49,14 +49,14 @@ impl LabelSet {
     pub fn from_pairs(mut pairs: Vec<(Arc<str>, Arc<str>)>) -> LabelSet {
         // Stable, so that of equal names the later stays last, and is the one kept.
         pairs.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut kept: Vec<(Arc<str>, Arc<str>)> = Vec::with_capacity(pairs.len());
-        for pair in pairs {
-            match kept.last_mut() {
-                Some(last) if last.0 == pair.0 => *last = pair,
-                _ => kept.push(pair),
+        pairs.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same {
+                std::mem::swap(later, kept);
             }
-        }
-        LabelSet::from_sorted(kept.into_boxed_slice())
+            same
+        });
+        LabelSet::from_sorted(pairs.into_boxed_slice())
     }
 
     pub fn empty() -> LabelSet {

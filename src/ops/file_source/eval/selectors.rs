@@ -21,12 +21,14 @@ pub fn instant(ctx: &Ctx, vs: &VectorSelector, ts: i64) -> EvalResult<Vec<Sample
     let at = ctx.ref_time(ts, &vs.at, &vs.offset);
     let mut out = Vec::new();
     ctx.windows(vs, at.saturating_sub(LOOKBACK_MS), at, |s, from, to| {
-        if to > from && !is_stale(s.values[to - 1]) {
-            out.push(Sample {
-                labels: s.labels.clone(),
-                t: s.times[to - 1],
-                v: s.values[to - 1],
-            });
+        if let Some(&(t, v)) = s.samples[from..to].last() {
+            if !is_stale(v) {
+                out.push(Sample {
+                    labels: s.labels.clone(),
+                    t,
+                    v,
+                });
+            }
         }
         Ok(())
     })?;
@@ -34,8 +36,8 @@ pub fn instant(ctx: &Ctx, vs: &VectorSelector, ts: i64) -> EvalResult<Vec<Sample
 }
 
 /// A range selector over the window `[end - range, end]`: calls `each` with every matched
-/// series that has samples in it (both edges included in 2.x), with those samples, which are
-/// read into one buffer for all of them. `each` must not evaluate selectors.
+/// series that has samples in it (both edges included in 2.x), with those samples, read where
+/// they are stored. `each` must not evaluate selectors.
 pub fn range_each(
     ctx: &Ctx,
     ms: &MatrixSelector,
@@ -43,22 +45,20 @@ pub fn range_each(
     mut each: impl FnMut(&LabelSet, &[(i64, f64)]) -> EvalResult<()>,
 ) -> EvalResult<()> {
     let start = end.saturating_sub(millis(&ms.range));
-    let mut points = Vec::new();
+    // Where a window holds stale markers, its other samples, copied.
+    let mut kept = Vec::new();
     ctx.windows(&ms.vs, start, end, |s, from, to| {
-        let (times, values) = (&s.times[from..to], &s.values[from..to]);
-        let samples = times.iter().copied().zip(values.iter().copied());
-        points.clear();
-        // Without a stale marker, which is most windows, the copy is a straight one.
-        if values.iter().any(|&v| is_stale(v)) {
-            points.extend(samples.filter(|&(_, v)| !is_stale(v)));
-        } else {
-            points.extend(samples);
+        let mut points = &s.samples[from..to];
+        if points.iter().any(|&(_, v)| is_stale(v)) {
+            kept.clear();
+            kept.extend(points.iter().filter(|&&(_, v)| !is_stale(v)));
+            points = &kept;
         }
         ctx.look(points.len())?;
         if points.is_empty() {
             return Ok(());
         }
-        each(&s.labels, &points)
+        each(&s.labels, points)
     })
 }
 

@@ -9,8 +9,7 @@ fn series(labels: &[(&str, &str)], points: &[(i64, f64)]) -> StoredSeries {
         labels: super::LabelSet::from_pairs(
             labels.iter().map(|&(k, v)| (k.into(), v.into())).collect(),
         ),
-        times: points.iter().map(|p| p.0 * 1000).collect(),
-        values: points.iter().map(|p| p.1).collect(),
+        samples: points.iter().map(|&(t, v)| (t * 1000, v)).collect(),
     }
 }
 
