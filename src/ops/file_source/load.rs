@@ -660,6 +660,24 @@ mod tests {
     }
 
     #[test]
+    fn label_values_are_unescaped_and_empty_ones_dropped() {
+        let s = load(
+            "m{a=\"x\\\"y\\\\z\\nw\\q\",b=\"\"} 1 10\n{__name__=\"n\",c=\"d\"} 1 10\nm{a=\"x\\\"y\\\\z\\nw\\q\"} 2 20\n",
+        )
+        .unwrap();
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[0].labels.get("a"), Some("x\"y\\z\nw\\q"));
+        assert_eq!(s[0].labels.get("b"), None);
+        assert_eq!(s[0].samples, [(10_000, 1.0), (20_000, 2.0)]);
+        assert_eq!(s[1].labels.get("__name__"), Some("n"));
+        let (_, problem) = line_error("m{a=\"1\",b=\"2\",a=\"3\"} 1 10\n");
+        assert!(problem.contains("label `a` appears twice"), "{problem}");
+        // A name written before the braces wins over one inside them, as before.
+        let s = load("m{__name__=\"other\"} 1 10\n").unwrap();
+        assert_eq!(s[0].labels.get("__name__"), Some("m"));
+    }
+
+    #[test]
     fn errors_name_file_and_line() {
         let e = load("# TYPE m gauge\nm 1 10\nm{a=\"b} 1 10\n").unwrap_err();
         assert!(e.to_string().starts_with("t.om:3: "), "{e}");
