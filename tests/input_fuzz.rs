@@ -118,9 +118,8 @@ fn source() -> FileSource {
         labels.insert("__name__".into(), name.into());
         labels.insert("a".into(), a.into());
         StoredSeries {
-            labels,
-            times: (0..20).map(|i| i * 15_000).collect(),
-            values: (0..20).map(|i| (i * i) as f64).collect(),
+            labels: labels.into(),
+            samples: (0..20).map(|i| (i * 15_000, (i * i) as f64)).collect(),
         }
     };
     FileSource::from_series(vec![series("x", "1"), series("x", "2"), series("y", "1")])

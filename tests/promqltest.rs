@@ -341,9 +341,8 @@ impl Storage {
                 self.series
                     .iter()
                     .map(|(labels, points)| StoredSeries {
-                        labels: labels.clone(),
-                        times: points.keys().copied().collect(),
-                        values: points.values().copied().collect(),
+                        labels: labels.into(),
+                        samples: points.iter().map(|(&t, &v)| (t, v)).collect(),
                     })
                     .collect(),
             )

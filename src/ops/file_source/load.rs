@@ -5,11 +5,15 @@
 //! The file is read line by line so that loading never holds the text and the samples at once.
 
 use super::series::StoredSeries;
-use crate::ops::metrics::{Labels, MetricInfo};
-use rustc_hash::FxHashMap;
+use super::LabelSet;
+use crate::ops::metrics::MetricInfo;
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::borrow::Cow;
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::io::BufRead;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 type Metadata = HashMap<String, MetricInfo>;
 
@@ -143,75 +147,123 @@ impl Format {
     }
 }
 
-/// Collects samples per series; a series is found by its exact text the first time and by a
-/// hash lookup afterwards, so labels are parsed and stored once per series, not per sample.
-/// Both indexes hash with FxHash (a loader spends much of its time hashing); `index` is keyed by
-/// the canonical text of a label set, one string rather than a copy of the map.
+/// Collects samples per series. A line's series is found by its text when the line before named
+/// it too (`last`) or its text is in `by_text`, and by its parsed labels otherwise, so labels are
+/// parsed about once per series, not per sample; a text goes into `by_text` when its series
+/// comes back after other lines, so a file of series each written once costs no text index.
+/// Label names and values are kept once each (`strings`), so the thousands of series that share
+/// a value share its string. Indexes hash with FxHash: a loader spends much of its time hashing.
 #[derive(Default)]
 struct Builder {
-    index: FxHashMap<String, usize>,
+    index: FxHashMap<LabelSet, usize>,
+    last: Option<(String, usize)>,
     by_text: FxHashMap<String, usize>,
+    strings: FxHashSet<Arc<str>>,
     series: Vec<StoredSeries>,
     unsorted: Vec<bool>,
     metadata: Metadata,
 }
 
+/// The most series texts `Builder::by_text` holds before it is emptied: enough for a file that
+/// interleaves the samples of this many series, and little memory where every series is new.
+const RECENT_TEXTS: usize = 1 << 16;
+
 impl Builder {
-    fn series_for(&mut self, labels: Labels) -> usize {
-        let key = selector_text(&labels);
-        if let Some(&i) = self.index.get(&key) {
-            return i;
+    /// The series of these labels, and whether it is new.
+    fn series_for(&mut self, mut labels: Parsed) -> Result<(usize, bool), String> {
+        labels.sort_unstable_by_key(|l| l.0);
+        if let Some(twice) = labels.windows(2).find(|w| w[0].0 == w[1].0) {
+            return Err(format!("label `{}` appears twice", twice[0].0));
         }
+        // An empty value is the same as no label in Prometheus.
+        let pairs = (labels.iter().filter(|(_, value)| !value.is_empty()))
+            .map(|(name, value)| (self.string(name), self.string(value)))
+            .collect();
+        let labels = LabelSet::from_pairs(pairs);
         let i = self.series.len();
-        self.index.insert(key, i);
+        match self.index.entry(labels.clone()) {
+            Entry::Occupied(found) => return Ok((*found.get(), false)),
+            Entry::Vacant(place) => place.insert(i),
+        };
+        // Room for one sample: many files hold one sample a series.
         self.series.push(StoredSeries {
             labels,
-            times: Vec::new(),
-            values: Vec::new(),
+            samples: Vec::with_capacity(1),
         });
         self.unsorted.push(false);
-        i
+        Ok((i, true))
+    }
+
+    /// The series a line's text names; `key` is that text, `labels` parses it.
+    fn series_named<'a>(
+        &mut self,
+        key: &str,
+        labels: impl FnOnce() -> Result<Parsed<'a>, String>,
+    ) -> Result<usize, String> {
+        if let Some((text, i)) = &self.last {
+            if text == key {
+                return Ok(*i);
+            }
+        }
+        let i = match self.by_text.get(key) {
+            Some(&i) => i,
+            None => {
+                let (i, new) = self.series_for(labels()?)?;
+                if !new {
+                    if self.by_text.len() >= RECENT_TEXTS {
+                        self.by_text.clear();
+                    }
+                    self.by_text.insert(key.to_owned(), i);
+                }
+                i
+            }
+        };
+        let last = self.last.get_or_insert_with(Default::default);
+        last.0.clear();
+        last.0.push_str(key);
+        last.1 = i;
+        Ok(i)
+    }
+
+    /// The one copy of a label name or value.
+    fn string(&mut self, s: &str) -> Arc<str> {
+        if let Some(found) = self.strings.get(s) {
+            return found.clone();
+        }
+        let new: Arc<str> = Arc::from(s);
+        self.strings.insert(new.clone());
+        new
     }
 
     fn push(&mut self, i: usize, time: i64, value: f64) {
         let s = &mut self.series[i];
-        if s.times.last().is_some_and(|&last| last >= time) {
+        if s.samples.last().is_some_and(|&(last, _)| last >= time) {
             self.unsorted[i] = true;
         }
-        s.times.push(time);
-        s.values.push(value);
+        s.samples.push((time, value));
     }
 
     fn finish(mut self, name: &str) -> Result<(Vec<StoredSeries>, Metadata), LoadError> {
         for (s, unsorted) in self.series.iter_mut().zip(&self.unsorted) {
             if *unsorted {
-                let mut pairs: Vec<(i64, f64)> = s
-                    .times
-                    .iter()
-                    .copied()
-                    .zip(s.values.iter().copied())
-                    .collect();
-                pairs.sort_by_key(|p| p.0);
-                if let Some(w) = pairs.windows(2).find(|w| w[0].0 == w[1].0) {
+                s.samples.sort_by_key(|p| p.0);
+                if let Some(w) = s.samples.windows(2).find(|w| w[0].0 == w[1].0) {
                     return Err(LoadError::Duplicate {
                         file: name.to_owned(),
                         series: selector_text(&s.labels),
                         time: w[0].0 as f64 / 1000.0,
                     });
                 }
-                s.times = pairs.iter().map(|p| p.0).collect();
-                s.values = pairs.iter().map(|p| p.1).collect();
             }
-            s.times.shrink_to_fit();
-            s.values.shrink_to_fit();
+            s.samples.shrink_to_fit();
         }
         Ok((self.series, self.metadata))
     }
 }
 
 /// `name{a="b"}` for messages.
-fn selector_text(labels: &Labels) -> String {
-    let name = labels.get("__name__").map_or("", String::as_str);
+fn selector_text(labels: &LabelSet) -> String {
+    let name = labels.get("__name__").unwrap_or("");
     let rest: Vec<String> = labels
         .iter()
         .filter(|(k, _)| *k != "__name__")
@@ -273,15 +325,7 @@ fn text_line(line: &str, b: &mut Builder, ended: &mut bool) -> Result<(), String
     if let Some(extra) = fields.next() {
         return Err(format!("unexpected `{extra}` after the timestamp"));
     }
-    let i = match b.by_text.get(series_text) {
-        Some(&i) => i,
-        None => {
-            let labels = parse_selector(series_text)?;
-            let i = b.series_for(labels);
-            b.by_text.insert(series_text.to_owned(), i);
-            i
-        }
-    };
+    let i = b.series_named(series_text, || parse_selector(series_text))?;
     b.push(i, time, value);
     Ok(())
 }
@@ -312,8 +356,12 @@ fn series_end(line: &str) -> Result<usize, String> {
     }
 }
 
+/// Labels as a line gives them, each name once: names borrowed from the line, and values too
+/// unless they had escapes to undo.
+type Parsed<'a> = Vec<(&'a str, Cow<'a, str>)>;
+
 /// `name{a="b",c="d"}`, `name`, or `{__name__="name",a="b"}` into labels.
-fn parse_selector(text: &str) -> Result<Labels, String> {
+fn parse_selector(text: &str) -> Result<Parsed<'_>, String> {
     let text = text.trim();
     let (name, body) = match text.find('{') {
         Some(i) => {
@@ -326,19 +374,25 @@ fn parse_selector(text: &str) -> Result<Labels, String> {
     };
     let mut labels = match body {
         Some(body) => parse_labels(body)?,
-        None => Labels::new(),
+        None => Parsed::new(),
     };
     let name = name.trim();
     if !name.is_empty() {
         if !is_metric_name(name) {
             return Err(format!("`{name}` is not a valid metric name"));
         }
-        labels.insert("__name__".into(), name.into());
+        set_name(&mut labels, name);
     }
-    if !labels.contains_key("__name__") {
+    if !labels.iter().any(|(n, _)| *n == "__name__") {
         return Err(format!("`{text}` names no metric"));
     }
     Ok(labels)
+}
+
+/// Sets the metric name, over one given among the labels.
+fn set_name<'a>(labels: &mut Parsed<'a>, name: &'a str) {
+    labels.retain(|(n, _)| *n != "__name__");
+    labels.push(("__name__", Cow::Borrowed(name)));
 }
 
 fn is_metric_name(name: &str) -> bool {
@@ -358,8 +412,8 @@ fn is_label_name(name: &str) -> bool {
 }
 
 /// `a="b",c="d"` (a trailing comma allowed) into labels; values use the exposition escapes.
-fn parse_labels(body: &str) -> Result<Labels, String> {
-    let mut labels = Labels::new();
+fn parse_labels(body: &str) -> Result<Parsed<'_>, String> {
+    let mut labels = Parsed::new();
     let mut rest = body.trim_start();
     while !rest.is_empty() {
         let eq = rest
@@ -373,27 +427,32 @@ fn parse_labels(body: &str) -> Result<Labels, String> {
         let after = after
             .strip_prefix('"')
             .ok_or_else(|| format!("the value of label `{name}` must be in double quotes"))?;
-        let mut value = String::new();
-        let mut chars = after.char_indices();
-        let end = loop {
-            match chars.next() {
-                Some((_, '\\')) => match chars.next() {
-                    Some((_, 'n')) => value.push('\n'),
-                    Some((_, c @ ('\\' | '"'))) => value.push(c),
-                    Some((_, c)) => {
-                        value.push('\\');
-                        value.push(c);
-                    }
-                    None => return Err(format!("the value of label `{name}` is not closed")),
-                },
-                Some((i, '"')) => break i,
-                Some((_, c)) => value.push(c),
-                None => return Err(format!("the value of label `{name}` is not closed")),
-            }
+        let not_closed = || format!("the value of label `{name}` is not closed");
+        let end = after.find(['"', '\\']).ok_or_else(not_closed)?;
+        let (value, end) = if after.as_bytes()[end] == b'"' {
+            (Cow::Borrowed(&after[..end]), end)
+        } else {
+            let mut value = String::from(&after[..end]);
+            let mut chars = after[end..].char_indices();
+            let close = loop {
+                match chars.next() {
+                    Some((_, '\\')) => match chars.next() {
+                        Some((_, 'n')) => value.push('\n'),
+                        Some((_, c @ ('\\' | '"'))) => value.push(c),
+                        Some((_, c)) => {
+                            value.push('\\');
+                            value.push(c);
+                        }
+                        None => return Err(not_closed()),
+                    },
+                    Some((i, '"')) => break end + i,
+                    Some((_, c)) => value.push(c),
+                    None => return Err(not_closed()),
+                }
+            };
+            (Cow::Owned(value), close)
         };
-        if labels.insert(name.to_owned(), value).is_some() {
-            return Err(format!("label `{name}` appears twice"));
-        }
+        labels.push((name, value));
         rest = after[end + 1..].trim_start();
         if let Some(r) = rest.strip_prefix(',') {
             rest = r.trim_start();
@@ -401,8 +460,6 @@ fn parse_labels(body: &str) -> Result<Labels, String> {
             return Err(format!("expected `,` between labels, found `{rest}`"));
         }
     }
-    // An empty value is the same as no label in Prometheus.
-    labels.retain(|_, v| !v.is_empty());
     Ok(labels)
 }
 
@@ -501,7 +558,10 @@ fn wide_header(line: &str, b: &mut Builder) -> Result<Vec<usize>, String> {
     let mut columns = Vec::with_capacity(fields.len());
     for (i, field) in fields.iter().enumerate().skip(1) {
         let labels = parse_selector(field).map_err(|e| format!("column {}: {e}", i + 1))?;
-        columns.push(b.series_for(labels));
+        let (series, _) = b
+            .series_for(labels)
+            .map_err(|e| format!("column {}: {e}", i + 1))?;
+        columns.push(series);
     }
     Ok(columns)
 }
@@ -534,19 +594,14 @@ fn long_row(line: &str, b: &mut Builder) -> Result<(), String> {
         ));
     };
     let key = format!("{metric}\u{0}{labels}");
-    let i = match b.by_text.get(&key) {
-        Some(&i) => i,
-        None => {
-            let mut set = parse_labels(labels)?;
-            if !is_metric_name(metric) {
-                return Err(format!("`{metric}` is not a valid metric name"));
-            }
-            set.insert("__name__".into(), metric.clone());
-            let i = b.series_for(set);
-            b.by_text.insert(key, i);
-            i
+    let i = b.series_named(&key, || {
+        let mut set = parse_labels(labels)?;
+        if !is_metric_name(metric) {
+            return Err(format!("`{metric}` is not a valid metric name"));
         }
-    };
+        set_name(&mut set, metric);
+        Ok(set)
+    })?;
     let time = parse_time(time)?;
     b.push(i, time, parse_value(value)?);
     Ok(())
@@ -555,6 +610,14 @@ fn long_row(line: &str, b: &mut Builder) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn times(s: &StoredSeries) -> Vec<i64> {
+        s.samples.iter().map(|p| p.0).collect()
+    }
+
+    fn values(s: &StoredSeries) -> Vec<f64> {
+        s.samples.iter().map(|p| p.1).collect()
+    }
 
     fn load(text: &str) -> Result<Vec<StoredSeries>, LoadError> {
         parse("t.om", text).map(|(s, _)| s)
@@ -577,9 +640,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(series.len(), 1);
-        assert_eq!(series[0].times, vec![10_000, 25_500]);
-        assert_eq!(series[0].values, vec![1.0, 3.0]);
-        assert_eq!(series[0].labels["__name__"], "reqs_total");
+        assert_eq!(times(&series[0]), [10_000, 25_500]);
+        assert_eq!(values(&series[0]), [1.0, 3.0]);
+        assert_eq!(series[0].labels.get("__name__"), Some("reqs_total"));
         assert_eq!(meta["reqs"].kind, "counter");
         assert_eq!(meta["reqs"].unit, "requests");
     }
@@ -587,13 +650,31 @@ mod tests {
     #[test]
     fn out_of_order_samples_are_sorted_and_duplicates_refused() {
         let s = load("m 2 20\nm 1 10\n").unwrap();
-        assert_eq!(s[0].times, vec![10_000, 20_000]);
-        assert_eq!(s[0].values, vec![1.0, 2.0]);
+        assert_eq!(times(&s[0]), [10_000, 20_000]);
+        assert_eq!(values(&s[0]), [1.0, 2.0]);
         let e = load("m 2 20\nm 1 20\n").unwrap_err();
         assert!(
             matches!(&e, LoadError::Duplicate { series, time, .. } if series == "m{}" && *time == 20.0),
             "{e}"
         );
+    }
+
+    #[test]
+    fn label_values_are_unescaped_and_empty_ones_dropped() {
+        let s = load(
+            "m{a=\"x\\\"y\\\\z\\nw\\q\",b=\"\"} 1 10\n{__name__=\"n\",c=\"d\"} 1 10\nm{a=\"x\\\"y\\\\z\\nw\\q\"} 2 20\n",
+        )
+        .unwrap();
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[0].labels.get("a"), Some("x\"y\\z\nw\\q"));
+        assert_eq!(s[0].labels.get("b"), None);
+        assert_eq!(s[0].samples, [(10_000, 1.0), (20_000, 2.0)]);
+        assert_eq!(s[1].labels.get("__name__"), Some("n"));
+        let (_, problem) = line_error("m{a=\"1\",b=\"2\",a=\"3\"} 1 10\n");
+        assert!(problem.contains("label `a` appears twice"), "{problem}");
+        // A name written before the braces wins over one inside them, as before.
+        let s = load("m{__name__=\"other\"} 1 10\n").unwrap();
+        assert_eq!(s[0].labels.get("__name__"), Some("m"));
     }
 
     #[test]
@@ -615,11 +696,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.len(), 3);
-        assert_eq!(s[0].labels["code"], "500");
-        assert_eq!(s[0].times, vec![1_795_168_800_000, 1_795_168_815_000]);
-        assert_eq!(s[1].values, vec![1.0]);
-        assert_eq!(s[2].labels["b"], "2");
-        assert_eq!(s[2].values, vec![5.0]);
+        assert_eq!(s[0].labels.get("code"), Some("500"));
+        assert_eq!(times(&s[0]), [1_795_168_800_000, 1_795_168_815_000]);
+        assert_eq!(values(&s[1]), [1.0]);
+        assert_eq!(s[2].labels.get("b"), Some("2"));
+        assert_eq!(values(&s[2]), [5.0]);
         assert_eq!(line_error("time,up\nyesterday,1\n").0, 2);
     }
 
@@ -632,7 +713,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.len(), 1);
-        assert_eq!(s[0].labels["service"], "x");
-        assert_eq!(s[0].values, vec![1.0, 2.0]);
+        assert_eq!(s[0].labels.get("service"), Some("x"));
+        assert_eq!(values(&s[0]), [1.0, 2.0]);
     }
 }

@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 pub use super::metrics::Labels;
+pub use eval::label_set::LabelSet;
 pub use load::LoadError;
 pub use series::StoredSeries;
 
@@ -95,7 +96,7 @@ impl FileSource {
 
     /// Total samples held, for callers reporting what a file contained.
     pub fn sample_count(&self) -> usize {
-        self.series().iter().map(|s| s.times.len()).sum()
+        self.series().iter().map(|s| s.samples.len()).sum()
     }
 
     pub fn instant(&self, expr: &str, time: f64, stop: &Stop) -> Result<Answer, SourceError> {
@@ -173,17 +174,19 @@ impl MetricsSource for FileSource {
     }
 
     async fn label_names(&self) -> Result<Vec<String>, SourceError> {
-        let names: BTreeSet<&String> = self.series().iter().flat_map(|s| s.labels.keys()).collect();
-        Ok(names.into_iter().cloned().collect())
+        let names: BTreeSet<&str> = (self.series().iter())
+            .flat_map(|s| s.labels.iter().map(|(name, _)| name))
+            .collect();
+        Ok(names.into_iter().map(str::to_owned).collect())
     }
 
     async fn label_values(&self, label: &str) -> Result<Vec<String>, SourceError> {
-        let values: BTreeSet<&String> = self
+        let values: BTreeSet<&str> = self
             .series()
             .iter()
             .filter_map(|s| s.labels.get(label))
             .collect();
-        Ok(values.into_iter().cloned().collect())
+        Ok(values.into_iter().map(str::to_owned).collect())
     }
 
     async fn metadata(&self, metric: &str) -> Result<Option<MetricInfo>, SourceError> {

@@ -1,10 +1,10 @@
 //! Aggregation operators (`sum by (...)` and friends), as Prometheus 2.42's `aggregation`.
 
 use super::context::Ctx;
+use super::label_set::LabelSet;
 use super::stats::{go_max, quantile, running_mean, variance};
 use super::step_invariant::is_step_invariant;
 use super::value::{check_unique, execution, unsupported, EvalResult, Sample, Value};
-use crate::ops::metrics::Labels;
 use promql_parser::parser::token::{
     T_AVG, T_BOTTOMK, T_COUNT, T_COUNT_VALUES, T_GROUP, T_MAX, T_MIN, T_QUANTILE, T_STDDEV,
     T_STDVAR, T_SUM, T_TOPK,
@@ -28,11 +28,11 @@ pub fn eval(ctx: &Ctx, agg: &AggregateExpr, ts: i64) -> EvalResult<Value> {
             let Some(Param::Number(k)) = param else {
                 return execution("topk and bottomk need a number");
             };
-            top(input, &agg.modifier, k, op == T_TOPK)
+            top(ctx, agg, input, k, op == T_TOPK)
         }
         T_SUM | T_AVG | T_COUNT | T_MIN | T_MAX | T_GROUP | T_STDDEV | T_STDVAR | T_QUANTILE
         | T_COUNT_VALUES => {
-            let groups = group(input, &agg.modifier, &param)?;
+            let groups = group(ctx, agg, input, &param);
             groups
                 .into_iter()
                 .map(|(labels, values)| Sample {
@@ -77,43 +77,38 @@ fn label_param(e: &Expr) -> EvalResult<String> {
 }
 
 /// The labels of an element's group: only the `by` labels, or all but the `without` labels
-/// and the metric name.
-fn group_labels(labels: &Labels, modifier: &Option<LabelModifier>) -> Labels {
-    match modifier {
-        Some(LabelModifier::Include(by)) => by
-            .labels
-            .iter()
-            .filter_map(|l| labels.get(l).map(|v| (l.clone(), v.clone())))
-            .collect(),
-        Some(LabelModifier::Exclude(without)) => labels
-            .iter()
-            .filter(|(k, _)| *k != "__name__" && !without.labels.contains(k))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
-        None => Labels::new(),
-    }
+/// and the metric name; derived once per query for each label set.
+fn group_labels(ctx: &Ctx, agg: &AggregateExpr, labels: &LabelSet) -> LabelSet {
+    ctx.derive(agg, 0, labels, None, || match &agg.modifier {
+        Some(LabelModifier::Include(by)) => labels.retain(|n, _| by.labels.iter().any(|l| l == n)),
+        Some(LabelModifier::Exclude(without)) => {
+            labels.retain(|n, _| n != "__name__" && !without.labels.iter().any(|l| l == n))
+        }
+        None => LabelSet::empty(),
+    })
 }
 
 /// Groups the values, in the order the groups first appear.
 fn group(
+    ctx: &Ctx,
+    agg: &AggregateExpr,
     input: Vec<Sample>,
-    modifier: &Option<LabelModifier>,
     param: &Option<Param>,
-) -> EvalResult<Vec<(Labels, Vec<f64>)>> {
-    let mut index: FxHashMap<Labels, usize> = FxHashMap::default();
-    let mut groups: Vec<(Labels, Vec<f64>)> = Vec::new();
+) -> Vec<(LabelSet, Vec<f64>)> {
+    let mut index: FxHashMap<LabelSet, usize> = FxHashMap::default();
+    let mut groups: Vec<(LabelSet, Vec<f64>)> = Vec::new();
     for s in input {
-        let mut labels = group_labels(&s.labels, modifier);
+        let mut labels = group_labels(ctx, agg, &s.labels);
         if let Some(Param::Label(name)) = param {
-            labels.insert(name.clone(), crate::ops::metrics::format_value(s.v));
+            labels = labels.with(name, &crate::ops::metrics::format_value(s.v));
         }
-        let i = *index.entry(labels.clone()).or_insert_with(|| {
-            groups.push((labels, Vec::new()));
+        let i = *index.entry(labels).or_insert_with_key(|labels| {
+            groups.push((labels.clone(), Vec::new()));
             groups.len() - 1
         });
         groups[i].1.push(s.v);
     }
-    Ok(groups)
+    groups
 }
 
 fn reduce(op: u16, values: &[f64], param: &Option<Param>) -> f64 {
@@ -146,16 +141,16 @@ fn reduce(op: u16, values: &[f64], param: &Option<Param>) -> f64 {
 
 /// topk / bottomk: the k largest (smallest) elements of each group, with their own labels.
 /// NaN ranks below every number either way.
-fn top(input: Vec<Sample>, modifier: &Option<LabelModifier>, k: f64, largest: bool) -> Vec<Sample> {
+fn top(ctx: &Ctx, agg: &AggregateExpr, input: Vec<Sample>, k: f64, largest: bool) -> Vec<Sample> {
     let k = go_max(k, 0.0);
     if k.is_nan() || k < 1.0 {
         return Vec::new();
     }
     let k = k as usize;
-    let mut index: FxHashMap<Labels, usize> = FxHashMap::default();
+    let mut index: FxHashMap<LabelSet, usize> = FxHashMap::default();
     let mut groups: Vec<Vec<Sample>> = Vec::new();
     for s in input {
-        let key = group_labels(&s.labels, modifier);
+        let key = group_labels(ctx, agg, &s.labels);
         let i = *index.entry(key).or_insert_with(|| {
             groups.push(Vec::new());
             groups.len() - 1

@@ -2,8 +2,8 @@
 //! vector matching (`on`, `ignoring`, `group_left`, `group_right`) as Prometheus 2.42 does it.
 
 use super::context::Ctx;
+use super::label_set::LabelSet;
 use super::value::{check_unique, execution, unsupported, EvalResult, Sample, Value};
-use crate::ops::metrics::Labels;
 use promql_parser::parser::token::{
     T_ADD, T_ATAN2, T_DIV, T_EQLC, T_GTE, T_GTR, T_LAND, T_LOR, T_LSS, T_LTE, T_LUNLESS, T_MOD,
     T_MUL, T_NEQ, T_POW, T_SUB,
@@ -37,8 +37,8 @@ pub fn eval(ctx: &Ctx, b: &BinaryExpr, ts: i64) -> EvalResult<Value> {
         (Value::Vector(l), Value::Scalar(r)) => with_scalar(op, l, r, false, m.return_bool)?,
         (Value::Scalar(l), Value::Vector(r)) => with_scalar(op, r, l, true, m.return_bool)?,
         (Value::Vector(l), Value::Vector(r)) => match op {
-            T_LAND | T_LOR | T_LUNLESS => set_op(op, l, r, &m.matching),
-            _ => vector_op(op, l, r, m)?,
+            T_LAND | T_LOR | T_LUNLESS => set_op(ctx, b, l, r),
+            _ => vector_op(ctx, b, l, r)?,
         },
         _ => return execution("binary operators apply to scalars and instant vectors only"),
     };
@@ -101,7 +101,7 @@ fn with_scalar(
         if keep {
             s.v = value;
             if drops_name(op) || return_bool {
-                s.labels.remove("__name__");
+                s.labels = s.labels.without_name();
             }
             out.push(s);
         }
@@ -109,63 +109,54 @@ fn with_scalar(
     Ok(out)
 }
 
-/// The labels two elements are matched on.
-fn signature(labels: &Labels, matching: &Option<LabelModifier>) -> Vec<(String, String)> {
-    match matching {
-        Some(LabelModifier::Include(on)) => on
-            .labels
-            .iter()
-            .map(|l| (l.clone(), labels.get(l).cloned().unwrap_or_default()))
-            .collect(),
-        Some(LabelModifier::Exclude(ignoring)) => labels
-            .iter()
-            .filter(|(k, _)| *k != "__name__" && !ignoring.labels.contains(k))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
-        None => labels
-            .iter()
-            .filter(|(k, _)| *k != "__name__")
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
-    }
+/// The labels two elements are matched on, derived once per query for each label set. A label
+/// named in `on` but missing matches one with an empty value, as in Prometheus.
+fn signature(ctx: &Ctx, b: &BinaryExpr, labels: &LabelSet) -> LabelSet {
+    let matching = b.modifier.as_ref().and_then(|m| m.matching.as_ref());
+    ctx.derive(b, 0, labels, None, || match matching {
+        Some(LabelModifier::Include(on)) => {
+            labels.retain(|n, v| !v.is_empty() && on.labels.iter().any(|l| l == n))
+        }
+        Some(LabelModifier::Exclude(ignoring)) => {
+            labels.retain(|n, _| n != "__name__" && !ignoring.labels.iter().any(|l| l == n))
+        }
+        None => labels.without_name(),
+    })
 }
 
-fn set_op(
-    op: u16,
-    lhs: Vec<Sample>,
-    rhs: Vec<Sample>,
-    matching: &Option<LabelModifier>,
-) -> Vec<Sample> {
-    let right: FxHashSet<_> = rhs.iter().map(|s| signature(&s.labels, matching)).collect();
-    match op {
+fn set_op(ctx: &Ctx, b: &BinaryExpr, lhs: Vec<Sample>, rhs: Vec<Sample>) -> Vec<Sample> {
+    let sig = |s: &Sample| signature(ctx, b, &s.labels);
+    let right: FxHashSet<LabelSet> = rhs.iter().map(sig).collect();
+    match b.op.id() {
         T_LAND => lhs
             .into_iter()
-            .filter(|s| right.contains(&signature(&s.labels, matching)))
+            .filter(|s| right.contains(&sig(s)))
             .collect(),
         T_LUNLESS => lhs
             .into_iter()
-            .filter(|s| !right.contains(&signature(&s.labels, matching)))
+            .filter(|s| !right.contains(&sig(s)))
             .collect(),
         _ => {
-            let left: FxHashSet<_> = lhs.iter().map(|s| signature(&s.labels, matching)).collect();
+            let left: FxHashSet<LabelSet> = lhs.iter().map(sig).collect();
             let mut out = lhs;
-            out.extend(
-                rhs.into_iter()
-                    .filter(|s| !left.contains(&signature(&s.labels, matching))),
-            );
+            out.extend(rhs.into_iter().filter(|s| !left.contains(&sig(s))));
             out
         }
     }
 }
 
 /// Arithmetic and comparison between two vectors: one-to-one, or many-to-one / one-to-many
-/// with `group_left` / `group_right` (handled as many-to-one with the sides swapped).
+/// with `group_left` / `group_right` (handled as many-to-one with the sides swapped), joined
+/// on a hash of the one side's match keys.
 fn vector_op(
-    op: u16,
+    ctx: &Ctx,
+    b: &BinaryExpr,
     lhs: Vec<Sample>,
     rhs: Vec<Sample>,
-    m: &BinModifier,
 ) -> EvalResult<Vec<Sample>> {
+    let op = b.op.id();
+    let default = BinModifier::default();
+    let m = b.modifier.as_ref().unwrap_or(&default);
     let (card_one_to_one, include, swapped) = match &m.card {
         VectorMatchCardinality::OneToOne => (true, None, false),
         VectorMatchCardinality::ManyToOne(l) => (false, Some(l), false),
@@ -175,10 +166,9 @@ fn vector_op(
         }
     };
     let (many, one) = if swapped { (rhs, lhs) } else { (lhs, rhs) };
-    let mut one_side: FxHashMap<Vec<(String, String)>, &Sample> = FxHashMap::default();
+    let mut one_side: FxHashMap<LabelSet, &Sample> = FxHashMap::default();
     for s in &one {
-        let sig = signature(&s.labels, &m.matching);
-        if let Some(dup) = one_side.insert(sig, s) {
+        if let Some(dup) = one_side.insert(signature(ctx, b, &s.labels), s) {
             let side = if swapped { "left" } else { "right-hand side" };
             return execution(format!(
                 "found duplicate series for the match group on the {side} of the operation: {:?}, {:?};many-to-many matching not allowed: matching labels must be unique on one side",
@@ -186,10 +176,10 @@ fn vector_op(
             ));
         }
     }
-    let mut matched: FxHashMap<Vec<(String, String)>, FxHashSet<Labels>> = FxHashMap::default();
+    let mut matched: FxHashMap<LabelSet, FxHashSet<LabelSet>> = FxHashMap::default();
     let mut out = Vec::new();
     for s in many {
-        let sig = signature(&s.labels, &m.matching);
+        let sig = signature(ctx, b, &s.labels);
         let Some(r) = one_side.get(&sig) else {
             continue;
         };
@@ -200,10 +190,11 @@ fn vector_op(
         } else if !keep {
             continue;
         }
-        let mut labels = result_labels(&s.labels, &r.labels, op, m, card_one_to_one, include);
-        if m.return_bool {
-            labels.remove("__name__");
-        }
+        // The result depends on the one side's labels only through `group_x`'s labels.
+        let other = include.map(|_| &r.labels);
+        let labels = ctx.derive(b, 1, &s.labels, other, || {
+            result_labels(&s.labels, &r.labels, op, m, card_one_to_one, include)
+        });
         let seen = matched.entry(sig).or_default();
         if card_one_to_one {
             if !seen.is_empty() {
@@ -226,39 +217,37 @@ fn vector_op(
 
 /// Prometheus's `resultMetric`: the many side's labels, without the name for arithmetic,
 /// narrowed to the `on` labels (or without the `ignoring` ones) for one-to-one matching, plus
-/// the `group_x` labels copied from the one side.
+/// the `group_x` labels copied from the one side; and without the name for `bool`.
 fn result_labels(
-    many: &Labels,
-    one: &Labels,
+    many: &LabelSet,
+    one: &LabelSet,
     op: u16,
     m: &BinModifier,
     one_to_one: bool,
     include: Option<&promql_parser::label::Labels>,
-) -> Labels {
-    let mut labels = many.clone();
-    if drops_name(op) {
-        labels.remove("__name__");
-    }
+) -> LabelSet {
+    let mut labels = if drops_name(op) {
+        many.without_name()
+    } else {
+        many.clone()
+    };
     if one_to_one {
         match &m.matching {
-            Some(LabelModifier::Include(on)) => labels.retain(|k, _| on.labels.contains(k)),
+            Some(LabelModifier::Include(on)) => {
+                labels = labels.retain(|n, _| on.labels.iter().any(|l| l == n))
+            }
             Some(LabelModifier::Exclude(ignoring)) => {
-                labels.retain(|k, _| !ignoring.labels.contains(k))
+                labels = labels.retain(|n, _| !ignoring.labels.iter().any(|l| l == n))
             }
             None => {}
         }
     }
-    if let Some(include) = include {
-        for l in &include.labels {
-            match one.get(l) {
-                Some(v) if !v.is_empty() => {
-                    labels.insert(l.clone(), v.clone());
-                }
-                _ => {
-                    labels.remove(l);
-                }
-            }
-        }
+    for l in include.iter().flat_map(|include| &include.labels) {
+        // An empty value removes the label.
+        labels = labels.with(l, one.get(l).unwrap_or(""));
+    }
+    if m.return_bool {
+        labels = labels.without_name();
     }
     labels
 }

@@ -1,23 +1,27 @@
 //! What every node of an evaluation shares: the data, the query's bounds, and what is worth
 //! computing once per query rather than at every step.
 
+use super::label_set::LabelSet;
 use super::value::{execution, unsupported, EvalError, EvalResult, Sample, Value};
 use crate::ops::file_source::series::StoredSeries;
 use crate::ops::file_source::Stop;
 use promql_parser::parser::{AtModifier, Expr, Offset, SubqueryExpr, VectorSelector};
+use rustc_hash::FxHashMap;
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
-use std::rc::Rc;
 
 /// The data, the query's bounds (for `@ start()` and `@ end()`, which keep meaning the query's
-/// bounds inside subqueries), the series each selector matched (so a range query matches
-/// labels once, not at every step), and each subquery's inner results by time (so successive
-/// steps, whose windows overlap, evaluate each inner step once, as Prometheus does).
+/// bounds inside subqueries), the series each selector matched and where its last window lay in
+/// each (so a range query matches labels once, not at every step, and finds the next window by
+/// moving on from the last), the label sets derived from others (see `derive`), and each
+/// subquery's inner results by time (so successive steps, whose windows overlap, evaluate each
+/// inner step once, as Prometheus does).
 pub struct Ctx<'a> {
     pub series: &'a [StoredSeries],
     pub start: i64,
     pub end: i64,
-    matched: RefCell<HashMap<*const VectorSelector, Rc<Vec<usize>>>>,
+    selected: RefCell<HashMap<*const VectorSelector, Selected>>,
+    derived: RefCell<FxHashMap<Derivation, LabelSet>>,
     pub subqueries: RefCell<HashMap<*const SubqueryExpr, InnerSteps>>,
     /// How many subqueries enclose the node being evaluated: the time Prometheus evaluates a
     /// step-invariant node at is the query's start only outside them.
@@ -31,8 +35,32 @@ pub struct Ctx<'a> {
 /// (a subquery of a year at a millisecond step, say) runs without end.
 const MAX_SAMPLES: usize = 50_000_000;
 
-/// A subquery's inner results, by the time of the step.
-pub type InnerSteps = BTreeMap<i64, Rc<Vec<Sample>>>;
+/// The stored series a selector matched, by index, each with the bounds `[from, to)` of the
+/// samples in the window last read from it.
+struct Selected {
+    series: Vec<usize>,
+    windows: Vec<(usize, usize)>,
+}
+
+/// What a label set was derived by: the node (by address) and which of its derivations
+/// (`role`), from which label sets.
+#[derive(PartialEq, Eq, Hash)]
+struct Derivation {
+    node: usize,
+    role: u8,
+    from: LabelSet,
+    other: Option<LabelSet>,
+}
+
+/// A subquery's inner results: each step's values by the time of the step, each value with the
+/// slot of its label set in `labels`, which holds every label set the inner expression gave in
+/// this query. A step's window is then assembled without hashing a label set.
+#[derive(Default)]
+pub struct InnerSteps {
+    pub steps: BTreeMap<i64, Vec<(usize, f64)>>,
+    pub labels: Vec<LabelSet>,
+    pub slots: FxHashMap<LabelSet, usize>,
+}
 
 impl<'a> Ctx<'a> {
     pub fn new(series: &'a [StoredSeries], start: i64, end: i64, stop: &'a Stop) -> Ctx<'a> {
@@ -40,7 +68,8 @@ impl<'a> Ctx<'a> {
             series,
             start,
             end,
-            matched: RefCell::new(HashMap::new()),
+            selected: RefCell::new(HashMap::new()),
+            derived: RefCell::new(FxHashMap::default()),
             subqueries: RefCell::new(HashMap::new()),
             subquery_depth: Cell::new(0),
             taken: Cell::new(0),
@@ -72,15 +101,59 @@ impl<'a> Ctx<'a> {
         Ok(held)
     }
 
-    /// The indices of the stored series a selector matches, computed once per query.
-    pub fn matching(&self, vs: &VectorSelector) -> EvalResult<Rc<Vec<usize>>> {
-        let key = vs as *const VectorSelector;
-        if let Some(found) = self.matched.borrow().get(&key) {
-            return Ok(found.clone());
+    /// Calls `each` with every stored series `vs` matches (matched once per query) and the
+    /// bounds `[from, to)` of its samples in `[start, end]`. The bounds are found by moving on
+    /// from where the last call's lay, as steps move the window forward; a window that moved
+    /// back, or far, is found by binary search.
+    pub fn windows(
+        &self,
+        vs: &VectorSelector,
+        start: i64,
+        end: i64,
+        mut each: impl FnMut(&StoredSeries, usize, usize) -> EvalResult<()>,
+    ) -> EvalResult<()> {
+        let mut selected = self.selected.borrow_mut();
+        let found = match selected.entry(vs as *const VectorSelector) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let series = select(self.series, vs)?;
+                let windows = vec![(0, 0); series.len()];
+                e.insert(Selected { series, windows })
+            }
+        };
+        for (&i, window) in found.series.iter().zip(found.windows.iter_mut()) {
+            let s = &self.series[i];
+            let from = seek(&s.samples, window.0, |t| t < start);
+            let to = seek(&s.samples, window.1, |t| t <= end);
+            *window = (from, to);
+            each(s, from, to.max(from))?;
         }
-        let found = Rc::new(select(self.series, vs)?);
-        self.matched.borrow_mut().insert(key, found.clone());
-        Ok(found)
+        Ok(())
+    }
+
+    /// The label set node `node` derives (its `role`-th derivation) from `from` and `other`,
+    /// made by `make` once per query: an aggregation's groups, a binary operator's match keys
+    /// and results are the same at every step.
+    pub fn derive<T>(
+        &self,
+        node: &T,
+        role: u8,
+        from: &LabelSet,
+        other: Option<&LabelSet>,
+        make: impl FnOnce() -> LabelSet,
+    ) -> LabelSet {
+        let key = Derivation {
+            node: node as *const T as usize,
+            role,
+            from: from.clone(),
+            other: other.cloned(),
+        };
+        if let Some(found) = self.derived.borrow().get(&key) {
+            return found.clone();
+        }
+        let made = make();
+        self.derived.borrow_mut().insert(key, made.clone());
+        made
     }
 
     /// The time a selector or subquery reads at: the `@` time or the evaluation time, moved
@@ -125,6 +198,26 @@ pub fn millis(d: &std::time::Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
+/// The first index of `samples` (sorted by time) whose time `before` no longer holds, searched
+/// from `hint`: a few steps forward, else by binary search.
+fn seek(samples: &[(i64, f64)], hint: usize, before: impl Fn(i64) -> bool) -> usize {
+    const WALK: usize = 8;
+    let hint = hint.min(samples.len());
+    if hint > 0 && !before(samples[hint - 1].0) {
+        return samples[..hint].partition_point(|s| before(s.0));
+    }
+    let walked = samples[hint..]
+        .iter()
+        .take(WALK)
+        .take_while(|s| before(s.0))
+        .count();
+    if walked < WALK {
+        return hint + walked;
+    }
+    let rest = hint + WALK;
+    rest + samples[rest..].partition_point(|s| before(s.0))
+}
+
 /// The stored series matching every matcher (regexes are anchored by the parser); a missing
 /// label matches as the empty string, as in Prometheus.
 fn select(series: &[StoredSeries], vs: &VectorSelector) -> EvalResult<Vec<usize>> {
@@ -135,7 +228,7 @@ fn select(series: &[StoredSeries], vs: &VectorSelector) -> EvalResult<Vec<usize>
         .iter()
         .enumerate()
         .filter(|(_, s)| {
-            let get = |name: &str| s.labels.get(name).map_or("", String::as_str);
+            let get = |name: &str| s.labels.get(name).unwrap_or("");
             vs.name.as_ref().is_none_or(|n| get("__name__") == n)
                 && vs
                     .matchers

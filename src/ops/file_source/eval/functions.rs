@@ -2,6 +2,7 @@
 //! a range vector are in `over_time`.
 
 use super::context::Ctx;
+use super::label_set::LabelSet;
 use super::over_time;
 use super::selectors;
 use super::stats::{go_max, go_min};
@@ -45,7 +46,7 @@ fn dates(
 ) -> EvalResult<Value> {
     let Some(arg) = arg else {
         return Ok(Value::Vector(vec![Sample {
-            labels: Labels::new(),
+            labels: LabelSet::empty(),
             t: ts,
             v: f(ts / 1000)?,
         }]));
@@ -53,7 +54,7 @@ fn dates(
     let mut v = ctx.vector(arg, ts)?;
     for s in &mut v {
         s.v = f(go_int64(s.v))?;
-        s.labels.remove("__name__");
+        s.labels = s.labels.without_name();
     }
     Ok(Value::Vector(v))
 }
@@ -62,8 +63,12 @@ fn dates(
 fn other(ctx: &Ctx, name: &str, args: &[&Expr], ts: i64) -> EvalResult<Value> {
     let out = match name {
         "absent_over_time" => {
-            let window = over_time::range_arg(ctx, args[0], ts, 0)?;
-            absent(window.series.is_empty(), args[0])
+            let mut empty = true;
+            over_time::each_series(ctx, args[0], ts, 0, |_, _, _, _| {
+                empty = false;
+                Ok(())
+            })?;
+            absent(empty, args[0])
         }
         "absent" => absent(ctx.vector(args[0], ts)?.is_empty(), args[0]),
         "round" => {
@@ -101,7 +106,7 @@ fn other(ctx: &Ctx, name: &str, args: &[&Expr], ts: i64) -> EvalResult<Value> {
         "pi" => return Ok(Value::Scalar(std::f64::consts::PI)),
         "timestamp" => timestamp(ctx, args[0], ts)?,
         "vector" => vec![Sample {
-            labels: Default::default(),
+            labels: LabelSet::empty(),
             t: ts,
             v: ctx.scalar(args[0], ts)?,
         }],
@@ -224,7 +229,7 @@ fn string(e: &Expr) -> EvalResult<String> {
 fn map_values(mut v: Vec<Sample>, f: impl Fn(f64) -> f64) -> Vec<Sample> {
     for s in &mut v {
         s.v = f(s.v);
-        s.labels.remove("__name__");
+        s.labels = s.labels.without_name();
     }
     v
 }
@@ -259,7 +264,7 @@ fn absent(empty: bool, arg: &Expr) -> Vec<Sample> {
         labels.remove(name);
     }
     vec![Sample {
-        labels,
+        labels: labels.into(),
         t: 0,
         v: 1.0,
     }]
@@ -278,7 +283,7 @@ fn timestamp(ctx: &Ctx, arg: &Expr, ts: i64) -> EvalResult<Vec<Sample>> {
     };
     for s in &mut v {
         s.v = s.t as f64 / 1000.0;
-        s.labels.remove("__name__");
+        s.labels = s.labels.without_name();
     }
     Ok(v)
 }
@@ -312,15 +317,11 @@ fn label_replace(ctx: &Ctx, args: &[&Expr], ts: i64) -> EvalResult<Vec<Sample>> 
     }
     let mut v = ctx.vector(args[0], ts)?;
     for s in &mut v {
-        let value = s.labels.get(&src).cloned().unwrap_or_default();
-        if let Some(caps) = re.captures(&value) {
+        let value = s.labels.get(&src).unwrap_or_default();
+        if let Some(caps) = re.captures(value) {
             let mut res = String::new();
             caps.expand(&replacement, &mut res);
-            if res.is_empty() {
-                s.labels.remove(&dst);
-            } else {
-                s.labels.insert(dst.clone(), res);
-            }
+            s.labels = s.labels.with(&dst, &res);
         }
     }
     Ok(v)
@@ -349,14 +350,10 @@ fn label_join(ctx: &Ctx, args: &[&Expr], ts: i64) -> EvalResult<Vec<Sample>> {
     for s in &mut v {
         let joined = srcs
             .iter()
-            .map(|l| s.labels.get(l).map_or("", String::as_str))
+            .map(|l| s.labels.get(l).unwrap_or(""))
             .collect::<Vec<_>>()
             .join(&sep);
-        if joined.is_empty() {
-            s.labels.remove(&dst);
-        } else {
-            s.labels.insert(dst.clone(), joined);
-        }
+        s.labels = s.labels.with(&dst, &joined);
     }
     Ok(v)
 }
@@ -365,24 +362,20 @@ fn label_join(ctx: &Ctx, args: &[&Expr], ts: i64) -> EvalResult<Vec<Sample>> {
 fn histogram_quantile(q: f64, v: Vec<Sample>) -> Vec<Sample> {
     // Buckets are grouped by every label but `le`, the metric name included; dropping the name
     // afterwards can leave two histograms with one label set, which the caller refuses.
-    let mut groups: BTreeMap<Labels, Vec<(f64, f64)>> = BTreeMap::new();
+    let mut groups: BTreeMap<LabelSet, Vec<(f64, f64)>> = BTreeMap::new();
     for s in v {
-        let Some(le) = s.labels.get("le").and_then(|le| parse_le(le)) else {
+        let Some(le) = s.labels.get("le").and_then(parse_le) else {
             continue; // not a bucket: Prometheus ignores it
         };
-        let mut labels = s.labels;
-        labels.remove("le");
+        let labels = s.labels.retain(|n, _| n != "le");
         groups.entry(labels).or_default().push((le, s.v));
     }
     groups
         .into_iter()
-        .map(|(mut labels, buckets)| {
-            labels.remove("__name__");
-            Sample {
-                labels,
-                t: 0,
-                v: bucket_quantile(q, buckets),
-            }
+        .map(|(labels, buckets)| Sample {
+            labels: labels.without_name(),
+            t: 0,
+            v: bucket_quantile(q, buckets),
         })
         .collect()
 }

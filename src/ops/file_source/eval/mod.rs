@@ -8,6 +8,7 @@ mod aggregations;
 mod binary;
 mod context;
 mod functions;
+pub mod label_set;
 mod over_time;
 mod selectors;
 mod stats;
@@ -19,11 +20,12 @@ mod value;
 
 use super::series::StoredSeries;
 use super::Stop;
-use crate::ops::metrics::{Answer, Labels, QueryResult, Sample as OutSample, Series, SourceError};
+use crate::ops::metrics::{Answer, QueryResult, Sample as OutSample, Series, SourceError};
 use context::Ctx;
+use label_set::LabelSet;
 use promql_parser::parser::token::{T_BOTTOMK, T_TOPK};
 use promql_parser::parser::{self, value::ValueType, Expr};
-use std::collections::BTreeMap;
+use rustc_hash::FxHashMap;
 use value::{check_unique, execution, unsupported, EvalResult, Value};
 
 /// Prometheus refuses range queries with more points per series than this.
@@ -40,7 +42,7 @@ impl Ctx<'_> {
                 Value::Vector(mut samples) => {
                     for s in &mut samples {
                         s.v = -s.v;
-                        s.labels.remove("__name__");
+                        s.labels = s.labels.without_name();
                     }
                     check_unique(&samples)?;
                     Ok(Value::Vector(samples))
@@ -60,7 +62,7 @@ impl Ctx<'_> {
             Expr::VectorSelector(vs) => Ok(Value::Vector(selectors::instant(self, vs, ts)?)),
             Expr::MatrixSelector(ms) => {
                 let end = self.ref_time(ts, &ms.vs.at, &ms.vs.offset);
-                Ok(Value::Matrix(selectors::range(self, ms, end)?.series))
+                Ok(Value::Matrix(selectors::range(self, ms, end)?))
             }
             Expr::Call(call) => functions::eval(self, call, ts),
             Expr::Extension(_) => unsupported("an extension expression"),
@@ -189,7 +191,7 @@ pub fn instant_query(
                 samples
                     .into_iter()
                     .map(|s| OutSample {
-                        labels: s.labels,
+                        labels: s.labels.to_labels(),
                         time: seconds(time),
                         value: s.v,
                     })
@@ -201,7 +203,7 @@ pub fn instant_query(
             QueryResult::Matrix(
                 m.into_iter()
                     .map(|s| Series {
-                        labels: s.labels,
+                        labels: s.labels.to_labels(),
                         points: s.points.iter().map(|&(t, v)| (seconds(t), v)).collect(),
                     })
                     .collect(),
@@ -253,19 +255,28 @@ pub fn range_query(
         )));
     }
     let ctx = Ctx::new(series, start, end, stop);
-    let mut out: BTreeMap<Labels, Vec<(f64, f64)>> = BTreeMap::new();
+    // Each step's samples joined to the series of their label set.
+    let mut index: FxHashMap<LabelSet, usize> = FxHashMap::default();
+    let mut out: Vec<(LabelSet, Vec<(f64, f64)>)> = Vec::new();
+    let mut add = |labels: LabelSet, point: (f64, f64)| {
+        let i = *index.entry(labels).or_insert_with_key(|labels| {
+            out.push((labels.clone(), Vec::new()));
+            out.len() - 1
+        });
+        out[i].1.push(point);
+    };
     let mut ts = start;
     while ts <= end {
         match ctx.eval(&ast, ts)? {
             Value::Scalar(v) => {
                 ctx.keep(1)?;
-                out.entry(Labels::new()).or_default().push((seconds(ts), v))
+                add(LabelSet::empty(), (seconds(ts), v));
             }
             Value::Vector(samples) => {
                 check_unique(&samples)?;
                 ctx.keep(samples.len())?;
                 for s in samples {
-                    out.entry(s.labels).or_default().push((seconds(ts), s.v));
+                    add(s.labels, (seconds(ts), s.v));
                 }
             }
             _ => {
@@ -279,10 +290,14 @@ pub fn range_query(
             None => break,
         };
     }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(Answer {
         result: QueryResult::Matrix(
             out.into_iter()
-                .map(|(labels, points)| Series { labels, points })
+                .map(|(labels, points)| Series {
+                    labels: labels.to_labels(),
+                    points,
+                })
                 .collect(),
         ),
         warnings: Vec::new(),

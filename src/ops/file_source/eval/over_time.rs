@@ -1,12 +1,13 @@
 //! Functions of a range vector (a matrix selector or a subquery), each as Prometheus 2.42's
 //! promql/functions.go defines it: one value per series that has samples in the window.
 
-use super::context::Ctx;
+use super::context::{millis, Ctx};
+use super::label_set::LabelSet;
 use super::selectors;
 use super::stats::{kahan_mean, kahan_sum, kahan_variance, linear_regression, quantile};
 use super::step_invariant::{call_is_step_invariant, is_step_invariant};
 use super::subquery;
-use super::value::{execution, unsupported, EvalResult, Sample, Window};
+use super::value::{execution, unsupported, EvalResult, Sample};
 use promql_parser::parser::Expr;
 
 /// The functions this module evaluates.
@@ -33,27 +34,41 @@ pub const NAMES: &[&str] = &[
     "present_over_time",
 ];
 
-/// The range vector argument of a function at `ts`, its window's end moved by `slide` (see
-/// `slide`).
-pub fn range_arg(ctx: &Ctx, e: &Expr, ts: i64, slide: i64) -> EvalResult<Window> {
+/// Calls `each` with every series of the range vector argument `e` at `ts` that has samples
+/// in its window: its labels, the window's start and end, and the samples. The window's end is
+/// moved by `slide` (see `slide`).
+pub fn each_series(
+    ctx: &Ctx,
+    e: &Expr,
+    ts: i64,
+    slide: i64,
+    mut each: impl FnMut(&LabelSet, i64, i64, &[(i64, f64)]) -> EvalResult<()>,
+) -> EvalResult<()> {
     match e {
         Expr::MatrixSelector(ms) => {
-            let end = ctx.ref_time(ts, &ms.vs.at, &ms.vs.offset);
-            let mut window = selectors::range(ctx, ms, end + slide)?;
-            if slide != 0 {
+            let at = ctx.ref_time(ts, &ms.vs.at, &ms.vs.offset);
+            let end = at + slide;
+            let start = end.saturating_sub(millis(&ms.range));
+            selectors::range_each(ctx, ms, end, |labels, points| {
                 // Prometheus read the series only up to the `@` time.
-                for s in &mut window.series {
-                    s.points.retain(|p| p.0 <= end);
+                let n = points.partition_point(|p| p.0 <= at);
+                if n == 0 {
+                    return Ok(());
                 }
-                window.series.retain(|s| !s.points.is_empty());
-            }
-            Ok(window)
+                each(labels, start, end, &points[..n])
+            })
         }
         Expr::Subquery(_) if slide != 0 => unsupported(
             "a range function of a subquery with `@`, beside an argument that changes with the step, in a range query,",
         ),
-        Expr::Subquery(sq) => subquery::eval(ctx, sq, ctx.ref_time(ts, &sq.at, &sq.offset)),
-        Expr::Paren(p) => range_arg(ctx, &p.expr, ts, slide),
+        Expr::Subquery(sq) => {
+            let window = subquery::eval(ctx, sq, ctx.ref_time(ts, &sq.at, &sq.offset))?;
+            for s in &window.series {
+                each(&s.labels, window.start, window.end, &s.points)?;
+            }
+            Ok(())
+        }
+        Expr::Paren(p) => each_series(ctx, &p.expr, ts, slide, each),
         _ => execution("expected a range vector argument"),
     }
 }
@@ -90,15 +105,15 @@ pub fn eval(ctx: &Ctx, name: &str, args: &[&Expr], ts: i64) -> EvalResult<Vec<Sa
         .map(|p| ctx.scalar(p, ts))
         .collect::<EvalResult<Vec<f64>>>()?;
     let slide = slide(ctx, name, args, range, ts)?;
-    let Window { series, start, end } = range_arg(ctx, range, ts, slide)?;
-    if name == "holt_winters" && !series.is_empty() {
-        // Prometheus checks the factors only when there is a series to smooth.
-        check_factor("smoothing", params[0])?;
-        check_factor("trend", params[1])?;
-    }
-    let mut out = Vec::with_capacity(series.len());
-    for mut s in series {
-        let p = &s.points;
+    let mut out = Vec::new();
+    let mut factors_checked = name != "holt_winters";
+    each_series(ctx, range, ts, slide, |labels, start, end, p| {
+        if !factors_checked {
+            // Prometheus checks the factors only when there is a series to smooth.
+            check_factor("smoothing", params[0])?;
+            check_factor("trend", params[1])?;
+            factors_checked = true;
+        }
         let values = || p.iter().map(|x| x.1);
         let value = match name {
             "rate" => extrapolated_rate(p, start, end, true, true),
@@ -138,16 +153,15 @@ pub fn eval(ctx: &Ctx, name: &str, args: &[&Expr], ts: i64) -> EvalResult<Vec<Sa
         };
         if let Some(v) = value {
             // last_over_time acts like an offset and keeps the name; the others derive a value.
-            if name != "last_over_time" {
-                s.labels.remove("__name__");
-            }
-            out.push(Sample {
-                labels: s.labels,
-                t: ts,
-                v,
-            });
+            let labels = if name == "last_over_time" {
+                labels.clone()
+            } else {
+                labels.without_name()
+            };
+            out.push(Sample { labels, t: ts, v });
         }
-    }
+        Ok(())
+    })?;
     Ok(out)
 }
 

@@ -1,7 +1,8 @@
 //! Vector and matrix selectors: which samples of the matched series a selector sees.
 
 use super::context::{millis, Ctx};
-use super::value::{EvalResult, RangeSeries, Sample, Window};
+use super::label_set::LabelSet;
+use super::value::{EvalResult, RangeSeries, Sample};
 use promql_parser::parser::{MatrixSelector, VectorSelector};
 
 /// How far back an instant selector looks for a sample (Prometheus's default `lookback-delta`).
@@ -19,47 +20,57 @@ fn is_stale(v: f64) -> bool {
 pub fn instant(ctx: &Ctx, vs: &VectorSelector, ts: i64) -> EvalResult<Vec<Sample>> {
     let at = ctx.ref_time(ts, &vs.at, &vs.offset);
     let mut out = Vec::new();
-    for &i in ctx.matching(vs)?.iter() {
-        let s = &ctx.series[i];
-        let n = s.times.partition_point(|&t| t <= at);
-        if n == 0 {
-            continue;
+    ctx.windows(vs, at.saturating_sub(LOOKBACK_MS), at, |s, from, to| {
+        if let Some(&(t, v)) = s.samples[from..to].last() {
+            if !is_stale(v) {
+                out.push(Sample {
+                    labels: s.labels.clone(),
+                    t,
+                    v,
+                });
+            }
         }
-        let (t, v) = (s.times[n - 1], s.values[n - 1]);
-        if t < at - LOOKBACK_MS || is_stale(v) {
-            continue;
-        }
-        out.push(Sample {
-            labels: s.labels.clone(),
-            t,
-            v,
-        });
-    }
+        Ok(())
+    })?;
     Ok(out)
 }
 
-/// A range selector over the window `[end - range, end]`: every sample in it (both edges
-/// included in 2.x), series without any left out.
-pub fn range(ctx: &Ctx, ms: &MatrixSelector, end: i64) -> EvalResult<Window> {
+/// A range selector over the window `[end - range, end]`: calls `each` with every matched
+/// series that has samples in it (both edges included in 2.x), with those samples, read where
+/// they are stored. `each` must not evaluate selectors.
+pub fn range_each(
+    ctx: &Ctx,
+    ms: &MatrixSelector,
+    end: i64,
+    mut each: impl FnMut(&LabelSet, &[(i64, f64)]) -> EvalResult<()>,
+) -> EvalResult<()> {
     let start = end.saturating_sub(millis(&ms.range));
-    let mut series = Vec::new();
-    for &i in ctx.matching(&ms.vs)?.iter() {
-        let s = &ctx.series[i];
-        let from = s.times.partition_point(|&t| t < start);
-        let to = s.times.partition_point(|&t| t <= end);
-        let mut points = Vec::with_capacity(to - from);
-        points.extend(
-            (s.times[from..to].iter().copied())
-                .zip(s.values[from..to].iter().copied())
-                .filter(|&(_, v)| !is_stale(v)),
-        );
-        ctx.look(points.len())?;
-        if !points.is_empty() {
-            series.push(RangeSeries {
-                labels: s.labels.clone(),
-                points,
-            });
+    // Where a window holds stale markers, its other samples, copied.
+    let mut kept = Vec::new();
+    ctx.windows(&ms.vs, start, end, |s, from, to| {
+        let mut points = &s.samples[from..to];
+        if points.iter().any(|&(_, v)| is_stale(v)) {
+            kept.clear();
+            kept.extend(points.iter().filter(|&&(_, v)| !is_stale(v)));
+            points = &kept;
         }
-    }
-    Ok(Window { series, start, end })
+        ctx.look(points.len())?;
+        if points.is_empty() {
+            return Ok(());
+        }
+        each(&s.labels, points)
+    })
+}
+
+/// A range selector's range vector at `end`.
+pub fn range(ctx: &Ctx, ms: &MatrixSelector, end: i64) -> EvalResult<Vec<RangeSeries>> {
+    let mut series = Vec::new();
+    range_each(ctx, ms, end, |labels, points| {
+        series.push(RangeSeries {
+            labels: labels.clone(),
+            points: points.to_vec(),
+        });
+        Ok(())
+    })?;
+    Ok(series)
 }

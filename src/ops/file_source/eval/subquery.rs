@@ -3,11 +3,8 @@
 //! joined by labels into a range vector.
 
 use super::context::{millis, Ctx};
-use super::value::{check_unique, execution, unsupported, EvalResult, RangeSeries, Sample, Window};
-use crate::ops::metrics::Labels;
+use super::value::{check_unique, execution, unsupported, EvalResult, RangeSeries, Window};
 use promql_parser::parser::SubqueryExpr;
-use rustc_hash::FxHashMap;
-use std::rc::Rc;
 
 /// The step of a subquery that names none: the global evaluation interval, 1m by default.
 const DEFAULT_STEP_MS: i64 = 60_000;
@@ -34,54 +31,76 @@ pub fn eval(ctx: &Ctx, sq: &SubqueryExpr, end: i64) -> EvalResult<Window> {
     // The first multiple of the step at or after the window's start.
     let first = (start.div_euclid(step) + i64::from(start.rem_euclid(step) != 0)) * step;
     let key = sq as *const SubqueryExpr;
-    // Steps are evaluated in increasing time, so results before this window are not needed.
-    if let Some(cached) = ctx.subqueries.borrow_mut().get_mut(&key) {
-        *cached = cached.split_off(&first);
-    }
-    let mut index: FxHashMap<Labels, usize> = FxHashMap::default();
-    let mut series: Vec<RangeSeries> = Vec::new();
+    let mut times = Vec::new();
     let mut t = first;
     while t <= end {
-        let samples = inner(ctx, sq, key, t)?;
-        ctx.keep(samples.len())?;
-        for s in samples.iter() {
-            let i = *index.entry(s.labels.clone()).or_insert_with(|| {
-                series.push(RangeSeries {
-                    labels: s.labels.clone(),
-                    points: Vec::new(),
-                });
-                series.len() - 1
-            });
-            series[i].points.push((t, s.v));
-        }
+        times.push(t);
         t = match t.checked_add(step) {
             Some(next) => next,
             None => break,
         };
     }
+    {
+        let mut cache = ctx.subqueries.borrow_mut();
+        let cached = cache.entry(key).or_default();
+        // Steps are evaluated in increasing time, so results before this window are not needed.
+        cached.steps = cached.steps.split_off(&first);
+    }
+    for &t in &times {
+        let cached = ctx.subqueries.borrow()[&key].steps.get(&t).map(Vec::len);
+        let samples = match cached {
+            Some(n) => n,
+            None => evaluate_inner(ctx, sq, key, t)?,
+        };
+        ctx.keep(samples)?;
+    }
+    // Each label set's series, in the order the label sets first appear in the window.
+    let cache = ctx.subqueries.borrow();
+    let cached = &cache[&key];
+    let mut position: Vec<Option<usize>> = vec![None; cached.labels.len()];
+    let mut series: Vec<RangeSeries> = Vec::new();
+    for t in times {
+        for &(slot, v) in &cached.steps[&t] {
+            let i = *position[slot].get_or_insert_with(|| {
+                series.push(RangeSeries {
+                    labels: cached.labels[slot].clone(),
+                    points: Vec::new(),
+                });
+                series.len() - 1
+            });
+            series[i].points.push((t, v));
+        }
+    }
     Ok(Window { series, start, end })
 }
 
-/// The inner expression at `t`, from the cache when an earlier step evaluated it.
-fn inner(
+/// Evaluates the inner expression at `t` into the cache; returns how many samples it gave.
+fn evaluate_inner(
     ctx: &Ctx,
     sq: &SubqueryExpr,
     key: *const SubqueryExpr,
     t: i64,
-) -> EvalResult<Rc<Vec<Sample>>> {
-    if let Some(found) = ctx.subqueries.borrow().get(&key).and_then(|c| c.get(&t)) {
-        return Ok(found.clone());
-    }
+) -> EvalResult<usize> {
     ctx.subquery_depth.set(ctx.subquery_depth.get() + 1);
     let samples = ctx.vector(&sq.expr, t);
     ctx.subquery_depth.set(ctx.subquery_depth.get() - 1);
     let samples = samples?;
     check_unique(&samples)?;
-    let samples = Rc::new(samples);
-    ctx.subqueries
-        .borrow_mut()
-        .entry(key)
-        .or_default()
-        .insert(t, samples.clone());
+    let mut cache = ctx.subqueries.borrow_mut();
+    let cached = cache.entry(key).or_default();
+    let mut values = Vec::with_capacity(samples.len());
+    for s in samples {
+        let slot = match cached.slots.get(&s.labels) {
+            Some(&slot) => slot,
+            None => {
+                cached.labels.push(s.labels.clone());
+                cached.slots.insert(s.labels, cached.labels.len() - 1);
+                cached.labels.len() - 1
+            }
+        };
+        values.push((slot, s.v));
+    }
+    let samples = values.len();
+    cached.steps.insert(t, values);
     Ok(samples)
 }

@@ -6,12 +6,10 @@ use crate::ops::metrics::{QueryResult, SourceError};
 
 fn series(labels: &[(&str, &str)], points: &[(i64, f64)]) -> StoredSeries {
     StoredSeries {
-        labels: labels
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        times: points.iter().map(|p| p.0 * 1000).collect(),
-        values: points.iter().map(|p| p.1).collect(),
+        labels: super::LabelSet::from_pairs(
+            labels.iter().map(|&(k, v)| (k.into(), v.into())).collect(),
+        ),
+        samples: points.iter().map(|&(t, v)| (t * 1000, v)).collect(),
     }
 }
 

@@ -1,13 +1,14 @@
 //! What evaluation produces: instant and range vectors, scalars and strings, and its errors.
 
-use crate::ops::metrics::{Labels, SourceError};
+use super::label_set::LabelSet;
+use crate::ops::metrics::SourceError;
 use rustc_hash::FxHashSet;
 
 /// One element of an instant vector. `t` is the time of the underlying sample, which only
 /// `timestamp()` reads; the engine reports every element at the evaluation time.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
-    pub labels: Labels,
+    pub labels: LabelSet,
     pub t: i64,
     pub v: f64,
 }
@@ -15,7 +16,7 @@ pub struct Sample {
 /// One series of a range vector: the samples inside a selector's (or subquery's) window.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RangeSeries {
-    pub labels: Labels,
+    pub labels: LabelSet,
     pub points: Vec<(i64, f64)>,
 }
 
