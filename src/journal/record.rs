@@ -11,6 +11,7 @@ use super::{
 use ed25519_dalek::{Signer, SigningKey};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use std::cell::Cell;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -45,6 +46,9 @@ struct Writer {
     /// `None` once dropped, which tells the thread to write the `end` line.
     jobs: Option<mpsc::Sender<Job>>,
     thread: Option<JoinHandle<()>>,
+    /// Whether a line was queued that nobody has waited for since: a cell with no step to
+    /// record must not pay a wake-up of the journal's thread.
+    unsettled: Cell<bool>,
 }
 
 /// A line's entry, built on the journal's thread: turning a large result into its journal form
@@ -82,6 +86,7 @@ impl SharedJournal {
             path,
             jobs: Some(jobs),
             thread: Some(thread),
+            unsettled: Cell::new(false),
         }))
     }
 
@@ -93,6 +98,7 @@ impl SharedJournal {
     /// waits for it too.
     pub fn append_later(&self, entry: Entry, ms: u64) {
         self.send(Some((Box::new(move || entry), ms)), None);
+        self.0.unsettled.set(true);
     }
 
     /// Writes a step's line, and returns once it is on disk.
@@ -104,11 +110,15 @@ impl SharedJournal {
     pub async fn append_built(&self, build: impl FnOnce() -> Entry + Send + 'static, ms: u64) {
         let (done, written) = tokio::sync::oneshot::channel();
         self.send(Some((Box::new(build), ms)), Some(done));
+        self.0.unsettled.set(false);
         let _ = written.await;
     }
 
     /// Returns once every line given so far is on disk.
     pub async fn settled(&self) {
+        if !self.0.unsettled.replace(false) {
+            return;
+        }
         let (done, written) = tokio::sync::oneshot::channel();
         self.send(None, Some(done));
         let _ = written.await;
