@@ -42,14 +42,14 @@ struct Known {
     values: Vec<String>,
     /// `None` while there is no secret: nothing to search for.
     matcher: Option<Matcher>,
-    /// The matcher's regex, where the journal's thread reads it.
-    shared: Arc<RwLock<Option<regex::Regex>>>,
+    /// The regex that masks, `None` while there is no secret. Shared with the journal's thread,
+    /// which masks each line with the secrets known when it writes it.
+    regex: Arc<RwLock<Option<regex::Regex>>>,
 }
 
-/// One pattern for every secret in each of its forms: the regex masks, the lazy DFA (anchored)
-/// tells whether text could be the beginning of a match.
+/// One pattern for every secret in each of its forms: the regex (in [`Known`]) masks, the lazy
+/// DFA (anchored) tells whether text could be the beginning of a match.
 struct Matcher {
-    regex: regex::Regex,
     prefix: DFA,
     cache: Cache,
     /// The most bytes a match can span, so a tail longer than it cannot be one's start.
@@ -72,31 +72,22 @@ impl Secrets {
             known
                 .values
                 .sort_by_key(|v| std::cmp::Reverse(v.chars().count()));
-            let matcher = Matcher::new(&known.values);
-            *known.shared.write().unwrap_or_else(PoisonError::into_inner) =
-                Some(matcher.regex.clone());
+            let (regex, matcher) = Matcher::new(&known.values);
+            *known.regex.write().unwrap_or_else(PoisonError::into_inner) = Some(regex);
             known.matcher = Some(matcher);
         }
         Ok(())
     }
 
     pub fn mask(&self, text: &str) -> String {
-        masked(self.0.borrow().matcher.as_ref().map(|m| &m.regex), text)
+        masked(&self.0.borrow().regex, text)
     }
 
     /// [`Secrets::mask`] for the journal, which masks every line with the secrets known then,
     /// on a thread of its own.
     pub fn mask_fn(&self) -> Mask {
-        let shared = self.0.borrow().shared.clone();
-        Box::new(move |text: &str| {
-            masked(
-                shared
-                    .read()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .as_ref(),
-                text,
-            )
-        })
+        let regex = self.0.borrow().regex.clone();
+        Box::new(move |text: &str| masked(&regex, text))
     }
 
     /// How many bytes at the end of `text` could be the start of a secret.
@@ -116,15 +107,16 @@ impl Secrets {
     }
 }
 
-fn masked(regex: Option<&regex::Regex>, text: &str) -> String {
-    match regex {
+fn masked(regex: &RwLock<Option<regex::Regex>>, text: &str) -> String {
+    match &*regex.read().unwrap_or_else(PoisonError::into_inner) {
         Some(regex) => regex.replace_all(text, MASK).into_owned(),
         None => text.to_owned(),
     }
 }
 
 impl Matcher {
-    fn new(values: &[String]) -> Matcher {
+    /// The regex that masks `values`, and the matcher of their beginnings.
+    fn new(values: &[String]) -> (regex::Regex, Matcher) {
         let forms: Vec<String> = values.iter().map(|v| pattern(v)).collect();
         let pattern = forms.join("|");
         // Room for every form of every secret: the defaults hold a few hundred characters.
@@ -133,15 +125,16 @@ impl Matcher {
             .configure(DFA::config().cache_capacity((chars << 10).max(2 << 20)))
             .build(&pattern)
             .expect("escaped secrets make a valid pattern");
-        Matcher {
-            regex: regex::RegexBuilder::new(&pattern)
-                .size_limit((chars << 12).max(10 << 20))
-                .build()
-                .expect("escaped secrets make a valid pattern"),
+        let regex = regex::RegexBuilder::new(&pattern)
+            .size_limit((chars << 12).max(10 << 20))
+            .build()
+            .expect("escaped secrets make a valid pattern");
+        let matcher = Matcher {
             cache: prefix.create_cache(),
             prefix,
             longest: values.iter().map(|v| longest_form(v)).max().unwrap_or(0),
-        }
+        };
+        (regex, matcher)
     }
 
     fn unsafe_tail(&mut self, text: &str) -> usize {

@@ -17,8 +17,17 @@ use std::time::Instant;
 
 /// Writes an op call's line, and returns once it is on disk, as the call's result is returned.
 async fn write(journal: &SharedJournal, entry: Entry, started: Instant) {
+    write_built(journal, move || entry, started).await;
+}
+
+/// [`write`] with an entry that `build` makes on the journal's thread.
+async fn write_built(
+    journal: &SharedJournal,
+    build: impl FnOnce() -> Entry + Send + 'static,
+    started: Instant,
+) {
     let ms = started.elapsed().as_millis() as u64;
-    journal.append(entry, ms).await;
+    journal.append_built(build, ms).await;
 }
 
 /// An op that writes a journal line for each call it completes.
@@ -128,7 +137,6 @@ impl RecordedSource {
         answer: &Result<Answer, SourceError>,
         started: Instant,
     ) {
-        let ms = started.elapsed().as_millis() as u64;
         // The answer is copied as it is, and turned into its journal form on the journal's
         // thread: formatting a large one's values takes longer than copying them.
         let answer = answer.clone();
@@ -136,7 +144,7 @@ impl RecordedSource {
             input,
             result: QueryOutcome::of(&answer),
         };
-        self.journal.append_built(build, ms).await;
+        write_built(&self.journal, build, started).await;
     }
 
     async fn lookup(&self, call: &str, argument: &str, result: LookupOutcome, started: Instant) {
