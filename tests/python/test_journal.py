@@ -465,6 +465,37 @@ def test_kill_9_keeps_every_completed_step(own_prometheus, tmp_path):
     assert any(t.startswith("✗ FAIL") and "checkout 5xx rate below 1/s" in t for t in shown), shown
 
 
+@pytest.mark.parametrize(
+    "cell, kinds",
+    [
+        ("window last 1h", ["clock", "window"]),
+        ('finding info "seen"', ["clock", "finding"]),
+        (
+            f"source f file {REPO / 'tests' / 'fixtures' / 'incident.om'}\n{INCIDENT}\n"
+            "query sum by (instance) (rate(http_requests_total[5m]))",
+            ["source", "window", "query"],
+        ),
+    ],
+)
+def test_a_cell_replied_to_is_on_disk_when_the_kernel_is_killed_at_once(tmp_path, cell, kinds):
+    """Lines are written on the journal's own thread: the reply must still wait for them, clock
+    readings queued mid-step and a large query result included."""
+    journal = tmp_path / "session.jsonl"
+    env = {**os.environ, "PLAYBOOK_JOURNAL": str(journal)}
+    with started_kernel(env=env, cwd=tmp_path) as (km, kc):
+        msg_id = kc.execute(cell)
+        while True:
+            reply = kc.get_shell_msg(timeout=30)
+            if reply["parent_header"].get("msg_id") == msg_id:
+                break
+        os.kill(kernel_pid(km), signal.SIGKILL)
+        km.provisioner.process.wait(timeout=10)
+    assert reply["content"]["status"] == "ok", reply["content"]
+    steps = records(journal)
+    assert [r["step"] for r in steps if r["step"] in kinds] == kinds, steps
+    assert [r["seq"] for r in steps] == list(range(1, len(steps) + 1))
+
+
 def test_replay_from_a_cell(own_prometheus, tmp_path):
     journal = tmp_path / "j.jsonl"
     cells = [
