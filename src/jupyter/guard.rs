@@ -9,10 +9,17 @@
 //! header (flags, then a 1- or 8-byte big-endian length), commands included. A connection whose
 //! frame or message announces more than the limit is dropped, and logged, before the header
 //! reaches ZeroMQ. Each client keeps a connection of its own to the socket, so ROUTER identities
-//! and closes behave as if the client were connected directly.
+//! and closes behave as if the client were connected directly. After a large message that
+//! connection is renewed (see [`renewal`]): ZeroMQ would keep its buffers at that size.
+
+mod frames;
+mod renewal;
 
 use super::connection::ConnectionInfo;
-use std::os::fd::{AsRawFd, OwnedFd};
+use frames::FrameReader;
+pub use frames::Oversized;
+use renewal::{open, CatchingUp, Conversation, Diverged, Renewal, Talk, BEHIND_KEPT_BYTES};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -139,6 +146,7 @@ impl Guard {
             name,
             internal,
             limits: self.limits,
+            talk: Talk::of(socket.backend().socket_type()),
             relays,
         };
         tokio::spawn(port.accept(listener));
@@ -159,15 +167,19 @@ enum Listener {
     Unix(UnixListener),
 }
 
-/// One port of the connection file: its name in the logs, where its socket listens inside, and
-/// its live relays.
+/// One port of the connection file: its name in the logs, where its socket listens inside, how
+/// its clients talk to it, and its live relays.
 #[derive(Clone)]
 struct Port {
     name: &'static str,
     internal: PathBuf,
     limits: WireLimits,
+    talk: Talk,
     relays: Arc<Relays>,
 }
+
+/// How long a fresh connection may take to answer its opening.
+const RENEW_PATIENCE: Duration = Duration::from_secs(1);
 
 /// How long [`Guard::drained`] waits for a client that does not read.
 const DRAIN_PATIENCE: Duration = Duration::from_secs(1);
@@ -210,20 +222,39 @@ impl Relays {
 /// The kernel-to-client half of one relay: whether anything the socket wrote is still on its
 /// way.
 struct Outbound {
-    /// A duplicate of the internal connection's descriptor, to ask how much is unread.
-    unread: OwnedFd,
+    /// A duplicate of the descriptor of the connection being passed on, to ask how much is
+    /// unread.
+    unread: Mutex<OwnedFd>,
     /// Set before a read, cleared once what it read was written to the client.
     in_flight: AtomicBool,
 }
 
 impl Outbound {
+    fn new(kernel: &UnixStream) -> std::io::Result<Outbound> {
+        Ok(Outbound {
+            unread: Mutex::new(kernel.as_fd().try_clone_to_owned()?),
+            in_flight: AtomicBool::new(false),
+        })
+    }
+
+    /// Watches `kernel` from now on, instead of the connection it replaced.
+    fn watch(&self, kernel: &UnixStream) -> std::io::Result<()> {
+        *self.unread.lock().unwrap() = kernel.as_fd().try_clone_to_owned()?;
+        Ok(())
+    }
+
     fn passed_on(&self) -> bool {
         // Unread bytes first: bytes read after this check were read with `in_flight` set.
-        let mut unread: libc::c_int = 0;
-        // SAFETY: FIONREAD writes one c_int through the pointer; the descriptor is ours.
-        let asked = unsafe { libc::ioctl(self.unread.as_raw_fd(), libc::FIONREAD, &mut unread) };
-        asked == 0 && unread == 0 && !self.in_flight.load(Ordering::SeqCst)
+        unread_bytes(&*self.unread.lock().unwrap()) == Some(0)
+            && !self.in_flight.load(Ordering::SeqCst)
     }
+}
+
+fn unread_bytes(fd: &impl AsRawFd) -> Option<usize> {
+    let mut unread: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one c_int through the pointer; the descriptor is open.
+    let asked = unsafe { libc::ioctl(fd.as_raw_fd(), libc::FIONREAD, &mut unread) };
+    (asked == 0).then_some(unread as usize)
 }
 
 impl Port {
@@ -252,280 +283,175 @@ impl Port {
     where
         C: AsyncRead + AsyncWrite + Send + 'static,
     {
-        let kernel = match UnixStream::connect(&self.internal).await {
-            Ok(kernel) => kernel,
-            Err(e) => {
-                log::warn!(
-                    "{}: cannot reach the socket behind the guard: {e}",
-                    self.name
-                );
-                return;
-            }
+        let why = match self.relay_until_closed(client).await {
+            Ok(()) => return,
+            Err(why) => why,
         };
-        let outbound = match kernel_side(&kernel) {
-            Ok(outbound) => Arc::new(outbound),
-            Err(e) => {
-                log::warn!(
-                    "{}: cannot watch the socket behind the guard: {e}",
-                    self.name
-                );
-                return;
+        match why {
+            Stop::Io(e) => log::debug!("{}: {peer}: {e}", self.name),
+            Stop::Oversized(why) => {
+                log::warn!("{}: dropped the connection from {peer}: {why}", self.name);
             }
-        };
+        }
+    }
+
+    /// Whichever side ends first, both connections are dropped on return: a client that leaves
+    /// is a peer ZeroMQ forgets, and a socket that closes is a client that learns it.
+    async fn relay_until_closed<C>(&self, client: C) -> Result<(), Stop>
+    where
+        C: AsyncRead + AsyncWrite + Send + 'static,
+    {
+        let mut kernel = UnixStream::connect(&self.internal).await?;
+        let outbound = Arc::new(Outbound::new(&kernel)?);
         self.relays.add(&outbound);
         let (mut from_client, mut to_client) = tokio::io::split(client);
-        let (from_kernel, mut to_kernel) = kernel.into_split();
-        let inbound = inspect_and_forward(&mut from_client, &mut to_kernel, self.limits);
-        let outbound = pass_on(&from_kernel, &mut to_client, &outbound, &self.relays);
-        // Whichever side ends first, both connections are dropped here: a client that leaves
-        // is a peer ZeroMQ forgets, and a socket that closes is a client that learns it.
-        tokio::select! {
-            ended = inbound => match ended {
-                Ok(()) => {}
-                Err(Stop::Io(e)) => log::debug!("{}: {peer}: {e}", self.name),
-                Err(Stop::Oversized(why)) => {
-                    log::warn!("{}: dropped the connection from {peer}: {why}", self.name);
+        let mut talk = Conversation::new(self.talk, self.limits);
+        let mut inbound = vec![0u8; 64 * 1024];
+        let mut passing = vec![0u8; 64 * 1024];
+        loop {
+            tokio::select! {
+                read = from_client.read(&mut inbound) => {
+                    let n = read?;
+                    if n == 0 {
+                        return Ok(());
+                    }
+                    // Inspected before it is written: an oversized header never reaches ZeroMQ.
+                    talk.inbound(&inbound[..n]).map_err(Stop::Oversized)?;
+                    kernel.write_all(&inbound[..n]).await?;
                 }
-            },
-            _ = outbound => {}
+                ready = kernel.readable() => {
+                    ready?;
+                    let Some(n) = self.pass_on(&kernel, &mut passing, &mut to_client, &outbound).await? else {
+                        return Ok(());
+                    };
+                    talk.outbound.read(&passing[..n]).map_err(Stop::Oversized)?;
+                }
+            }
+            if talk.due_for_renewal() && unread_bytes(&kernel) == Some(0) {
+                match self
+                    .renew(&mut talk, &kernel, &mut to_client, &outbound)
+                    .await?
+                {
+                    Renewal::Renewed(fresh) => {
+                        outbound.watch(&fresh)?;
+                        kernel = fresh;
+                    }
+                    Renewal::Kept => {}
+                    Renewal::Closed => return Ok(()),
+                }
+                talk.renewed();
+            }
+        }
+    }
+
+    /// Reads what the socket wrote on `kernel` and writes it to the client, keeping `outbound`
+    /// true to what is on its way. `None` once the socket closed the connection.
+    async fn pass_on<W>(
+        &self,
+        kernel: &UnixStream,
+        buffer: &mut [u8],
+        to: &mut W,
+        outbound: &Outbound,
+    ) -> std::io::Result<Option<usize>>
+    where
+        W: AsyncWrite + Unpin,
+    {
+        outbound.in_flight.store(true, Ordering::SeqCst);
+        let passed = match kernel.try_read(buffer) {
+            Ok(0) => Ok(None),
+            Ok(n) => to.write_all(&buffer[..n]).await.map(|()| Some(n)),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(Some(0)),
+            Err(e) => Err(e),
+        };
+        outbound.in_flight.store(false, Ordering::SeqCst);
+        self.relays.progress.notify_waiters();
+        passed
+    }
+
+    /// Opens a fresh connection to the socket and tells it the client's opening. On a ROUTER the
+    /// fresh connection takes the old one's place at once (with the client's identity it
+    /// replaces the old peer; without one, no answer is owed on the old). On a PUB both get
+    /// what is published until the old one brings the message the fresh one began with: from
+    /// there on the fresh one is passed on, so nothing is lost or doubled.
+    async fn renew<W>(
+        &self,
+        talk: &mut Conversation,
+        old: &UnixStream,
+        to_client: &mut W,
+        outbound: &Outbound,
+    ) -> Result<Renewal, Stop>
+    where
+        W: AsyncWrite + Unpin,
+    {
+        let opening = talk.opening.as_deref().unwrap_or_default();
+        let opened = tokio::time::timeout(RENEW_PATIENCE, open(&self.internal, opening)).await;
+        let Ok(Ok(mut fresh)) = opened else {
+            log::debug!(
+                "{}: could not open a fresh connection to the socket",
+                self.name
+            );
+            return Ok(Renewal::Kept);
+        };
+        if talk.talk == Talk::Requests {
+            return Ok(Renewal::Renewed(fresh));
+        }
+        let mut fresh_frames = FrameReader::opened(u64::MAX);
+        let mut catching_up = CatchingUp::default();
+        let mut buffer = vec![0u8; 64 * 1024];
+        loop {
+            tokio::select! {
+                ready = old.readable() => {
+                    ready?;
+                    let Some(n) = self.pass_on(old, &mut buffer, to_client, outbound).await? else {
+                        return Ok(Renewal::Closed);
+                    };
+                    catching_up.old(&buffer[..n], &mut talk.outbound)?;
+                }
+                read = fresh.read(&mut buffer) => {
+                    let n = read?;
+                    if n == 0 {
+                        return Ok(Renewal::Kept);
+                    }
+                    catching_up.fresh(&buffer[..n], &mut fresh_frames)?;
+                }
+            }
+            if catching_up.held() > BEHIND_KEPT_BYTES {
+                log::debug!("{}: the fresh connection did not catch up", self.name);
+                return Ok(Renewal::Kept);
+            }
+            if !talk.outbound.between_messages() {
+                continue;
+            }
+            match catching_up.ahead() {
+                Ok(Some(ahead)) => {
+                    outbound.in_flight.store(true, Ordering::SeqCst);
+                    let written = to_client.write_all(&ahead).await;
+                    outbound.in_flight.store(false, Ordering::SeqCst);
+                    written?;
+                    talk.outbound = fresh_frames;
+                    return Ok(Renewal::Renewed(fresh));
+                }
+                Ok(None) => {}
+                Err(Diverged) => {
+                    log::warn!(
+                        "{}: a fresh connection saw other messages than the old one",
+                        self.name
+                    );
+                    return Ok(Renewal::Kept);
+                }
+            }
         }
     }
 }
 
-fn kernel_side(kernel: &UnixStream) -> std::io::Result<Outbound> {
-    use std::os::fd::AsFd;
-    Ok(Outbound {
-        unread: kernel.as_fd().try_clone_to_owned()?,
-        in_flight: AtomicBool::new(false),
-    })
-}
-
-/// Copies what the socket writes to the client, keeping `outbound` true to what is on its way.
-async fn pass_on<W>(
-    from: &tokio::net::unix::OwnedReadHalf,
-    to: &mut W,
-    outbound: &Outbound,
-    relays: &Relays,
-) -> std::io::Result<()>
-where
-    W: AsyncWrite + Unpin,
-{
-    let mut buffer = vec![0u8; 64 * 1024];
-    loop {
-        from.readable().await?;
-        outbound.in_flight.store(true, Ordering::SeqCst);
-        let read = from.try_read(&mut buffer);
-        let passed = match read {
-            Ok(0) => return Ok(()),
-            Ok(n) => to.write_all(&buffer[..n]).await,
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(()),
-            Err(e) => Err(e),
-        };
-        outbound.in_flight.store(false, Ordering::SeqCst);
-        relays.progress.notify_waiters();
-        passed?;
-    }
-}
-
-/// Why the inbound relay stopped early.
-enum Stop {
+/// Why a relay stopped early.
+pub(super) enum Stop {
     Io(std::io::Error),
     Oversized(Oversized),
 }
 
-async fn inspect_and_forward<R, W>(from: &mut R, to: &mut W, limits: WireLimits) -> Result<(), Stop>
-where
-    R: AsyncRead + Unpin,
-    W: AsyncWrite + Unpin,
-{
-    let mut frames = FrameReader::new(limits);
-    let mut buffer = vec![0u8; 64 * 1024];
-    loop {
-        let n = from.read(&mut buffer).await.map_err(Stop::Io)?;
-        if n == 0 {
-            return Ok(());
-        }
-        // Inspected before it is written: an oversized header never reaches ZeroMQ.
-        frames.read(&buffer[..n]).map_err(Stop::Oversized)?;
-        to.write_all(&buffer[..n]).await.map_err(Stop::Io)?;
-    }
-}
-
-/// A frame or message larger than the limit.
-#[derive(Debug, PartialEq, Eq, thiserror::Error)]
-pub enum Oversized {
-    #[error("a frame of {announced} bytes exceeds the limit of {limit} bytes")]
-    Frame { announced: u64, limit: u64 },
-    #[error("a message of more than {announced} bytes exceeds the limit of {limit} bytes")]
-    Message { announced: u64, limit: u64 },
-}
-
-/// ZMTP 3 framing as the bytes go by: where each frame header starts and what it announces.
-/// Only sizes are read; everything else is left for ZeroMQ to judge.
-struct FrameReader {
-    limit: u64,
-    at: Position,
-    /// What the frames of the current message announced so far.
-    message: u64,
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Position {
-    Greeting { left: usize },
-    Flags,
-    Length { flags: u8, left: u8, value: u64 },
-    Body { left: u64 },
-}
-
-const GREETING_BYTES: usize = 64;
-const MORE: u8 = 0x01;
-const LONG: u8 = 0x02;
-const COMMAND: u8 = 0x04;
-
-impl FrameReader {
-    fn new(limits: WireLimits) -> Self {
-        FrameReader {
-            limit: limits.max_message_bytes,
-            at: Position::Greeting {
-                left: GREETING_BYTES,
-            },
-            message: 0,
-        }
-    }
-
-    fn read(&mut self, mut bytes: &[u8]) -> Result<(), Oversized> {
-        while let Some((&first, rest)) = bytes.split_first() {
-            match self.at {
-                Position::Greeting { left } => {
-                    let taken = left.min(bytes.len());
-                    bytes = &bytes[taken..];
-                    self.at = match left - taken {
-                        0 => Position::Flags,
-                        left => Position::Greeting { left },
-                    };
-                }
-                Position::Body { left } => {
-                    let taken = left.min(bytes.len() as u64);
-                    bytes = &bytes[taken as usize..];
-                    self.at = match left - taken {
-                        0 => Position::Flags,
-                        left => Position::Body { left },
-                    };
-                }
-                Position::Flags => {
-                    let left = if first & LONG != 0 { 8 } else { 1 };
-                    self.at = Position::Length {
-                        flags: first,
-                        left,
-                        value: 0,
-                    };
-                    bytes = rest;
-                }
-                Position::Length { flags, left, value } => {
-                    let value = value << 8 | u64::from(first);
-                    bytes = rest;
-                    self.at = match left - 1 {
-                        0 => self.frame(flags, value)?,
-                        left => Position::Length { flags, left, value },
-                    };
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// A whole header was read: judges it, and says what comes next.
-    fn frame(&mut self, flags: u8, length: u64) -> Result<Position, Oversized> {
-        let limit = self.limit;
-        if length > limit {
-            return Err(Oversized::Frame {
-                announced: length,
-                limit,
-            });
-        }
-        // Commands (the handshake's READY, say) are not part of a message.
-        if flags & COMMAND == 0 {
-            self.message = self.message.saturating_add(length);
-            if self.message > limit {
-                return Err(Oversized::Message {
-                    announced: self.message,
-                    limit,
-                });
-            }
-            if flags & MORE == 0 {
-                self.message = 0;
-            }
-        }
-        Ok(match length {
-            0 => Position::Flags,
-            left => Position::Body { left },
-        })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn reader(limit: u64) -> FrameReader {
-        FrameReader::new(WireLimits {
-            max_message_bytes: limit,
-        })
-    }
-
-    fn greeting() -> Vec<u8> {
-        let mut g = vec![0u8; GREETING_BYTES];
-        g[0] = 0xff;
-        g[9] = 0x7f;
-        g
-    }
-
-    #[test]
-    fn a_huge_long_header_is_refused_before_its_body() {
-        let mut bytes = greeting();
-        bytes.push(LONG);
-        bytes.extend_from_slice(&(1u64 << 40).to_be_bytes());
-        let err = reader(1024).read(&bytes).unwrap_err();
-        assert_eq!(
-            err,
-            Oversized::Frame {
-                announced: 1 << 40,
-                limit: 1024
-            }
-        );
-    }
-
-    #[test]
-    fn frames_within_the_limit_pass_byte_by_byte() {
-        let mut bytes = greeting();
-        // A READY command, then a message of two frames, short and long.
-        bytes.extend_from_slice(&[COMMAND, 3, b'a', b'b', b'c']);
-        bytes.extend_from_slice(&[MORE, 2, b'x', b'y']);
-        bytes.push(LONG);
-        bytes.extend_from_slice(&300u64.to_be_bytes());
-        bytes.extend(std::iter::repeat_n(7u8, 300));
-        let mut r = reader(302);
-        for byte in &bytes {
-            r.read(std::slice::from_ref(byte)).unwrap();
-        }
-        assert!(matches!(r.at, Position::Flags), "{:?}", r.at);
-        assert_eq!(r.message, 0, "the message ended with its last frame");
-    }
-
-    #[test]
-    fn a_message_is_limited_as_a_whole() {
-        let mut bytes = greeting();
-        for _ in 0..3 {
-            bytes.extend_from_slice(&[MORE, 100]);
-            bytes.extend(std::iter::repeat_n(0u8, 100));
-        }
-        let err = reader(250).read(&bytes).unwrap_err();
-        assert_eq!(
-            err,
-            Oversized::Message {
-                announced: 300,
-                limit: 250
-            }
-        );
+impl From<std::io::Error> for Stop {
+    fn from(e: std::io::Error) -> Self {
+        Stop::Io(e)
     }
 }

@@ -258,9 +258,6 @@ def test_a_heavy_query_is_interruptible_and_the_kernel_answers_meanwhile(kernel,
     alive(kc)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "not yet: zeromq 0.7 keeps the capacity its read buffer grew to (+100 MiB after receiving a "
-    "100 MB message) and its IOPub write buffer (+100 MiB after echoing it in execute_input)"))
 def test_memory_is_returned_after_a_100_mb_cell(kernel):
     km, kc = kernel
     pid = kernel_pid(km)
