@@ -114,7 +114,8 @@ fn deploy_version_and_metadata() {
         .unwrap()
         .expect("metadata");
     assert_eq!(info.kind, "counter");
-    let names = rt.block_on(src.label_values("__name__")).unwrap();
+    let ever = playbook::ops::metrics::Interval::until(f64::MAX);
+    let names = rt.block_on(src.label_values("__name__", &ever)).unwrap();
     assert!(names.contains(&"deploy_info".to_owned()), "{names:?}");
 }
 

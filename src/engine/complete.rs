@@ -3,6 +3,7 @@
 //! and label values from the live source, fetched once and kept for the session.
 
 use super::rust_cell;
+use super::session::Vocabulary;
 use super::stmt;
 use super::Engine;
 use crate::ops::finding::Severity;
@@ -195,12 +196,21 @@ impl Engine {
         (candidates, start, cursor)
     }
 
-    /// The source's names for a slot, fetched on first use. A source that fails or is slow
-    /// gives no candidates, and is asked again next time.
+    /// The source's names for a slot within the window, fetched on first use and kept while the
+    /// window stays as declared. A source that fails or is slow gives no candidates, and is asked
+    /// again next time.
     async fn vocabulary(&mut self, source: Option<&str>, slot: &PromqlSlot) -> Vec<String> {
+        let window = self.session.state.window.clone();
+        let interval = window.resolve(self.session.ops.clock.now()).interval();
         let Some(named) = self.session.state.named_source_mut(source) else {
             return Vec::new();
         };
+        if named.vocabulary.window.as_ref() != Some(&window) {
+            named.vocabulary = Vocabulary {
+                window: Some(window),
+                ..Vocabulary::default()
+            };
+        }
         let words = &mut named.vocabulary;
         let cached = match slot {
             PromqlSlot::Metric => words.metric_names.as_ref(),
@@ -211,9 +221,9 @@ impl Engine {
             return cached.clone();
         }
         let fetch = match slot {
-            PromqlSlot::Metric => named.source.label_values("__name__"),
-            PromqlSlot::Label => named.source.label_names(),
-            PromqlSlot::LabelValue(label) => named.source.label_values(label),
+            PromqlSlot::Metric => named.source.label_values("__name__", &interval),
+            PromqlSlot::Label => named.source.label_names(&interval),
+            PromqlSlot::LabelValue(label) => named.source.label_values(label, &interval),
         };
         let Ok(Ok(mut fetched)) = tokio::time::timeout(VOCABULARY_TIMEOUT, fetch).await else {
             return Vec::new();

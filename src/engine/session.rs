@@ -31,9 +31,12 @@ impl NamedSource {
     }
 }
 
-/// Metric names, label names and label values, fetched once per source for completion.
+/// Metric names, label names and label values of one source within one window, fetched once
+/// for completion.
 #[derive(Default)]
 pub struct Vocabulary {
+    /// The window as declared: a relative one (`last 1h`) keeps its names as time passes.
+    pub window: Option<Window>,
     pub metric_names: Option<Vec<String>>,
     pub label_names: Option<Vec<String>>,
     pub label_values: HashMap<String, Vec<String>>,

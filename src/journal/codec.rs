@@ -10,7 +10,7 @@ use super::entry::{
 use crate::ops::check::CheckOutcome;
 use crate::ops::command::{CommandError, CommandResult, CommandSpec, Exit, Leftovers};
 use crate::ops::finding::Finding;
-use crate::ops::metrics::{Answer, MetricInfo, Range, SourceError};
+use crate::ops::metrics::{Answer, Interval, MetricInfo, Range, SourceError};
 use crate::ops::probe::{ProbeResult, ProbeSpec};
 use crate::ops::prometheus::ApiResult;
 use crate::ops::rust::{RustError, RustRun};
@@ -154,6 +154,15 @@ impl LookupInput {
             source: Some(source.to_owned()),
             call: Some(call.to_owned()),
             argument: Some(argument.to_owned()),
+            ..LookupInput::default()
+        }
+    }
+
+    pub fn within(self, interval: &Interval) -> LookupInput {
+        LookupInput {
+            start: Some(interval.start),
+            end: Some(interval.end),
+            ..self
         }
     }
 }

@@ -345,6 +345,11 @@ pub struct LookupInput {
     pub call: Option<String>,
     /// The label or the metric; empty for `label_names`.
     pub argument: Option<String>,
+    /// The span of a lookup of names, in Unix seconds (journals written before it lack it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end: Option<f64>,
 }
 
 /// Label names or values (`values`), a metric's metadata (`kind`, `help`, `unit`; none of them

@@ -8,7 +8,7 @@ use super::entry::{
 use super::record::SharedJournal;
 use crate::ops::clock::Clock;
 use crate::ops::command::{CommandError, CommandResult, CommandRunner, CommandSpec};
-use crate::ops::metrics::{Answer, MetricInfo, MetricsSource, Range, SourceError};
+use crate::ops::metrics::{Answer, Interval, MetricInfo, MetricsSource, Range, SourceError};
 use crate::ops::probe::{ProbeResult, ProbeSpec, Prober};
 use crate::ops::rust::{RustCells, RustError, RustRun, Values};
 use crate::ops::{Io, NotRecorded};
@@ -147,8 +147,7 @@ impl RecordedSource {
         write_built(&self.journal, build, started).await;
     }
 
-    async fn lookup(&self, call: &str, argument: &str, result: LookupOutcome, started: Instant) {
-        let input = LookupInput::of(&self.name, call, argument);
+    async fn lookup(&self, input: LookupInput, result: LookupOutcome, started: Instant) {
         write(&self.journal, Entry::Lookup { input, result }, started).await;
     }
 }
@@ -175,31 +174,33 @@ impl MetricsSource for RecordedSource {
         answer
     }
 
-    async fn label_names(&self) -> Result<Vec<String>, SourceError> {
+    async fn label_names(&self, interval: &Interval) -> Result<Vec<String>, SourceError> {
         let started = Instant::now();
-        let names = self.inner.label_names().await;
-        self.lookup("label_names", "", LookupOutcome::names(&names), started)
+        let names = self.inner.label_names(interval).await;
+        let input = LookupInput::of(&self.name, "label_names", "").within(interval);
+        self.lookup(input, LookupOutcome::names(&names), started)
             .await;
         names
     }
 
-    async fn label_values(&self, label: &str) -> Result<Vec<String>, SourceError> {
+    async fn label_values(
+        &self,
+        label: &str,
+        interval: &Interval,
+    ) -> Result<Vec<String>, SourceError> {
         let started = Instant::now();
-        let values = self.inner.label_values(label).await;
-        self.lookup(
-            "label_values",
-            label,
-            LookupOutcome::names(&values),
-            started,
-        )
-        .await;
+        let values = self.inner.label_values(label, interval).await;
+        let input = LookupInput::of(&self.name, "label_values", label).within(interval);
+        self.lookup(input, LookupOutcome::names(&values), started)
+            .await;
         values
     }
 
     async fn metadata(&self, metric: &str) -> Result<Option<MetricInfo>, SourceError> {
         let started = Instant::now();
         let info = self.inner.metadata(metric).await;
-        self.lookup("metadata", metric, LookupOutcome::metadata(&info), started)
+        let input = LookupInput::of(&self.name, "metadata", metric);
+        self.lookup(input, LookupOutcome::metadata(&info), started)
             .await;
         info
     }

@@ -11,7 +11,7 @@ use super::verdict::{self, Trust, Verdict};
 use super::{key_of, mask_json, read, JournalError, Record};
 use crate::ops::clock::Clock;
 use crate::ops::command::{CommandError, CommandResult, CommandRunner, CommandSpec, Stream};
-use crate::ops::metrics::{Answer, MetricInfo, MetricsSource, Range, SourceError};
+use crate::ops::metrics::{Answer, Interval, MetricInfo, MetricsSource, Range, SourceError};
 use crate::ops::probe::{ProbeResult, ProbeSpec, Prober};
 use crate::ops::rust::{RustCells, RustError, RustRun, Values};
 use crate::ops::{Io, NotRecorded};
@@ -262,11 +262,29 @@ pub struct ReplaySource {
 }
 
 impl ReplaySource {
-    fn lookup(&self, call: &str, argument: &str) -> Result<&LookupOutcome, SourceError> {
-        let input = LookupInput::of(&self.name, call, argument);
+    fn lookup(&self, input: LookupInput) -> Result<&LookupOutcome, SourceError> {
         self.recording
             .take(&input)
             .map_err(SourceError::NotRecorded)
+    }
+
+    /// A lookup of names within `interval`, or, from a journal written before lookups said their
+    /// interval, the same lookup without it.
+    fn lookup_within(
+        &self,
+        call: &str,
+        argument: &str,
+        interval: &Interval,
+    ) -> Result<&LookupOutcome, SourceError> {
+        let input = LookupInput::of(&self.name, call, argument);
+        let within = input.clone().within(interval);
+        match self.recording.take(&within) {
+            Ok(found) => Ok(found),
+            Err(not_recorded) => self
+                .recording
+                .take(&input)
+                .map_err(|_| SourceError::NotRecorded(not_recorded)),
+        }
     }
 }
 
@@ -290,15 +308,21 @@ impl MetricsSource for ReplaySource {
         recorded.to_answer()
     }
 
-    async fn label_names(&self) -> Result<Vec<String>, SourceError> {
-        self.lookup("label_names", "")?.to_names()
+    async fn label_names(&self, interval: &Interval) -> Result<Vec<String>, SourceError> {
+        self.lookup_within("label_names", "", interval)?.to_names()
     }
 
-    async fn label_values(&self, label: &str) -> Result<Vec<String>, SourceError> {
-        self.lookup("label_values", label)?.to_names()
+    async fn label_values(
+        &self,
+        label: &str,
+        interval: &Interval,
+    ) -> Result<Vec<String>, SourceError> {
+        self.lookup_within("label_values", label, interval)?
+            .to_names()
     }
 
     async fn metadata(&self, metric: &str) -> Result<Option<MetricInfo>, SourceError> {
-        self.lookup("metadata", metric)?.to_metadata()
+        self.lookup(LookupInput::of(&self.name, "metadata", metric))?
+            .to_metadata()
     }
 }

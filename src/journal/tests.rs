@@ -5,12 +5,15 @@
 use super::entry::*;
 use super::read::{load, parse};
 use super::record::Journal;
+use super::replay::{Recording, ReplaySource};
 use super::verdict::{judge, Trust, Verdict};
 use super::{key_of, sha256_hex, GENESIS};
 use crate::ops::check::CheckOutcome;
 use crate::ops::command::{CommandError, CommandResult, CommandSpec, Exit, Leftovers};
 use crate::ops::finding::{Finding, Severity};
-use crate::ops::metrics::{Answer, MetricInfo, QueryResult, Range, Sample, Series, SourceError};
+use crate::ops::metrics::{
+    Answer, Interval, MetricInfo, MetricsSource, QueryResult, Range, Sample, Series, SourceError,
+};
 use crate::ops::probe::{ProbeResult, ProbeSpec};
 use crate::ops::rust::{Diagnostic, RustError, RustRun};
 use crate::ops::NotRecorded;
@@ -611,6 +614,62 @@ fn a_failure_not_recorded_then_replays_as_the_source_s() {
     );
 }
 
+/// Unsigned journal lines, chained, for `(step, input, result)` each.
+fn unsigned_chain(parts: &[(&str, Value, Value)]) -> String {
+    let mut text = String::new();
+    let mut prev = GENESIS.to_owned();
+    for (seq, (step, input, result)) in parts.iter().enumerate() {
+        let line = json!({"v": 1, "seq": seq + 1, "at": "2026-11-20T10:00:00.000Z", "step": step,
+            "key": key_of(input), "input": input, "result": result, "ms": 0, "prev": prev})
+        .to_string();
+        prev = sha256_hex(line.as_bytes());
+        text.push_str(&line);
+        text.push('\n');
+    }
+    text
+}
+
+/// Lookups of names say the interval they asked about since 2026-12-02; a journal written
+/// before still answers them, and an interval never recorded is not answered by another.
+#[test]
+fn names_looked_up_before_lookups_said_their_interval_still_replay() {
+    let parts = [
+        (
+            "lookup",
+            json!({"source": "prom", "call": "label_values", "argument": "code"}),
+            json!({"values": ["200"]}),
+        ),
+        (
+            "lookup",
+            json!({"source": "prom", "call": "label_values", "argument": "job",
+                   "start": 10.0, "end": 20.0}),
+            json!({"values": ["api"]}),
+        ),
+    ];
+    let path = std::path::Path::new("old.jsonl");
+    let recording = Recording::judged(path, parse(&unsigned_chain(&parts)), &Trust::default());
+    let source = ReplaySource {
+        name: "prom".into(),
+        recording: recording.unwrap(),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let asked = |label: &str, start: f64| {
+        let interval = Interval {
+            start,
+            end: start + 10.0,
+        };
+        runtime.block_on(source.label_values(label, &interval))
+    };
+    assert_eq!(asked("code", 10.0), Ok(vec!["200".to_owned()]));
+    assert!(matches!(
+        asked("job", 50.0),
+        Err(SourceError::NotRecorded(_))
+    ));
+    assert_eq!(asked("job", 10.0), Ok(vec!["api".to_owned()]));
+}
+
 /// A journal as an older kernel might have written it: valid lines whose inputs and results
 /// lack fields, and a step of a kind this kernel does not know.
 #[test]
@@ -640,17 +699,7 @@ fn an_older_journal_reads_verifies_and_keeps_what_it_does_not_know() {
         ("source", json!({"name": "prom"}), json!({})),
         ("teleport", json!({"to": "mars"}), json!({"arrived": true})),
     ];
-    let mut text = String::new();
-    let mut prev = GENESIS.to_owned();
-    for (seq, (step, input, result)) in parts.iter().enumerate() {
-        let line = json!({"v": 1, "seq": seq + 1, "at": "2026-11-20T10:00:00.000Z", "step": step,
-            "key": key_of(input), "input": input, "result": result, "ms": 0, "prev": prev})
-        .to_string();
-        prev = sha256_hex(line.as_bytes());
-        text.push_str(&line);
-        text.push('\n');
-    }
-    let loaded = parse(&text);
+    let loaded = parse(&unsigned_chain(&parts));
     assert!(
         loaded.breaks.is_empty() && loaded.warnings.is_empty(),
         "{loaded:?}"

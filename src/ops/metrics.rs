@@ -47,6 +47,31 @@ pub struct Range {
     pub step: f64,
 }
 
+/// The stretch of time a lookup of names asks about, in Unix seconds: a source answers with the
+/// names of series that have samples in it (VictoriaMetrics, asked without one, looks at the
+/// last five minutes only).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Interval {
+    pub start: f64,
+    pub end: f64,
+}
+
+impl Interval {
+    /// From the Unix epoch to `end`: "at any time" for a lookup.
+    pub fn until(end: f64) -> Interval {
+        Interval { start: 0.0, end }
+    }
+}
+
+impl Range {
+    pub fn interval(&self) -> Interval {
+        Interval {
+            start: self.start,
+            end: self.end,
+        }
+    }
+}
+
 /// HELP and TYPE of a metric, from the source's metadata. Its serde form is how the journal
 /// writes it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -113,11 +138,15 @@ pub trait MetricsSource {
 
     async fn query_instant(&self, expr: &str, time: f64) -> Result<Answer, SourceError>;
 
-    /// Every label name the source knows.
-    async fn label_names(&self) -> Result<Vec<String>, SourceError>;
+    /// Every label name of the series the source knows within `interval`.
+    async fn label_names(&self, interval: &Interval) -> Result<Vec<String>, SourceError>;
 
-    /// Every value of a label; the values of `__name__` are the metric names.
-    async fn label_values(&self, label: &str) -> Result<Vec<String>, SourceError>;
+    /// Every value of a label within `interval`; the values of `__name__` are the metric names.
+    async fn label_values(
+        &self,
+        label: &str,
+        interval: &Interval,
+    ) -> Result<Vec<String>, SourceError>;
 
     async fn metadata(&self, metric: &str) -> Result<Option<MetricInfo>, SourceError>;
 }

@@ -2,8 +2,8 @@
 //! API v1.
 
 use super::metrics::{
-    format_value, Answer, Labels, MetricInfo, MetricsSource, QueryResult, Range, Sample, Series,
-    SourceError,
+    format_value, Answer, Interval, Labels, MetricInfo, MetricsSource, QueryResult, Range, Sample,
+    Series, SourceError,
 };
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -134,12 +134,28 @@ impl Prometheus {
         // POST, so that long expressions never hit a URL length limit.
         let url = format!("{}/api/v1/{path}", self.base);
         let body = self.send(self.client.post(url).form(form)).await?;
-        decode_answer(&body)
+        decode_answer(&body).map_err(|e| match (e, form.first()) {
+            (
+                SourceError::PromQL {
+                    message,
+                    position: None,
+                },
+                Some((_, expr)),
+            ) => {
+                let position = unparsed_position(&message, expr);
+                SourceError::PromQL { message, position }
+            }
+            (e, _) => e,
+        })
     }
 
-    async fn get_data<T: for<'de> Deserialize<'de>>(&self, path: &str) -> Result<T, SourceError> {
+    async fn get_data<T: for<'de> Deserialize<'de>>(
+        &self,
+        path: &str,
+        params: &[(&str, String)],
+    ) -> Result<T, SourceError> {
         let url = format!("{}/api/v1/{path}", self.base);
-        let body = self.send(self.client.get(url)).await?;
+        let body = self.send(self.client.get(url).query(params)).await?;
         let envelope: Envelope<T> = serde_json::from_slice(&body).map_err(|_| not_api(&body))?;
         envelope.into_data()
     }
@@ -201,7 +217,9 @@ impl<T> Envelope<T> {
 
 fn api_error(error_type: &str, message: &str) -> SourceError {
     match error_type {
-        "bad_data" | "execution" => SourceError::PromQL {
+        // VictoriaMetrics puts the HTTP status there, and answers 400 or 422 to a query it
+        // cannot parse or run.
+        "bad_data" | "execution" | "400" | "422" => SourceError::PromQL {
             message: message.to_owned(),
             position: parse_error_position(message),
         },
@@ -219,6 +237,27 @@ fn parse_error_position(message: &str) -> Option<(usize, usize)> {
         .map_or(0, |i| i + 1);
     let (line, column) = head[start..].split_once(':')?;
     Some((line.parse().ok()?, column.parse().ok()?))
+}
+
+/// VictoriaMetrics names no position, but quotes what it could not parse (`unparsed data:
+/// "..."` or `unparsed data left: "..."`, Go-quoted): it starts where the expression stops
+/// making sense.
+fn unparsed_position(message: &str, expr: &str) -> Option<(usize, usize)> {
+    let (_, after) = message.rsplit_once("unparsed data")?;
+    let after = after.strip_prefix(" left").unwrap_or(after);
+    let quoted = after.strip_prefix(": \"")?.strip_suffix('"')?;
+    let unparsed = quoted.replace("\\\"", "\"").replace("\\\\", "\\");
+    let at = expr.strip_suffix(unparsed.as_str())?.len();
+    let before = &expr[..at];
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rsplit('\n')
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .count()
+        + 1;
+    Some((line, column))
 }
 
 /// A query's result as the API writes it: the shape the journal keeps too, values as strings so
@@ -322,6 +361,15 @@ pub fn decode_answer(body: &[u8]) -> Result<Answer, SourceError> {
     Ok(Answer { result, warnings })
 }
 
+/// Without `start` and `end`, Prometheus looks over all time and VictoriaMetrics over the last
+/// five minutes: neither is the investigation's window.
+fn between(interval: &Interval) -> [(&'static str, String); 2] {
+    [
+        ("start", seconds(interval.start)),
+        ("end", seconds(interval.end)),
+    ]
+}
+
 fn seconds(t: f64) -> String {
     format!("{t:.3}")
 }
@@ -353,13 +401,18 @@ impl MetricsSource for Prometheus {
         self.post_query("query", &form).await
     }
 
-    async fn label_names(&self) -> Result<Vec<String>, SourceError> {
-        self.get_data("labels").await
+    async fn label_names(&self, interval: &Interval) -> Result<Vec<String>, SourceError> {
+        self.get_data("labels", &between(interval)).await
     }
 
-    async fn label_values(&self, label: &str) -> Result<Vec<String>, SourceError> {
+    async fn label_values(
+        &self,
+        label: &str,
+        interval: &Interval,
+    ) -> Result<Vec<String>, SourceError> {
         // Label names are [a-zA-Z_][a-zA-Z0-9_]*: nothing in them needs escaping in a path.
-        self.get_data(&format!("label/{label}/values")).await
+        self.get_data(&format!("label/{label}/values"), &between(interval))
+            .await
     }
 
     async fn metadata(&self, metric: &str) -> Result<Option<MetricInfo>, SourceError> {
@@ -422,6 +475,30 @@ mod tests {
         assert!(
             matches!(decode_answer(string).unwrap().result, QueryResult::String { value, .. } if value == "hi")
         );
+    }
+
+    #[test]
+    fn victoria_metrics_errors_are_promql_errors_placed_where_parsing_stopped() {
+        // As VictoriaMetrics 1.150 answers `sum(rate(x[5m])`.
+        let body = br#"{"status":"error","errorType":"400","error":"error when executing query=\"sum(rate(x[5m])\" for (time=1796194687229, step=300000): argList: unexpected token \"\"; want \",\", \")\"; unparsed data: \"\""}"#;
+        let SourceError::PromQL { message, position } = decode_answer(body).unwrap_err() else {
+            panic!("not a PromQL error");
+        };
+        assert_eq!(position, None, "the answer alone names no position");
+        assert_eq!(
+            unparsed_position(&message, "sum(rate(x[5m])"),
+            Some((1, 16))
+        );
+        let message = r#"unexpected token "+"; unparsed data: "+ * 2\"x\"""#;
+        assert_eq!(unparsed_position(message, "up\n  + * 2\"x\""), Some((2, 3)));
+        assert_eq!(unparsed_position(message, "something else"), None);
+        let left = r#"error when executing query="x{a=\"b\",} ]": unparsed data left: "]""#;
+        assert_eq!(unparsed_position(left, r#"x{a="b",} ]"#), Some((1, 11)));
+        let server = br#"{"status":"error","errorType":"503","error":"busy"}"#;
+        assert!(matches!(
+            decode_answer(server).unwrap_err(),
+            SourceError::Server(_)
+        ));
     }
 
     #[test]

@@ -5,7 +5,9 @@ use crate::engine::duration;
 use crate::engine::error::{CellError, ErrorKind, Span};
 use crate::engine::syntax::{Template, Token, Tokens};
 use crate::model::{QueryValue, Value};
-use crate::ops::metrics::{Answer, MetricsSource, QueryResult, Range, Series, SourceError};
+use crate::ops::metrics::{
+    Answer, Interval, MetricsSource, QueryResult, Range, Series, SourceError,
+};
 use crate::render;
 use std::time::Duration;
 
@@ -163,7 +165,7 @@ impl Query {
         show_warnings(cx, &answer);
         let series = matrix(&answer.result);
         if series.is_empty() {
-            let hint = no_data_hint(source, &expr).await;
+            let hint = no_data_hint(source, &expr, &Interval::until(range.end)).await;
             cx.out
                 .display(render::query::no_data(&expr, &range, &hint), None);
         } else {
@@ -232,8 +234,8 @@ async fn baseline(
 
 /// Why a query may have come back empty: a metric name the source does not know is the usual
 /// reason; otherwise the window.
-async fn no_data_hint(source: &dyn MetricsSource, expr: &str) -> String {
-    let unknown: Vec<String> = match source.label_values("__name__").await {
+async fn no_data_hint(source: &dyn MetricsSource, expr: &str, ever: &Interval) -> String {
+    let unknown: Vec<String> = match source.label_values("__name__", ever).await {
         Ok(known) => metric_names_in(expr)
             .into_iter()
             .filter(|name| !known.iter().any(|k| k == name))
@@ -247,7 +249,7 @@ async fn no_data_hint(source: &dyn MetricsSource, expr: &str) -> String {
         );
     }
     for (label, value) in equality_matchers(expr) {
-        if let Ok(known) = source.label_values(&label).await {
+        if let Ok(known) = source.label_values(&label, ever).await {
             if !known.contains(&value) {
                 let mut some: Vec<&str> = known.iter().map(String::as_str).take(10).collect();
                 if known.len() > some.len() {

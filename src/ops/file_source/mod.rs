@@ -9,7 +9,7 @@ mod eval;
 mod load;
 mod series;
 
-use super::metrics::{Answer, MetricInfo, MetricsSource, Range, SourceError};
+use super::metrics::{Answer, Interval, MetricInfo, MetricsSource, Range, SourceError};
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -173,14 +173,15 @@ impl MetricsSource for FileSource {
             .await
     }
 
-    async fn label_names(&self) -> Result<Vec<String>, SourceError> {
+    // A file's names are few and all at hand: all of them, whatever the interval.
+    async fn label_names(&self, _: &Interval) -> Result<Vec<String>, SourceError> {
         let names: BTreeSet<&str> = (self.series().iter())
             .flat_map(|s| s.labels.iter().map(|(name, _)| name))
             .collect();
         Ok(names.into_iter().map(str::to_owned).collect())
     }
 
-    async fn label_values(&self, label: &str) -> Result<Vec<String>, SourceError> {
+    async fn label_values(&self, label: &str, _: &Interval) -> Result<Vec<String>, SourceError> {
         let values: BTreeSet<&str> = self
             .series()
             .iter()
