@@ -225,11 +225,23 @@ impl Engine {
             PromqlSlot::Label => named.source.label_names(&interval),
             PromqlSlot::LabelValue(label) => named.source.label_values(label, &interval),
         };
-        let Ok(Ok(mut fetched)) = tokio::time::timeout(VOCABULARY_TIMEOUT, fetch).await else {
-            return Vec::new();
+        let mut fetched = match tokio::time::timeout(VOCABULARY_TIMEOUT, fetch).await {
+            Ok(Ok(fetched)) => fetched,
+            Ok(Err(e)) => {
+                named.vocabulary.failure = Some(format!("the source answered: {e}"));
+                return Vec::new();
+            }
+            Err(_) => {
+                named.vocabulary.failure = Some(format!(
+                    "the source did not answer within {} s",
+                    VOCABULARY_TIMEOUT.as_secs()
+                ));
+                return Vec::new();
+            }
         };
         fetched.sort();
         let words = &mut named.vocabulary;
+        words.failure = None;
         match slot {
             PromqlSlot::Metric => words.metric_names = Some(fetched.clone()),
             PromqlSlot::Label => words.label_names = Some(fetched.clone()),
@@ -278,15 +290,20 @@ impl Engine {
             .map_or(0, |i| i + 1);
         let line: String = chars[line_start..start].iter().collect();
         let (source, promql) = promql_before_cursor(&line)?;
-        if slot(promql) != PromqlSlot::Metric {
-            return None;
-        }
         let named = self.session.state.named_source(source.as_deref())?;
-        let info = tokio::time::timeout(VOCABULARY_TIMEOUT, named.source.metadata(&word))
-            .await
-            .ok()?
-            .ok()??;
-        Some(render::metric_help(&word, &info))
+        if slot(promql) == PromqlSlot::Metric {
+            let info = tokio::time::timeout(VOCABULARY_TIMEOUT, named.source.metadata(&word)).await;
+            if let Ok(Ok(Some(info))) = info {
+                return Some(render::metric_help(&word, &info));
+            }
+        }
+        // Nothing to tell of the word: if completion came back empty because the source
+        // failed, say so rather than leave Tab silent.
+        let why = named.vocabulary.failure.as_ref()?;
+        Some(render::help(
+            &format!("completion from `{}`", named.name),
+            &format!("no names could be fetched: {why}"),
+        ))
     }
 }
 

@@ -37,6 +37,8 @@ impl NamedSource {
 pub struct Vocabulary {
     /// The window as declared: a relative one (`last 1h`) keeps its names as time passes.
     pub window: Option<Window>,
+    /// Why the last lookup brought nothing (the source failed or was slow), for inspect to say.
+    pub failure: Option<String>,
     pub metric_names: Option<Vec<String>>,
     pub label_names: Option<Vec<String>>,
     pub label_values: HashMap<String, Vec<String>>,

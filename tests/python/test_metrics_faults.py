@@ -13,6 +13,7 @@ from kernel_client import (
     assert_interrupted_within_a_second,
     bundles,
     execute,
+    get_reply,
     plain,
     run_error,
     run_ok,
@@ -139,3 +140,38 @@ def test_server_warnings_are_shown_not_errors(kernel, stubs):
         m["content"].get("text", "") for m in outputs if m["msg_type"] == "stream"
     )
     assert warning in everything, f"the server's warning is not shown:\n{everything}"
+
+
+# --- completion from a failing source ---------------------------------------------------------
+
+
+def complete_and_inspect(kc, code: str) -> tuple[list[str], dict]:
+    reply = get_reply(kc, kc.complete(code, len(code)), timeout=15)["content"]
+    assert reply["status"] == "ok", reply
+    inspected = get_reply(kc, kc.inspect(code, len(code)), timeout=15)["content"]
+    assert inspected["status"] == "ok", inspected
+    return reply["matches"], inspected
+
+
+def test_empty_completion_from_a_refused_or_slow_source_says_why_on_inspect(kernel, stubs):
+    km, kc = kernel
+    port = free_port()  # bound and released: nothing listens there
+    run_ok(kc, f"source dead prometheus http://127.0.0.1:{port}\n{WINDOW}")
+    matches, inspected = complete_and_inspect(kc, "query sum(rate(http_requests_total{")
+    assert matches == []
+    assert inspected["found"], inspected
+    text = inspected["data"]["text/plain"]
+    assert "completion from `dead`" in text and f"127.0.0.1:{port}" in text, text
+
+    stub = stubs(slow(5))
+    run_ok(kc, f"source slow prometheus {stub.url}")
+    started = time.monotonic()
+    matches, inspected = complete_and_inspect(kc, "query @slow up{")
+    assert matches == [] and time.monotonic() - started < 4.5, "completion waited on the source"
+    assert "did not answer within 2 s" in inspected["data"]["text/plain"], inspected
+
+    # A source that answers, with nothing in the window, is not a failure: nothing to say.
+    ok = stubs(api_success)
+    run_ok(kc, f"source fine prometheus {ok.url}")
+    matches, inspected = complete_and_inspect(kc, "query @fine up{")
+    assert not inspected["found"], inspected
