@@ -398,6 +398,43 @@ def test_after_a_large_cell_memory_comes_back_and_no_message_is_lost_doubled_or_
             watcher.stop_channels()
 
 
+def test_large_messages_pipelined_on_shell_control_and_stdin_are_each_answered_once(tmp_path):
+    """Renewal waits until a connection owes nothing: requests sent right behind a large one
+    (while a cell runs, on each channel that has requests) are all answered, in order, once."""
+    with started(tmp_path) as k:
+        kc = k.client
+        k.assert_alive()
+        idle = k.rss_bytes()
+        padding = "x" * (12 << 20)
+        # Shell: a long cell, then a large one queued behind it, then 20 small requests.
+        sent = [kc.execute("run sleep 1"), kc.execute(f"# {padding}\nfinding info \"large\"")]
+        sent += [kc.kernel_info() for _ in range(20)]
+        answered = [kc.get_shell_msg(timeout=60)["parent_header"]["msg_id"] for _ in sent]
+        assert answered == sent
+        with pytest.raises(Empty):
+            kc.get_shell_msg(timeout=0.5)
+        # Control: a large request (its content is not read), then a small one.
+        for content in ({"padding": padding}, {}):
+            request = kc.session.msg("kernel_info_request", content)
+            kc.control_channel.send(request)
+            reply = kc.get_control_msg(timeout=30)
+            assert reply["parent_header"]["msg_id"] == request["header"]["msg_id"]
+        # Stdin: a large answer to the kernel's question is a refusal; the next question still
+        # reaches this client on its renewed connection, and a yes runs the command.
+        marker = tmp_path / "confirmed"
+        for answer, runs in ((padding, False), ("y", True)):
+            msg_id = kc.execute(f"run --confirm touch {marker}", allow_stdin=True)
+            request = kc.get_stdin_msg(timeout=10)
+            assert request["parent_header"]["msg_id"] == msg_id
+            kc.input(answer)
+            reply = kc.get_shell_msg(timeout=30)
+            assert reply["parent_header"]["msg_id"] == msg_id
+            assert marker.exists() == runs
+        after = wait_for(lambda: (m := k.rss_bytes()) - idle < 50 << 20 and m, timeout=5)
+        assert after, f"RSS idle {idle >> 20} MiB, after {k.rss_bytes() >> 20} MiB"
+        k.assert_alive()
+
+
 # --- ipc transport ----------------------------------------------------------------------------
 
 
