@@ -178,6 +178,10 @@ struct Port {
     relays: Arc<Relays>,
 }
 
+/// How long a renewed ROUTER connection is still read once the fresh one is open, when the
+/// socket does not close it first.
+const HANDOVER: Duration = Duration::from_millis(50);
+
 /// How long a fresh connection may take to answer its opening.
 const RENEW_PATIENCE: Duration = Duration::from_secs(1);
 
@@ -368,11 +372,12 @@ impl Port {
         passed
     }
 
-    /// Opens a fresh connection to the socket and tells it the client's opening. On a ROUTER the
-    /// fresh connection takes the old one's place at once (with the client's identity it
-    /// replaces the old peer; without one, no answer is owed on the old). On a PUB both get
-    /// what is published until the old one brings the message the fresh one began with: from
-    /// there on the fresh one is passed on, so nothing is lost or doubled.
+    /// Opens a fresh connection to the socket and tells it the client's opening. On a ROUTER,
+    /// what the socket still sends on the old connection is passed on until the socket closes it
+    /// (it does once the fresh one, carrying the client's identity, takes its place) or, for a
+    /// client without an identity (to whom nothing is sent unasked), for [`HANDOVER`]. On a PUB
+    /// both get what is published until the old one brings the message the fresh one began
+    /// with: from there on the fresh one is passed on. Either way nothing is lost or doubled.
     async fn renew<W>(
         &self,
         talk: &mut Conversation,
@@ -392,12 +397,26 @@ impl Port {
             );
             return Ok(Renewal::Kept);
         };
+        let mut buffer = vec![0u8; 64 * 1024];
         if talk.talk == Talk::Requests {
+            let handed_over = tokio::time::sleep(HANDOVER);
+            tokio::pin!(handed_over);
+            loop {
+                tokio::select! {
+                    ready = old.readable() => {
+                        ready?;
+                        match self.pass_on(old, &mut buffer, to_client, outbound).await? {
+                            None => break,
+                            Some(n) => talk.outbound.read(&buffer[..n]).map_err(Stop::Oversized)?,
+                        }
+                    }
+                    _ = &mut handed_over, if talk.outbound.between_messages() => break,
+                }
+            }
             return Ok(Renewal::Renewed(fresh));
         }
         let mut fresh_frames = FrameReader::opened(u64::MAX);
         let mut catching_up = CatchingUp::default();
-        let mut buffer = vec![0u8; 64 * 1024];
         loop {
             tokio::select! {
                 ready = old.readable() => {
