@@ -134,7 +134,8 @@ impl Prometheus {
         // POST, so that long expressions never hit a URL length limit.
         let url = format!("{}/api/v1/{path}", self.base);
         let body = self.send(self.client.post(url).form(form)).await?;
-        decode_answer(&body).map_err(|e| match (e, form.first()) {
+        let expr = form.iter().find(|(name, _)| *name == "query");
+        decode_answer(&body).map_err(|e| match (e, expr) {
             (
                 SourceError::PromQL {
                     message,

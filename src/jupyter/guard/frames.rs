@@ -39,10 +39,10 @@ pub(super) enum Unit {
     Message { bytes: u64 },
 }
 
-pub(super) const GREETING_BYTES: usize = 64;
-pub(super) const MORE: u8 = 0x01;
-pub(super) const LONG: u8 = 0x02;
-pub(super) const COMMAND: u8 = 0x04;
+const GREETING_BYTES: usize = 64;
+const MORE: u8 = 0x01;
+const LONG: u8 = 0x02;
+const COMMAND: u8 = 0x04;
 
 impl FrameReader {
     pub(super) fn new(limit: u64) -> Self {

@@ -1,6 +1,6 @@
 //! Renewing the connection behind a relay once a large message has passed.
 
-use super::frames::{FrameReader, Oversized, Unit, COMMAND, GREETING_BYTES, LONG};
+use super::frames::{FrameReader, Oversized, Unit};
 use super::{Stop, WireLimits};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
@@ -137,27 +137,24 @@ pub(super) async fn open(
 ) -> std::io::Result<UnixStream> {
     let mut fresh = UnixStream::connect(internal).await?;
     fresh.write_all(opening).await?;
-    let mut greeting = [0u8; GREETING_BYTES];
-    fresh.read_exact(&mut greeting).await?;
-    let mut flags = [0u8; 1];
-    fresh.read_exact(&mut flags).await?;
-    let length = if flags[0] & LONG != 0 {
-        let mut length = [0u8; 8];
-        fresh.read_exact(&mut length).await?;
-        u64::from_be_bytes(length)
-    } else {
-        let mut length = [0u8; 1];
-        fresh.read_exact(&mut length).await?;
-        u64::from(length[0])
-    };
-    if flags[0] & COMMAND == 0 || length > OPENING_KEPT_BYTES as u64 {
-        return Err(std::io::Error::other(
-            "the socket did not answer with READY",
-        ));
+    // Byte by byte, so that nothing after READY (a message already published) is read here.
+    let mut frames = FrameReader::new(OPENING_KEPT_BYTES as u64);
+    let mut byte = [0u8; 1];
+    loop {
+        fresh.read_exact(&mut byte).await?;
+        let (_, ended) = frames
+            .read_unit(&byte)
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        match ended {
+            Some(Unit::Command) => return Ok(fresh),
+            Some(Unit::Message { .. }) => {
+                return Err(std::io::Error::other(
+                    "the socket did not answer with READY",
+                ))
+            }
+            Some(Unit::Greeting) | None => {}
+        }
     }
-    let mut ready = vec![0u8; length as usize];
-    fresh.read_exact(&mut ready).await?;
-    Ok(fresh)
 }
 
 /// What one relay has seen pass, both ways.
@@ -171,9 +168,9 @@ pub(super) struct Conversation {
     /// Whether [`Conversation::opening`] is still growing, and its length at the last whole unit.
     opening_complete: bool,
     opening_whole: usize,
-    /// Messages each way since the connection was opened.
+    /// Messages from the client since the connection was opened (the socket's are counted by
+    /// `outbound`).
     requests: u64,
-    answers: u64,
     /// Whether a message of [`RENEW_AFTER_BYTES`] or more passed since the connection was opened.
     grown: bool,
 }
@@ -188,7 +185,6 @@ impl Conversation {
             opening_complete: false,
             opening_whole: 0,
             requests: 0,
-            answers: 0,
             grown: false,
         }
     }
@@ -232,9 +228,8 @@ impl Conversation {
     pub(super) fn due_for_renewal(&mut self) -> bool {
         // What the socket sent counts once whole.
         self.grown |= self.outbound.largest_message >= RENEW_AFTER_BYTES;
-        self.answers = self.outbound.messages;
         let quiet = match self.talk {
-            Talk::Requests => self.requests == self.answers && self.opening_complete,
+            Talk::Requests => self.requests == self.outbound.messages && self.opening_complete,
             Talk::Subscriptions => true,
             Talk::Other => false,
         };
