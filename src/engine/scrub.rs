@@ -10,6 +10,7 @@ use crate::ops::command::Stream;
 use crate::render::Bundle;
 use regex_automata::hybrid::dfa::{Cache, DFA};
 use regex_automata::{Anchored, Input};
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::fmt::Write;
 use std::rc::Rc;
@@ -80,14 +81,19 @@ impl Secrets {
     }
 
     pub fn mask(&self, text: &str) -> String {
-        masked(&self.0.borrow().regex, text)
+        masked(&self.0.borrow().regex, text).into_owned()
     }
 
     /// [`Secrets::mask`] for the journal, which masks every line with the secrets known then,
     /// on a thread of its own.
     pub fn mask_fn(&self) -> Mask {
         let regex = self.0.borrow().regex.clone();
-        Box::new(move |text: &str| masked(&regex, text))
+        Box::new(move |text: String| match masked(&regex, &text) {
+            Cow::Owned(masked) => masked,
+            // Most text holds no secret: it is kept, not copied, which matters for a command's
+            // 10 MiB of output.
+            Cow::Borrowed(_) => text,
+        })
     }
 
     /// How many bytes at the end of `text` could be the start of a secret.
@@ -99,7 +105,10 @@ impl Secrets {
     }
 
     pub fn mask_bundle(&self, bundle: Bundle) -> Bundle {
-        Bundle::from_json(mask_json(&|text| self.mask(text), bundle.into_json()))
+        Bundle::from_json(mask_json(
+            &|text: String| self.mask(&text),
+            bundle.into_json(),
+        ))
     }
 
     pub fn mask_error(&self, error: &CellError) -> CellError {
@@ -107,10 +116,10 @@ impl Secrets {
     }
 }
 
-fn masked(regex: &RwLock<Option<regex::Regex>>, text: &str) -> String {
+fn masked<'a>(regex: &RwLock<Option<regex::Regex>>, text: &'a str) -> Cow<'a, str> {
     match &*regex.read().unwrap_or_else(PoisonError::into_inner) {
-        Some(regex) => regex.replace_all(text, MASK).into_owned(),
-        None => text.to_owned(),
+        Some(regex) => regex.replace_all(text, MASK),
+        None => Cow::Borrowed(text),
     }
 }
 

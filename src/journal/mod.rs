@@ -34,9 +34,9 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 
 /// `value` with every string masked: secrets are masked in a line before its key is computed,
 /// on recording and on replay alike, so that keys never depend on them.
-pub fn mask_json(mask: &dyn Fn(&str) -> String, value: Value) -> Value {
+pub fn mask_json(mask: &dyn Fn(String) -> String, value: Value) -> Value {
     match value {
-        Value::String(s) => Value::String(mask(&s)),
+        Value::String(s) => Value::String(mask(s)),
         Value::Array(items) => {
             Value::Array(items.into_iter().map(|v| mask_json(mask, v)).collect())
         }
@@ -79,7 +79,7 @@ struct Line {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     signer: Option<String>,
     /// The Ed25519 signature of the SHA-256 of the line as written before it, as hex: always
-    /// the last field (see [`signed`]).
+    /// the last field (see [`sign`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     sig: Option<String>,
 }
@@ -96,16 +96,18 @@ struct EndInput {
     last: String,
 }
 
-/// A line with its signature appended as its last field, so that what the signature signs is
+/// Appends the signature to a line as its last field, so that what the signature signs is
 /// the line's own text before it: a reader hashes the bytes as written, with no need to write
 /// the line again the way this kernel would.
-fn signed(unsigned: &str, sig: &str) -> String {
-    let fields = unsigned.strip_suffix('}').unwrap_or(unsigned);
-    format!("{fields},\"sig\":\"{sig}\"}}")
+fn sign(unsigned: &mut String, sig: &str) {
+    if unsigned.ends_with('}') {
+        unsigned.pop();
+    }
+    unsigned.push_str(&format!(",\"sig\":\"{sig}\"}}"));
 }
 
 /// What the signature of a line as written signs: the SHA-256 of its text without the `sig`
-/// field; `None` when `sig` is not the last field, where [`signed`] puts it.
+/// field; `None` when `sig` is not the last field, where [`sign`] puts it.
 fn signed_hash(line: &str, sig: &str) -> Option<[u8; 32]> {
     let fields = line.strip_suffix(&format!(",\"sig\":\"{sig}\"}}"))?;
     Some(Sha256::digest(format!("{fields}}}")).into())

@@ -167,7 +167,7 @@ mod tests {
         ));
         let mut journal = Journal::open(
             &path,
-            Box::new(|s: &str| s.replace("hunter2", "••••")),
+            Box::new(|s: String| s.replace("hunter2", "••••")),
             key(),
         )
         .unwrap();
@@ -182,7 +182,7 @@ mod tests {
                     ..RunOutcome::default()
                 },
             };
-            journal.append(&entry, 3).unwrap();
+            journal.append(entry.clone(), 3).unwrap();
         }
         let text = std::fs::read_to_string(&path).unwrap();
         (path, text)
@@ -197,11 +197,11 @@ mod tests {
         assert!(!text.contains("hunter2"));
         assert_eq!(loaded.records[2].seq, 3);
         // Reopening continues the chain.
-        let mut again = Journal::open(&path, Box::new(|s: &str| s.to_owned()), key()).unwrap();
+        let mut again = Journal::open(&path, Box::new(|s: String| s), key()).unwrap();
         let finding = Entry::Finding {
             input: FindingInput::default(),
         };
-        again.append(&finding, 0).unwrap();
+        again.append(finding.clone(), 0).unwrap();
         let loaded = load(&path).unwrap();
         assert_eq!(loaded.records.len(), 4);
         assert!(loaded.breaks.is_empty());

@@ -6,7 +6,7 @@
 
 use super::entry::{json, Entry};
 use super::{
-    key_of, mask_json, sha256_hex, signed, EndInput, JournalError, Line, END, GENESIS, VERSION,
+    key_of, mask_json, sha256_hex, sign, EndInput, JournalError, Line, END, GENESIS, VERSION,
 };
 use ed25519_dalek::{Signer, SigningKey};
 use serde_json::Value;
@@ -21,7 +21,7 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 
 /// Masks secret values in a line before it is written.
-pub type Mask = Box<dyn Fn(&str) -> String + Send>;
+pub type Mask = Box<dyn Fn(String) -> String + Send>;
 
 pub struct Journal {
     path: PathBuf,
@@ -72,7 +72,7 @@ impl SharedJournal {
                     if let Some((build, ms)) = job.entry {
                         // A journal that cannot be written must not stop the investigation: it
                         // is said, loudly.
-                        if let Err(problem) = journal.append(&build(), ms) {
+                        if let Err(problem) = journal.append(build(), ms) {
                             log::error!("{problem}");
                         }
                     }
@@ -210,12 +210,15 @@ impl Journal {
     }
 
     /// Appends one step and syncs it to the disk.
-    pub fn append(&mut self, entry: &Entry, ms: u64) -> Result<(), JournalError> {
+    pub fn append(&mut self, entry: Entry, ms: u64) -> Result<(), JournalError> {
+        let step = entry.step().to_owned();
         let (input, result) = entry.to_json();
+        // A command's output may be 10 MiB: each copy of it is let go before the next is made.
+        drop(entry);
         // Secrets are masked before the key is computed, so that the key never depends on them.
         let input = mask_json(&self.mask, input);
         let result = mask_json(&self.mask, result);
-        self.write(entry.step(), input, result, ms)?;
+        self.write(&step, input, result, ms)?;
         self.written += 1;
         Ok(())
     }
@@ -241,12 +244,14 @@ impl Journal {
             signer: Some(self.signer.clone()),
             sig: None,
         };
-        let unsigned = serde_json::to_string(&record).expect("records serialize");
-        let signature = self.key.sign(&Sha256::digest(&unsigned));
-        let line = signed(&unsigned, &hex::encode(signature.to_bytes()));
+        let mut line = serde_json::to_string(&record).expect("records serialize");
+        drop(record);
+        let signature = self.key.sign(&Sha256::digest(&line));
+        sign(&mut line, &hex::encode(signature.to_bytes()));
         self.prev = sha256_hex(line.as_bytes());
+        line.push('\n');
         self.file
-            .write_all(format!("{line}\n").as_bytes())
+            .write_all(line.as_bytes())
             .and_then(|()| self.file.sync_data())
             .map_err(|source| JournalError::Write {
                 path: self.path.clone(),

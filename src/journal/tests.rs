@@ -539,9 +539,9 @@ fn keys_match_the_shipped_journals() {
 fn every_kind_comes_back_through_a_journal_line() {
     let path = temp_path();
     let kinds = every_kind();
-    let mut journal = Journal::open(&path, Box::new(|s: &str| s.to_owned()), key()).unwrap();
+    let mut journal = Journal::open(&path, Box::new(|s: String| s), key()).unwrap();
     for (entry, _, _) in &kinds {
-        journal.append(entry, 7).unwrap();
+        journal.append(entry.clone(), 7).unwrap();
     }
     let loaded = load(&path).unwrap();
     assert!(loaded.breaks.is_empty(), "{:?}", loaded.breaks);
@@ -772,7 +772,7 @@ fn a_part_that_does_not_fit_its_type_reads_as_unknown() {
 /// A session of `steps` findings signed by `key`, ended (its `end` line written); the file's
 /// lines, each with its newline.
 fn signed_session(path: &std::path::Path, key: SigningKey, steps: usize) -> Vec<String> {
-    let mut journal = Journal::open(path, Box::new(|s: &str| s.to_owned()), key).unwrap();
+    let mut journal = Journal::open(path, Box::new(|s: String| s), key).unwrap();
     for i in 0..steps {
         let entry = Entry::Finding {
             input: FindingInput {
@@ -781,7 +781,7 @@ fn signed_session(path: &std::path::Path, key: SigningKey, steps: usize) -> Vec<
                 evidence: vec![],
             },
         };
-        journal.append(&entry, 1).unwrap();
+        journal.append(entry.clone(), 1).unwrap();
     }
     drop(journal);
     lines(path)
@@ -954,11 +954,11 @@ fn sessions_end_one_by_one_and_a_killed_one_shows() {
     ));
     // A session killed before its end record: the next one's end record counts only its own.
     let killed = temp_path();
-    let journal = Journal::open(&killed, Box::new(|s: &str| s.to_owned()), key()).unwrap();
+    let journal = Journal::open(&killed, Box::new(|s: String| s), key()).unwrap();
     let mut journal = std::mem::ManuallyDrop::new(journal);
     journal
         .append(
-            &Entry::Finding {
+            Entry::Finding {
                 input: FindingInput::default(),
             },
             0,

@@ -211,6 +211,9 @@ impl CommandRunner for Shell {
         }
         out.finish(output);
         err.finish(output);
+        // Kept output grew by doubling: 10 MiB may hold 16 until the result is dropped.
+        out.kept.shrink_to_fit();
+        err.kept.shrink_to_fit();
         let (status, duration, leftovers) = ended.expect("the loop ends once the command exited");
         use std::os::unix::process::ExitStatusExt;
         let exit = match (status.code(), status.signal()) {

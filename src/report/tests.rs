@@ -178,12 +178,12 @@ fn journal() -> (std::path::PathBuf, Loaded) {
     ];
     let mut j = Journal::open(
         &path,
-        Box::new(|s: &str| s.replace("hunter2", "••••••")),
+        Box::new(|s: String| s.replace("hunter2", "••••••")),
         key(),
     )
     .unwrap();
     for (entry, ms) in &steps {
-        j.append(entry, *ms).unwrap();
+        j.append(entry.clone(), *ms).unwrap();
     }
     drop(j);
     let loaded = load(&path).unwrap();
