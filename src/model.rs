@@ -4,6 +4,7 @@
 use crate::ops::check::CheckOutcome;
 use crate::ops::command::CommandResult;
 use crate::ops::finding::Finding;
+use crate::ops::logs::LogSelection;
 use crate::ops::metrics::{QueryResult, Range};
 use crate::ops::probe::ProbeResult;
 
@@ -18,6 +19,14 @@ pub struct QueryValue {
     pub result: QueryResult,
 }
 
+/// A log query's lines as bound to a name.
+#[derive(Debug, Clone)]
+pub struct LogsValue {
+    pub query: String,
+    pub range: Range,
+    pub selection: LogSelection,
+}
+
 /// A step's result, as bound to a name.
 #[derive(Debug, Clone)]
 pub enum Value {
@@ -26,6 +35,7 @@ pub enum Value {
     Command(CommandResult),
     Finding(Finding),
     Query(QueryValue),
+    Logs(LogsValue),
     Check(CheckOutcome),
     Probe(ProbeResult),
     /// Inserted by `{{NAME}}` like text, and masked wherever it would be shown.
@@ -45,6 +55,7 @@ impl Value {
             Value::Command(_)
             | Value::Finding(_)
             | Value::Query(_)
+            | Value::Logs(_)
             | Value::Check(_)
             | Value::Probe(_) => None,
         }
@@ -57,6 +68,7 @@ impl Value {
             Value::Command(_) => "command result",
             Value::Finding(_) => "finding",
             Value::Query(_) => "query result",
+            Value::Logs(_) => "log lines",
             Value::Check(_) => "check result",
             Value::Secret { .. } => "secret",
             Value::Probe(_) => "probe result",

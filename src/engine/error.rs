@@ -33,6 +33,8 @@ pub enum ErrorKind {
     Interrupted,
     /// The metrics source rejected the expression.
     PromQLError,
+    /// The query is not valid LogQL.
+    LogQLError,
     /// No metrics source is declared, or none by the name given.
     NoSource,
     SourceUnreachable,
@@ -70,6 +72,7 @@ impl ErrorKind {
             ErrorKind::ValueError => "ValueError",
             ErrorKind::Interrupted => "Interrupted",
             ErrorKind::PromQLError => "PromQLError",
+            ErrorKind::LogQLError => "LogQLError",
             ErrorKind::NoSource => "NoSource",
             ErrorKind::SourceUnreachable => "SourceUnreachable",
             ErrorKind::SourceTimeout => "SourceTimeout",

@@ -112,6 +112,19 @@ fn to_bridge(value: &Value) -> Option<bridge::Bound> {
             detail: check.detail.clone(),
             at: check.at.to_rfc3339(),
         }),
+        Value::Logs(logs) => bridge::Bound::Logs(bridge::Logs {
+            query: logs.query.clone(),
+            start: logs.range.start,
+            end: logs.range.end,
+            matched: logs.selection.matched,
+            lines: (logs.selection.lines.iter())
+                .map(|l| bridge::LogLine {
+                    time_ns: l.at_ns,
+                    labels: l.labels.clone(),
+                    line: l.line.clone(),
+                })
+                .collect(),
+        }),
         Value::Probe(probe) => bridge::Bound::Probe(bridge::ProbeResult {
             url: probe.url.clone(),
             status: probe.status,

@@ -3,11 +3,12 @@
 
 use super::error::{CellError, ErrorKind, Span};
 use super::scrub::Secrets;
-use super::stack::{Ops, SourceSpec};
+use super::stack::{LogSpec, Ops, SourceSpec};
 use super::syntax::{Part, Template};
 use super::window::Window;
 use crate::model::{Event, Value};
 use crate::ops::check::CheckOutcome;
+use crate::ops::logs::LogSource;
 use crate::ops::metrics::MetricsSource;
 use crate::ops::policy::{Policy, PolicyError};
 use std::collections::{BTreeMap, HashMap};
@@ -29,6 +30,13 @@ impl NamedSource {
             vocabulary: Vocabulary::default(),
         }
     }
+}
+
+/// Declared log files.
+pub struct NamedLogs {
+    pub name: String,
+    pub spec: LogSpec,
+    pub source: Box<dyn LogSource>,
 }
 
 /// Metric names, label names and label values of one source within one window, fetched once
@@ -55,6 +63,8 @@ pub struct Investigation {
     overrides: BTreeMap<String, (String, bool)>,
     /// In the order declared: the first is the default.
     sources: Vec<NamedSource>,
+    /// Log sources apart, in the order declared: the first is the default of `logs`.
+    log_sources: Vec<NamedLogs>,
     pub window: Window,
     pub secrets: Secrets,
 }
@@ -158,6 +168,13 @@ impl Investigation {
         self.named_source(name.map(|(n, _)| n))
             .map(|s| s.source.as_ref())
             .ok_or_else(|| match name {
+                Some((name, at)) if self.log_sources.iter().any(|s| s.name == name) => {
+                    CellError::new(
+                        ErrorKind::NoSource,
+                        format!("`{name}` is a log source: read it with `logs @{name} QUERY`"),
+                        at,
+                    )
+                }
                 Some((name, at)) => CellError::new(
                     ErrorKind::NoSource,
                     format!(
@@ -172,6 +189,76 @@ impl Investigation {
                     span,
                 ),
             })
+    }
+
+    /// Declares log files, replacing a log source of the same name in its place; whether it is
+    /// the default of `logs` (the first declared). A metrics source of that name is an error.
+    pub fn add_log_source(&mut self, logs: NamedLogs, span: Span) -> Result<bool, CellError> {
+        if self.sources.iter().any(|s| s.name == logs.name) {
+            return Err(taken(&logs.name, "a metrics source", span));
+        }
+        Ok(
+            match self.log_sources.iter().position(|s| s.name == logs.name) {
+                Some(i) => {
+                    self.log_sources[i] = logs;
+                    i == 0
+                }
+                None => {
+                    self.log_sources.push(logs);
+                    self.log_sources.len() == 1
+                }
+            },
+        )
+    }
+
+    /// Whether `name` may be given to a metrics source: not while log files have it.
+    pub fn check_metrics_name(&self, name: &str, span: Span) -> Result<(), CellError> {
+        match self.log_sources.iter().any(|s| s.name == name) {
+            true => Err(taken(name, "a log source", span)),
+            false => Ok(()),
+        }
+    }
+
+    /// The log source by name, or the default one.
+    pub fn log_source(
+        &self,
+        name: Option<(&str, Span)>,
+        span: Span,
+    ) -> Result<(&str, &dyn LogSource), CellError> {
+        let found = match name {
+            Some((name, _)) => self.log_sources.iter().find(|s| s.name == name),
+            None => self.log_sources.first(),
+        };
+        found
+            .map(|s| (s.name.as_str(), s.source.as_ref()))
+            .ok_or_else(|| match name {
+                Some((name, at)) if self.sources.iter().any(|s| s.name == name) => CellError::new(
+                    ErrorKind::NoSource,
+                    format!("`{name}` is a metrics source: query it with `query @{name} PROMQL`"),
+                    at,
+                ),
+                Some((name, at)) => CellError::new(
+                    ErrorKind::NoSource,
+                    format!(
+                        "no log source is named `{name}`; declared: {}",
+                        self.log_sources
+                            .iter()
+                            .map(|s| s.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    at,
+                ),
+                None => CellError::new(
+                    ErrorKind::NoSource,
+                    "no log source is declared: add `source NAME logs PATH` first",
+                    span,
+                ),
+            })
+    }
+
+    pub fn log_sources_mut(&mut self) -> impl Iterator<Item = &mut NamedLogs> {
+        self.log_sources.iter_mut()
     }
 
     pub fn named_source(&self, name: Option<&str>) -> Option<&NamedSource> {
@@ -236,4 +323,13 @@ impl Investigation {
         }
         Ok(text)
     }
+}
+
+/// A source's name already given to a source of the other kind.
+fn taken(name: &str, kind: &str, span: Span) -> CellError {
+    CellError::new(
+        ErrorKind::ValueError,
+        format!("`{name}` is already {kind}: give this source another name"),
+        span,
+    )
 }

@@ -16,6 +16,7 @@ use crate::ops::clock::{Clock, SystemClock};
 use crate::ops::command::{self, CommandRunner, Shell};
 use crate::ops::file_source;
 use crate::ops::file_source::LoadError;
+use crate::ops::logs::{Labels, LogFiles, LogFormat, LogLoadError, LogSource};
 use crate::ops::metrics::{MetricsSource, SourceError};
 use crate::ops::probe::{Http, Prober};
 use crate::ops::prometheus::{Auth, ClientError, Prometheus};
@@ -52,6 +53,18 @@ pub enum SourceSpec {
     File { path: PathBuf },
 }
 
+/// Log files as a `source NAME logs` statement declares them, read in-process.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogSpec {
+    /// Paths or globs, relative to the notebook's folder.
+    pub paths: Vec<PathBuf>,
+    pub format: LogFormat,
+    /// Labels every stream of these files gets.
+    pub labels: Labels,
+    /// Fields of JSON and logfmt lines whose values become stream labels.
+    pub label_fields: Vec<String>,
+}
+
 /// Where credentials are, never the credentials themselves.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AuthRef {
@@ -71,6 +84,8 @@ pub enum OpenError {
     File(#[from] LoadError),
     #[error(transparent)]
     Source(#[from] SourceError),
+    #[error(transparent)]
+    Logs(#[from] LogLoadError),
 }
 
 /// A source opened live, with the credential values it read, which the session must mask.
@@ -79,9 +94,14 @@ pub struct Opened {
     pub credentials: Vec<String>,
 }
 
-/// Opens metrics sources in the live world; tests give their own.
+/// Opens metrics and log sources in the live world; tests give their own.
 pub trait Connector {
     fn open<'a>(&'a self, spec: &'a SourceSpec) -> LocalBoxFuture<'a, Result<Opened, OpenError>>;
+
+    fn open_logs<'a>(
+        &'a self,
+        spec: &'a LogSpec,
+    ) -> LocalBoxFuture<'a, Result<Box<dyn LogSource>, OpenError>>;
 }
 
 /// The live sources: Prometheus over HTTP and metrics files, read from the notebook's folder.
@@ -92,6 +112,24 @@ pub struct LiveSources {
 impl Connector for LiveSources {
     fn open<'a>(&'a self, spec: &'a SourceSpec) -> LocalBoxFuture<'a, Result<Opened, OpenError>> {
         Box::pin(self.open_live(spec))
+    }
+
+    // Read on a blocking thread, as metrics files are.
+    fn open_logs<'a>(
+        &'a self,
+        spec: &'a LogSpec,
+    ) -> LocalBoxFuture<'a, Result<Box<dyn LogSource>, OpenError>> {
+        let paths: Vec<PathBuf> = spec.paths.iter().map(|p| self.base_dir.join(p)).collect();
+        let spec = spec.clone();
+        Box::pin(async move {
+            let loaded = tokio::task::spawn_blocking(move || {
+                LogFiles::load(&paths, spec.format, &spec.labels, &spec.label_fields)
+            })
+            .await;
+            let files =
+                loaded.unwrap_or_else(|failed| std::panic::resume_unwind(failed.into_panic()))?;
+            Ok(Box::new(files) as Box<dyn LogSource>)
+        })
     }
 }
 
@@ -259,6 +297,30 @@ impl Ops {
         if let Some(journal) = &self.journal {
             journal.append(entry, 0).await;
         }
+    }
+
+    /// Opens declared log files: from the journal on replay (nothing is read), else live;
+    /// recorded when a journal is kept.
+    pub async fn open_logs(
+        &self,
+        name: &str,
+        spec: &LogSpec,
+    ) -> Result<Box<dyn LogSource>, OpenError> {
+        let opened: Box<dyn LogSource> = match &self.mode {
+            Mode::Replay(recording) => Box::new(ReplaySource {
+                name: name.to_owned(),
+                recording: recording.clone(),
+            }),
+            Mode::Live | Mode::DryRun => self.world.sources.open_logs(spec).await?,
+        };
+        Ok(match &self.journal {
+            Some(journal) => Box::new(RecordedSource {
+                name: name.to_owned(),
+                inner: opened,
+                journal: journal.clone(),
+            }),
+            None => opened,
+        })
     }
 
     /// Opens a declared source: from the journal on replay (nothing is contacted, no

@@ -3,13 +3,14 @@
 //! secrets) become entries through the constructors the engine calls.
 
 use super::entry::{
-    Backend, CheckInput, CheckVerdict, Entry, Failure, FindingInput, LookupInput, LookupOutcome,
-    ProbeInput, ProbeOutcome, QueryInput, QueryOutcome, RunInput, RunOutcome, RustInput,
-    RustOutcome, SecretInput, SourceInput, WindowInput, WindowOutcome,
+    Backend, CheckInput, CheckVerdict, Entry, Failure, FindingInput, LogsInput, LogsOutcome,
+    LookupInput, LookupOutcome, ProbeInput, ProbeOutcome, QueryInput, QueryOutcome, RunInput,
+    RunOutcome, RustInput, RustOutcome, SecretInput, SourceInput, WindowInput, WindowOutcome,
 };
 use crate::ops::check::CheckOutcome;
 use crate::ops::command::{CommandError, CommandResult, CommandSpec, Exit, Leftovers};
 use crate::ops::finding::Finding;
+use crate::ops::logs::LogSelection;
 use crate::ops::metrics::{Answer, Interval, MetricInfo, Range, SourceError};
 use crate::ops::probe::{ProbeResult, ProbeSpec};
 use crate::ops::prometheus::ApiResult;
@@ -148,6 +149,47 @@ impl QueryOutcome {
     }
 }
 
+impl LogsInput {
+    pub fn of(source: &str, query: &str, interval: &Interval, limit: usize) -> LogsInput {
+        LogsInput {
+            source: Some(source.to_owned()),
+            query: Some(query.to_owned()),
+            start: Some(interval.start),
+            end: Some(interval.end),
+            limit: Some(limit),
+        }
+    }
+}
+
+impl LogsOutcome {
+    pub fn of(selection: &Result<LogSelection, SourceError>) -> LogsOutcome {
+        match selection {
+            Ok(selection) => LogsOutcome {
+                lines: Some(selection.lines.clone()),
+                matched: Some(selection.matched),
+                error: None,
+            },
+            Err(error) => LogsOutcome {
+                error: Some(Failure::of(error)),
+                ..LogsOutcome::default()
+            },
+        }
+    }
+
+    pub fn to_selection(&self) -> Result<LogSelection, SourceError> {
+        match (&self.error, &self.lines) {
+            (Some(error), _) => Err(error.to_source_error()),
+            (None, Some(lines)) => Ok(LogSelection {
+                matched: self.matched.unwrap_or(lines.len()),
+                lines: lines.clone(),
+            }),
+            (None, None) => Err(SourceError::Server(
+                "the journal's record of this log query holds no lines".into(),
+            )),
+        }
+    }
+}
+
 impl LookupInput {
     pub fn of(source: &str, call: &str, argument: &str) -> LookupInput {
         LookupInput {
@@ -217,6 +259,10 @@ impl Failure {
                 message: message.clone(),
                 position: *position,
             },
+            SourceError::LogQL { message, position } => Failure::Logql {
+                message: message.clone(),
+                position: *position,
+            },
             SourceError::Unreachable(message) => Failure::Unreachable {
                 message: message.clone(),
             },
@@ -247,6 +293,10 @@ impl Failure {
     pub fn to_source_error(&self) -> SourceError {
         match self {
             Failure::Promql { message, position } => SourceError::PromQL {
+                message: message.clone(),
+                position: *position,
+            },
+            Failure::Logql { message, position } => SourceError::LogQL {
                 message: message.clone(),
                 position: *position,
             },
@@ -405,6 +455,16 @@ impl Entry {
             name,
             Backend::File {
                 path: path.to_owned(),
+            },
+        )
+    }
+
+    pub fn logs_source(name: &str, paths: &[String], format: &str) -> Entry {
+        Entry::source(
+            name,
+            Backend::Logs {
+                paths: paths.to_vec(),
+                format: format.to_owned(),
             },
         )
     }

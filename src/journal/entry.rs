@@ -12,6 +12,7 @@
 //! know is kept as written, as [`Entry::Other`].
 
 use crate::ops::command::Exit;
+use crate::ops::logs::LogLine;
 use crate::ops::metrics::MetricInfo;
 use crate::ops::prometheus::ApiResult;
 use crate::ops::rust::{Diagnostic, RustRun};
@@ -43,6 +44,11 @@ pub enum Entry {
     Query {
         input: QueryInput,
         result: QueryOutcome,
+    },
+    /// A log query: the lines it selected.
+    Logs {
+        input: LogsInput,
+        result: LogsOutcome,
     },
     /// What completion and inspect ask a source: label names and values, a metric's metadata.
     Lookup {
@@ -93,6 +99,7 @@ impl Entry {
             Entry::Clock { .. } => ClockInput::STEP,
             Entry::Rust { .. } => RustInput::STEP,
             Entry::Query { .. } => QueryInput::STEP,
+            Entry::Logs { .. } => LogsInput::STEP,
             Entry::Lookup { .. } => LookupInput::STEP,
             Entry::Finding { .. } => "finding",
             Entry::Check { .. } => "check",
@@ -112,6 +119,7 @@ impl Entry {
             Entry::Clock { input, result } => (json(input), json(result)),
             Entry::Rust { input, result } => (json(input), json(result)),
             Entry::Query { input, result } => (json(input), json(result)),
+            Entry::Logs { input, result } => (json(input), json(result)),
             Entry::Lookup { input, result } => (json(input), json(result)),
             Entry::Finding { input } => (json(input), empty()),
             Entry::Check { input, result } => (json(input), json(result)),
@@ -142,6 +150,10 @@ impl Entry {
                 result: part(result),
             },
             QueryInput::STEP => Entry::Query {
+                input: part(input),
+                result: part(result),
+            },
+            LogsInput::STEP => Entry::Logs {
                 input: part(input),
                 result: part(result),
             },
@@ -200,6 +212,7 @@ op_input!(ProbeInput, "probe", Probe, ProbeOutcome);
 op_input!(ClockInput, "clock", Clock, ClockReading);
 op_input!(RustInput, "rust", Rust, RustOutcome);
 op_input!(QueryInput, "query", Query, QueryOutcome);
+op_input!(LogsInput, "logs", Logs, LogsOutcome);
 op_input!(LookupInput, "lookup", Lookup, LookupOutcome);
 
 /// A command, with only the names of its variables: their values may be secrets.
@@ -337,6 +350,29 @@ pub struct QueryOutcome {
     pub error: Option<Failure>,
 }
 
+/// A log query over an interval, in Unix seconds, with the most lines it may return.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LogsInput {
+    pub source: Option<String>,
+    pub query: Option<String>,
+    pub start: Option<f64>,
+    pub end: Option<f64>,
+    pub limit: Option<usize>,
+}
+
+/// The lines a log query selected (newest first) and how many matched in all; or its error.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LogsOutcome {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lines: Option<Vec<LogLine>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matched: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<Failure>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct LookupInput {
@@ -372,6 +408,10 @@ pub enum Failure {
     Promql {
         message: String,
         /// 1-based (line, column) within the expression.
+        position: Option<(usize, usize)>,
+    },
+    Logql {
+        message: String,
         position: Option<(usize, usize)>,
     },
     Unreachable {
@@ -438,6 +478,11 @@ pub enum Backend {
     /// A metrics file, as written (relative to the notebook).
     File {
         path: String,
+    },
+    /// Log files, as written: paths or globs, relative to the notebook.
+    Logs {
+        paths: Vec<String>,
+        format: String,
     },
 }
 

@@ -2,12 +2,14 @@
 //! knows it is recorded.
 
 use super::entry::{
-    ClockInput, ClockReading, Entry, LookupInput, LookupOutcome, ProbeInput, ProbeOutcome,
-    QueryInput, QueryOutcome, RunInput, RunOutcome, RustInput, RustOutcome,
+    ClockInput, ClockReading, Entry, LogsInput, LogsOutcome, LookupInput, LookupOutcome,
+    ProbeInput, ProbeOutcome, QueryInput, QueryOutcome, RunInput, RunOutcome, RustInput,
+    RustOutcome,
 };
 use super::record::SharedJournal;
 use crate::ops::clock::Clock;
 use crate::ops::command::{CommandError, CommandResult, CommandRunner, CommandSpec};
+use crate::ops::logs::{LogSelection, LogSource};
 use crate::ops::metrics::{Answer, Interval, MetricInfo, MetricsSource, Range, SourceError};
 use crate::ops::probe::{ProbeResult, ProbeSpec, Prober};
 use crate::ops::rust::{RustCells, RustError, RustRun, Values};
@@ -123,14 +125,14 @@ impl RustCells for Recorded<dyn RustCells> {
     }
 }
 
-/// A metrics source that records, owned by the session like the source it wraps.
-pub struct RecordedSource {
+/// A metrics or log source that records, owned by the session like the source it wraps.
+pub struct RecordedSource<S: ?Sized> {
     pub name: String,
-    pub inner: Box<dyn MetricsSource>,
+    pub inner: Box<S>,
     pub journal: SharedJournal,
 }
 
-impl RecordedSource {
+impl RecordedSource<dyn MetricsSource> {
     async fn query(
         &self,
         input: QueryInput,
@@ -153,7 +155,7 @@ impl RecordedSource {
 }
 
 #[async_trait::async_trait(?Send)]
-impl MetricsSource for RecordedSource {
+impl MetricsSource for RecordedSource<dyn MetricsSource> {
     async fn query_range(&self, expr: &str, range: &Range) -> Result<Answer, SourceError> {
         let started = Instant::now();
         let answer = self.inner.query_range(expr, range).await;
@@ -203,5 +205,27 @@ impl MetricsSource for RecordedSource {
         self.lookup(input, LookupOutcome::metadata(&info), started)
             .await;
         info
+    }
+}
+
+#[async_trait::async_trait(?Send)]
+impl LogSource for RecordedSource<dyn LogSource> {
+    async fn select(
+        &self,
+        query: &str,
+        interval: &Interval,
+        limit: usize,
+    ) -> Result<LogSelection, SourceError> {
+        let started = Instant::now();
+        let selection = self.inner.select(query, interval, limit).await;
+        let input = LogsInput::of(&self.name, query, interval, limit);
+        // As for queries: copied here, made the journal's JSON on its thread.
+        let copy = selection.clone();
+        let build = move || Entry::Logs {
+            input,
+            result: LogsOutcome::of(&copy),
+        };
+        write_built(&self.journal, build, started).await;
+        selection
     }
 }

@@ -3,14 +3,15 @@
 //! never a live call, and no command ever runs.
 
 use super::entry::{
-    json, ClockInput, Entry, LookupInput, LookupOutcome, OpInput, ProbeInput, QueryInput, RunInput,
-    RustInput,
+    json, ClockInput, Entry, LogsInput, LookupInput, LookupOutcome, OpInput, ProbeInput,
+    QueryInput, RunInput, RustInput,
 };
 use super::record::Mask;
 use super::verdict::{self, Trust, Verdict};
 use super::{key_of, mask_json, read, JournalError, Record};
 use crate::ops::clock::Clock;
 use crate::ops::command::{CommandError, CommandResult, CommandRunner, CommandSpec, Stream};
+use crate::ops::logs::{LogSelection, LogSource};
 use crate::ops::metrics::{Answer, Interval, MetricInfo, MetricsSource, Range, SourceError};
 use crate::ops::probe::{ProbeResult, ProbeSpec, Prober};
 use crate::ops::rust::{RustCells, RustError, RustRun, Values};
@@ -256,6 +257,7 @@ impl Clock for ReplayClock {
     }
 }
 
+/// A metrics or log source answered from the journal.
 pub struct ReplaySource {
     pub name: String,
     pub recording: Rc<Recording>,
@@ -324,5 +326,22 @@ impl MetricsSource for ReplaySource {
     async fn metadata(&self, metric: &str) -> Result<Option<MetricInfo>, SourceError> {
         self.lookup(LookupInput::of(&self.name, "metadata", metric))?
             .to_metadata()
+    }
+}
+
+#[async_trait::async_trait(?Send)]
+impl LogSource for ReplaySource {
+    async fn select(
+        &self,
+        query: &str,
+        interval: &Interval,
+        limit: usize,
+    ) -> Result<LogSelection, SourceError> {
+        let input = LogsInput::of(&self.name, query, interval, limit);
+        let recorded = self
+            .recording
+            .take(&input)
+            .map_err(SourceError::NotRecorded)?;
+        recorded.to_selection()
     }
 }

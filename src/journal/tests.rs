@@ -11,6 +11,7 @@ use super::{key_of, sha256_hex, GENESIS};
 use crate::ops::check::CheckOutcome;
 use crate::ops::command::{CommandError, CommandResult, CommandSpec, Exit, Leftovers};
 use crate::ops::finding::{Finding, Severity};
+use crate::ops::logs::{LogLine, LogSelection};
 use crate::ops::metrics::{
     Answer, Interval, MetricInfo, MetricsSource, QueryResult, Range, Sample, Series, SourceError,
 };
@@ -276,6 +277,35 @@ fn every_kind() -> Vec<(Entry, Value, Value)> {
             json!({"panic": "index out of bounds"}),
         ),
         (
+            Entry::Logs {
+                input: LogsInput::of("app", r#"{app="x"} |= "error""#, &range().interval(), 20),
+                result: LogsOutcome::of(&Ok(LogSelection {
+                    lines: vec![LogLine {
+                        at_ns: 1_795_170_000_123_456_789,
+                        labels: [("app".to_owned(), "x".to_owned())].into(),
+                        line: "error: upstream refused".into(),
+                    }],
+                    matched: 3,
+                })),
+            },
+            json!({"source": "app", "query": r#"{app="x"} |= "error""#,
+                   "start": 1_795_168_800.0, "end": 1_795_176_000.0, "limit": 20}),
+            json!({"lines": [{"at_ns": 1_795_170_000_123_456_789_i64, "labels": {"app": "x"},
+                              "line": "error: upstream refused"}], "matched": 3}),
+        ),
+        (
+            Entry::Logs {
+                input: LogsInput::of("app", "{app=", &range().interval(), 20),
+                result: LogsOutcome::of(&Err(SourceError::LogQL {
+                    message: "expected a string".into(),
+                    position: Some((1, 6)),
+                })),
+            },
+            json!({"source": "app", "query": "{app=",
+                   "start": 1_795_168_800.0, "end": 1_795_176_000.0, "limit": 20}),
+            json!({"error": {"kind": "logql", "message": "expected a string", "position": [1, 6]}}),
+        ),
+        (
             query(QueryInput::range("prom", expr, &range()), Ok(matrix)),
             json!({"source": "prom", "expr": expr, "instant": false,
                    "start": 1_795_168_800.0, "end": 1_795_176_000.0, "step": 15.0}),
@@ -481,7 +511,7 @@ fn every_kind() -> Vec<(Entry, Value, Value)> {
 fn every_kind_writes_the_json_and_the_key_it_always_had() {
     let kinds = every_kind();
     let steps: std::collections::BTreeSet<&str> = kinds.iter().map(|(e, _, _)| e.step()).collect();
-    assert_eq!(steps.len(), 12, "{steps:?}");
+    assert_eq!(steps.len(), 13, "{steps:?}");
     for (entry, input, result) in &kinds {
         let (written_input, written_result) = entry.to_json();
         assert_eq!(&written_input, input, "{}", entry.step());

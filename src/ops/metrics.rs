@@ -92,6 +92,12 @@ pub enum SourceError {
         message: String,
         position: Option<(usize, usize)>,
     },
+    /// The query is not valid LogQL; `position` as for PromQL.
+    #[error("{message}")]
+    LogQL {
+        message: String,
+        position: Option<(usize, usize)>,
+    },
     /// No connection could be made (refused, no route, DNS, TLS).
     #[error("{0}")]
     Unreachable(String),

@@ -6,6 +6,7 @@ pub mod clock;
 pub mod command;
 pub mod finding;
 pub mod leftovers;
+pub mod logs;
 pub mod metrics;
 pub mod policy;
 pub mod probe;

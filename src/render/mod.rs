@@ -8,6 +8,7 @@ mod chart;
 mod check;
 mod downsample;
 pub(crate) mod format;
+pub mod logs;
 pub mod probe;
 pub mod query;
 mod summary;
@@ -277,6 +278,7 @@ pub fn value(value: &Value) -> Bundle {
         }
         Value::Finding(finding) => finding_card(finding),
         Value::Probe(result) => probe::probe(result),
+        Value::Logs(logs) => logs::lines(&logs.query, &logs.selection, &logs.range),
         Value::Query(q) => match &q.result {
             QueryResult::Matrix(series) if series.is_empty() => {
                 query::no_data(&q.expr, &q.range, "the query returned no series")

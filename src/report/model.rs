@@ -133,6 +133,16 @@ impl<'a> Report<'a> {
                 };
                 format!("{line}: {outcome}")
             }
+            Entry::Logs { input, result } => {
+                let query = shorten(&one_line(input.query.as_deref().unwrap_or("?")), 120);
+                let outcome = match (&result.error, result.matched) {
+                    (Some(error), _) => format!("error: {}", one_line(&failure(error))),
+                    (None, Some(1)) => "1 line".to_owned(),
+                    (None, Some(n)) => format!("{n} lines"),
+                    (None, None) => "done".to_owned(),
+                };
+                format!("logs @{} {query}: {outcome}", or_unknown(&input.source))
+            }
             Entry::Other { step, input, .. } => {
                 let shown = serde_json::to_string(input).unwrap_or_default();
                 format!("{} {}", one_line(step), shorten(&one_line(&shown), 120))

@@ -76,6 +76,7 @@ impl SourceRow<'_> {
         let kind = match self.input.backend.as_ref()? {
             Backend::Prometheus { .. } => "prometheus",
             Backend::File { .. } => "file",
+            Backend::Logs { .. } => "logs",
         };
         Some(kind.to_owned())
     }

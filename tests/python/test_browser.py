@@ -5,7 +5,8 @@ playbook kernelspec is found through JUPYTER_PATH (conftest.py); the notebook's 
 cell points at the test Prometheus. Chromium is Debian's (/usr/bin/chromium, or
 PLAYBOOK_CHROMIUM), driven by Python Playwright; Playwright's own browser download is not used.
 The test runs every cell from the Run menu and checks what a person would look for: charts
-drawn by JupyterLab's Vega-Lite renderer, the failed check, finding cards, and no error.
+drawn by JupyterLab's Vega-Lite renderer, the failed check, finding cards, a log query's lines
+(a cell added to the notebook reads tests/fixtures/incident-logs.jsonl), and no error.
 
 A screenshot goes to target/browser/incident-5xx.png (kept by CI as an artifact). With
 PLAYBOOK_UPDATE_SCREENSHOT=1 it also replaces docs/jupyterlab.png.
@@ -141,7 +142,14 @@ def jupyterlab(tmp_path, prometheus):
     state = tmp_path / "lab"
     root.mkdir()
     state.mkdir()
-    nbformat.write(incident_notebook(prometheus.url), root / "incident-5xx.ipynb")
+    nb = incident_notebook(prometheus.url)
+    # The same incident's logs, from the file beside its metrics, read by the kernel itself.
+    nb.cells.append(nbformat.v4.new_code_cell(
+        f"source app logs {REPO / 'tests' / 'fixtures' / 'incident-logs.jsonl'} format json label service\n"
+        "window 2026-11-20T10:00:00Z .. 2026-11-20T12:00:00Z\n"
+        'logs {service="checkout"} | json | level="error" limit 5'
+    ))
+    nbformat.write(nb, root / "incident-5xx.ipynb")
     lab = JupyterLab(root, state)
     yield lab
     lab.stop()
@@ -239,6 +247,13 @@ def drive(page, lab: JupyterLab) -> None:
     assert card.first.locator("blockquote").count() + card.first.locator("strong").count() > 0, (
         "the finding card is not rendered markdown: " + card.first.inner_html()[:300]
     )
+
+    # A log query's lines: a table of five error lines, each coloured by its level.
+    lines = notebook.locator(".jp-OutputArea-output.jp-RenderedHTMLCommon table", has_text="payments-api")
+    lines.first.wait_for()
+    assert lines.first.locator("tbody tr").count() == 5, lines.first.inner_html()[:500]
+    colour = lines.first.locator("tbody td").last.evaluate("e => getComputedStyle(e).color")
+    assert colour == "rgb(192, 57, 43)", f"an error line is drawn in {colour}"
 
     # The screenshot: the file browser folded away, the scoped 5xx chart with its heading.
     current_tab = page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current")

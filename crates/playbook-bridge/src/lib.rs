@@ -181,6 +181,26 @@ impl CommandResult {
     }
 }
 
+/// The lines a `logs` step selected, newest first, and how many matched in all (more than the
+/// lines when its limit cut them).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Logs {
+    pub query: String,
+    pub start: f64,
+    pub end: f64,
+    pub matched: usize,
+    pub lines: Vec<LogLine>,
+}
+
+/// One log line: its time in Unix nanoseconds, its labels (the stream's and those its query
+/// parsed) and its text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogLine {
+    pub time_ns: i64,
+    pub labels: BTreeMap<String, String>,
+    pub line: String,
+}
+
 /// A `probe` step's result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProbeResult {
@@ -211,6 +231,7 @@ pub enum Bound {
     Finding(Finding),
     Check(CheckResult),
     Probe(ProbeResult),
+    Logs(Logs),
 }
 
 impl Bound {
@@ -223,6 +244,7 @@ impl Bound {
             Bound::Finding(_) => "finding",
             Bound::Check(_) => "check result",
             Bound::Probe(_) => "probe result",
+            Bound::Logs(_) => "log lines",
         }
     }
 }
@@ -290,6 +312,7 @@ from_variant!(CommandResult, "a command result", Command);
 from_variant!(Finding, "a finding", Finding);
 from_variant!(CheckResult, "a check result", Check);
 from_variant!(ProbeResult, "a probe result", Probe);
+from_variant!(Logs, "log lines", Logs);
 
 /// A query that returned exactly one series.
 impl FromBound for Series {

@@ -6,6 +6,7 @@
 pub mod check;
 pub mod dry_run;
 pub mod finding;
+pub mod logs;
 pub mod param;
 pub mod probe;
 pub mod query;
@@ -39,6 +40,7 @@ pub enum Statement {
     Source(source::NewSource),
     Window(super::window::Window),
     Query(query::Query),
+    Logs(logs::Logs),
     Check(check::Check),
     Secret(secret::Secret),
     Probe(probe::Probe),
@@ -74,8 +76,8 @@ pub const STATEMENTS: &[Keyword] = &[
     },
     Keyword {
         name: "source",
-        syntax: "source NAME prometheus URL [header K=V]... [token REF] [basic REF REF] [timeout D] [max-answer SIZE]\nsource NAME file PATH",
-        help: "Declares a metrics source: a Prometheus-compatible server (Prometheus, Thanos, Mimir, VictoriaMetrics), or a metrics file evaluated in-process. The first source is the default. Secrets only by reference: env:VAR or file:PATH. `timeout` bounds each request (default 30s).",
+        syntax: "source NAME prometheus URL [header K=V]... [token REF] [basic REF REF] [timeout D] [max-answer SIZE]\nsource NAME file PATH\nsource NAME logs PATH... [format json|logfmt|text] [label K=V]... [label FIELD]...",
+        help: "Declares a metrics source: a Prometheus-compatible server (Prometheus, Thanos, Mimir, VictoriaMetrics), or a metrics file evaluated in-process; or log files read in-process for `logs` (JSON lines, logfmt, or text with a timestamp at the start of each line; globs allowed; `label K=V` gives every stream a label, `label FIELD` takes one from each JSON or logfmt line). The first source of each kind is its default. Secrets only by reference: env:VAR or file:PATH. `timeout` bounds each request (default 30s).",
         binds: false,
         parse: |t| Ok(Statement::Source(source::parse(t)?)),
     },
@@ -92,6 +94,13 @@ pub const STATEMENTS: &[Keyword] = &[
         help: "A range query over the window, drawn as a chart with a summary table; with a baseline, the same query shifted back by OFFSET (e.g. 7d) drawn dashed beside it, and the table shows the change. `instant` evaluates once, at the window's end.",
         binds: true,
         parse: |t| Ok(Statement::Query(query::parse(t)?)),
+    },
+    Keyword {
+        name: "logs",
+        syntax: "logs [@SOURCE] LOGQL [limit N]",
+        help: "The lines a LogQL log query selects in the window, newest first (at most N, 1,000 by default; the heading says how many matched in all), as a table of time, the labels that tell the streams apart, and the line; runs of the same line are shown once with their count. The embedded engine over log files evaluates stream selectors, line filters (|= != |~ !~), the json and logfmt parsers and label filters; what it does not evaluate yet is an UnsupportedInEmbeddedEngine error.",
+        binds: true,
+        parse: |t| Ok(Statement::Logs(logs::parse(t)?)),
     },
     Keyword {
         name: "run",
@@ -201,6 +210,7 @@ impl Statement {
                 None
             }
             Statement::Query(query) => Some(query.apply(cx).await?),
+            Statement::Logs(logs) => Some(logs.apply(cx).await?),
             Statement::Probe(probe) => Some(probe.apply(span, cx).await?),
             Statement::Secret(secret) => {
                 secret.apply(span, cx).await?;

@@ -84,19 +84,22 @@ fn expression(tokens: &mut Tokens, query: &mut Query) -> Result<(usize, usize), 
 
 /// A source's failure as a cell error: PromQL errors point into the expression.
 pub fn source_error(error: SourceError, expr: &Template, expr_span: Span, what: &str) -> CellError {
+    // Positions count in the expression the server saw; they match the cell only when nothing
+    // was interpolated into it.
+    let at = |position: Option<(usize, usize)>| match (position, expr.literal()) {
+        (Some((1, column)), Some(_)) => Span {
+            line: expr_span.line,
+            column: expr_span.column + column.saturating_sub(1),
+            len: 1,
+        },
+        _ => expr_span,
+    };
     match error {
         SourceError::PromQL { message, position } => {
-            // Positions count in the expression the server saw; they match the cell only when
-            // nothing was interpolated into it.
-            let span = match (position, expr.literal()) {
-                (Some((1, column)), Some(_)) => Span {
-                    line: expr_span.line,
-                    column: expr_span.column + column.saturating_sub(1),
-                    len: 1,
-                },
-                _ => expr_span,
-            };
-            CellError::new(ErrorKind::PromQLError, message, span)
+            CellError::new(ErrorKind::PromQLError, message, at(position))
+        }
+        SourceError::LogQL { message, position } => {
+            CellError::new(ErrorKind::LogQLError, message, at(position))
         }
         SourceError::Unreachable(why) => {
             CellError::new(ErrorKind::SourceUnreachable, why, expr_span)

@@ -46,6 +46,13 @@ pub async fn apply(path: &str, span: Span, cx: &mut Context<'_>) -> Result<(), C
             .map_err(|e| CellError::new(ErrorKind::NotRecorded, e.to_string(), span))?
             .source;
     }
+    for named in cx.state.log_sources_mut() {
+        named.source = cx
+            .ops
+            .open_logs(&named.name, &named.spec)
+            .await
+            .map_err(|e| CellError::new(ErrorKind::NotRecorded, e.to_string(), span))?;
+    }
     cx.out.display(
         Bundle::plain(format!(
             "replaying {path}: steps are answered from the journal, nothing reaches the world, and no command runs\njournal: {verdict}"

@@ -1,14 +1,17 @@
 //! `source NAME prometheus URL [header K=V]... [token REF] [basic REF REF] [timeout D]
 //! [max-answer SIZE]`
-//! and `source NAME file PATH`. Secrets are given only by reference: `env:VAR` or `file:PATH`.
+//! `source NAME file PATH` and `source NAME logs PATH... [format F] [label K=V | label FIELD]...`.
+//! Secrets are given only by reference: `env:VAR` or `file:PATH`.
 
 use crate::engine::context::Context;
 use crate::engine::duration;
 use crate::engine::error::{CellError, ErrorKind, Span};
+use crate::engine::session::NamedLogs;
 use crate::engine::session::NamedSource;
-use crate::engine::stack::{AuthRef, OpenError, SourceSpec};
+use crate::engine::stack::{AuthRef, LogSpec, OpenError, SourceSpec};
 use crate::engine::syntax::{is_name, Template, Tokens};
 use crate::journal::entry::Entry;
+use crate::ops::logs::{Labels, LogFormat};
 use crate::render::Bundle;
 use std::time::Duration;
 
@@ -29,6 +32,8 @@ pub enum SourceKind {
     File {
         path: String,
     },
+    /// Log files, read in-process; `spec`'s paths as written.
+    Logs(LogSpec),
 }
 
 /// A URL given as `{{NAME}}` is checked once it is filled in.
@@ -48,6 +53,7 @@ impl SourceKind {
         match self {
             SourceKind::Prometheus { .. } => "prometheus",
             SourceKind::File { .. } => "file",
+            SourceKind::Logs(_) => "logs",
         }
     }
 }
@@ -66,7 +72,7 @@ pub fn parse(tokens: &mut Tokens) -> Result<NewSource, CellError> {
             name_span,
         ));
     }
-    let (kind, span) = tokens.word("the source's kind: prometheus or file")?;
+    let (kind, span) = tokens.word("the source's kind: prometheus, file or logs")?;
     let words = tokens.raw_words();
     let kind = match kind.as_str() {
         "file" => match words.as_slice() {
@@ -77,9 +83,10 @@ pub fn parse(tokens: &mut Tokens) -> Result<NewSource, CellError> {
             }
         },
         "prometheus" => prometheus(&words, tokens)?,
+        "logs" => SourceKind::Logs(logs(&words, tokens)?),
         _ => {
             return Err(CellError::parse(
-                format!("unknown source kind `{kind}`: use prometheus or file"),
+                format!("unknown source kind `{kind}`: use prometheus, file or logs"),
                 span,
             ))
         }
@@ -158,6 +165,62 @@ fn prometheus(words: &[(String, Span)], tokens: &Tokens) -> Result<SourceKind, C
     })
 }
 
+/// `PATH... [format json|logfmt|text] [label K=V]... [label FIELD]...`
+fn logs(words: &[(String, Span)], tokens: &Tokens) -> Result<LogSpec, CellError> {
+    let mut spec = LogSpec {
+        paths: Vec::new(),
+        format: LogFormat::Text,
+        labels: Labels::new(),
+        label_fields: Vec::new(),
+    };
+    let mut format = None;
+    let mut words = words.iter();
+    while let Some((word, span)) = words.next() {
+        let mut value = |what: &str| {
+            words
+                .next()
+                .ok_or_else(|| CellError::parse(format!("`{word}` takes {what}"), *span))
+        };
+        match word.as_str() {
+            "format" => {
+                let (name, at) = value("a format: json, logfmt or text")?;
+                let parsed = name
+                    .parse::<LogFormat>()
+                    .map_err(|why| CellError::parse(why.to_string(), *at))?;
+                format = Some(parsed);
+            }
+            "label" => {
+                let (label, at) = value("K=V, a label every line gets, or FIELD, a field of each line")?;
+                let (name, fixed) = match label.split_once('=') {
+                    Some((name, fixed)) => (name, Some(fixed)),
+                    None => (label.as_str(), None),
+                };
+                if !is_name(name) {
+                    return Err(CellError::parse(format!("`{name}` is not a label name"), *at));
+                }
+                match fixed {
+                    Some(fixed) => {
+                        spec.labels.insert(name.to_owned(), fixed.to_owned());
+                    }
+                    None => spec.label_fields.push(name.to_owned()),
+                }
+            }
+            _ if format.is_some() || !spec.labels.is_empty() || !spec.label_fields.is_empty() => {
+                return Err(CellError::parse(
+                    format!("unknown option `{word}`: paths come first, then format F and label K=V or label FIELD"),
+                    *span,
+                ))
+            }
+            path => spec.paths.push(path.into()),
+        }
+    }
+    if spec.paths.is_empty() {
+        return Err(tokens.missing("the log files' paths (globs allowed)"));
+    }
+    spec.format = format.unwrap_or(LogFormat::Text);
+    Ok(spec)
+}
+
 /// A size in bytes: a whole number, bare or with a unit (`B`, `KiB`, `MiB`, `GiB`, or the
 /// decimal `KB`, `MB`, `GB`).
 fn size(word: &str) -> Option<u64> {
@@ -176,6 +239,17 @@ fn size(word: &str) -> Option<u64> {
         _ => return None,
     };
     number.parse::<u64>().ok()?.checked_mul(scale)
+}
+
+/// How the engine words a failure to open a source.
+fn open_error(e: OpenError, span: Span) -> CellError {
+    let kind = match e {
+        OpenError::Credential(_) => ErrorKind::SecretUnavailable,
+        OpenError::Client(_) | OpenError::File(_) | OpenError::Source(_) | OpenError::Logs(_) => {
+            ErrorKind::SourceError
+        }
+    };
+    CellError::new(kind, e.to_string(), span)
 }
 
 impl NewSource {
@@ -207,16 +281,14 @@ impl NewSource {
                 format!("the metrics file {path}, evaluated in-process"),
                 Entry::file_source(&self.name, path),
             ),
+            SourceKind::Logs(spec) => return self.apply_logs(spec, span, cx).await,
         };
-        let opened = cx.ops.open_source(&self.name, &spec).await.map_err(|e| {
-            let kind = match e {
-                OpenError::Credential(_) => ErrorKind::SecretUnavailable,
-                OpenError::Client(_) | OpenError::File(_) | OpenError::Source(_) => {
-                    ErrorKind::SourceError
-                }
-            };
-            CellError::new(kind, e.to_string(), span)
-        })?;
+        cx.state.check_metrics_name(&self.name, span)?;
+        let opened = cx
+            .ops
+            .open_source(&self.name, &spec)
+            .await
+            .map_err(|e| open_error(e, span))?;
         for credential in &opened.credentials {
             super::secret::keep(credential, span, cx)?;
         }
@@ -231,6 +303,46 @@ impl NewSource {
         };
         cx.out.display(Bundle::plain(format!("{line}{role}")), None);
         cx.ops.note(entry).await;
+        Ok(())
+    }
+}
+
+impl NewSource {
+    async fn apply_logs(
+        &self,
+        spec: &LogSpec,
+        span: Span,
+        cx: &mut Context<'_>,
+    ) -> Result<(), CellError> {
+        let source = cx
+            .ops
+            .open_logs(&self.name, spec)
+            .await
+            .map_err(|e| open_error(e, span))?;
+        let paths: Vec<String> = spec.paths.iter().map(|p| p.display().to_string()).collect();
+        let named = NamedLogs {
+            name: self.name.clone(),
+            spec: spec.clone(),
+            source,
+        };
+        let is_default = cx.state.add_log_source(named, span)?;
+        let role = if is_default {
+            " (the default log source)"
+        } else {
+            ""
+        };
+        cx.out.display(
+            Bundle::plain(format!(
+                "source {}: the log files {}, read in-process{role}",
+                self.name,
+                paths.join(", ")
+            )),
+            None,
+        );
+        let format = spec.format.to_string();
+        cx.ops
+            .note(Entry::logs_source(&self.name, &paths, &format))
+            .await;
         Ok(())
     }
 }

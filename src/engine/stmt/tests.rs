@@ -384,3 +384,58 @@ fn parse_errors_say_what_and_where() {
         error_at(cell, line, column, needle);
     }
 }
+
+#[test]
+fn logs_takes_a_source_a_query_and_a_limit() {
+    let Statement::Logs(logs) =
+        one(r#"errors = logs @app {app="x"} |= "limit 5" limit 20"#).statement
+    else {
+        panic!()
+    };
+    assert_eq!(logs.source.as_ref().unwrap().0, "app");
+    assert_eq!(logs.query.literal().unwrap(), r#"{app="x"} |= "limit 5""#);
+    assert_eq!(logs.limit, 20);
+    assert_eq!((logs.query_span.line, logs.query_span.column), (1, 20));
+    let Statement::Logs(logs) = one(r#"logs {app="x"}"#).statement else {
+        panic!()
+    };
+    assert!(logs.source.is_none());
+    assert_eq!(logs.limit, 1000);
+    error_at("logs", 1, 5, "LogQL query");
+    error_at(r#"logs {app="x"} limit 0"#, 1, 22, "not a limit");
+    error_at(r#"logs {app="x"} limit 100001"#, 1, 22, "not a limit");
+    error_at(r#"logs {app="x"} limit many"#, 1, 22, "not a limit");
+}
+
+#[test]
+fn a_logs_source_takes_paths_a_format_and_labels() {
+    let step = one("source app logs a.log logs/*.jsonl format json label env=prod label level");
+    let Statement::Source(source) = step.statement else {
+        panic!()
+    };
+    let source::SourceKind::Logs(spec) = source.kind else {
+        panic!("{:?}", source.kind)
+    };
+    assert_eq!(
+        spec.paths,
+        ["a.log", "logs/*.jsonl"].map(std::path::PathBuf::from)
+    );
+    assert_eq!(spec.format, crate::ops::logs::LogFormat::Json);
+    assert_eq!(spec.labels.get("env").map(String::as_str), Some("prod"));
+    assert_eq!(spec.label_fields, ["level"]);
+    error_at("source app logs", 1, 16, "paths");
+    error_at("source app logs a.log format xml", 1, 30, "log format");
+    error_at(
+        "source app logs a.log label 9x=1",
+        1,
+        29,
+        "not a label name",
+    );
+    error_at(
+        "source app logs a.log label env=prod b.log",
+        1,
+        38,
+        "paths come first",
+    );
+    error_at("source app logs a.log format", 1, 23, "takes a format");
+}

@@ -125,33 +125,34 @@ impl FileSource {
             .filter_map(|suffix| metric.strip_suffix(suffix))
             .find_map(|family| metadata.get(family).cloned())
     }
+}
 
-    /// Evaluates on a thread of its own, so that the thread serving the kernel stays free while
-    /// a heavy query runs; dropping the returned future (an interrupt) stops the evaluation at
-    /// its next step. The thread's stack is large (reserved, and used only as deep as the
-    /// expression goes) because PromQL is parsed, evaluated and dropped recursively: `1+1+...`
-    /// is a tree as deep as it has terms. A panic in the evaluator becomes an error of this query.
-    async fn off_thread<F>(&self, evaluate: F) -> Result<Answer, SourceError>
-    where
-        F: FnOnce(&FileSource, &Stop) -> Result<Answer, SourceError> + Send + 'static,
-    {
-        let guard = StopOnDrop(Stop::default());
-        let (source, stop) = (self.clone(), guard.0.clone());
-        let (answer, answered) = tokio::sync::oneshot::channel();
-        let failed = |why: String| {
-            SourceError::Internal(format!("the embedded engine failed on this query: {why}"))
-        };
-        std::thread::Builder::new()
-            .name("promql".into())
-            .stack_size(EVALUATION_STACK)
-            .spawn(move || {
-                let _ = answer.send(evaluate(&source, &stop));
-            })
-            .map_err(|e| failed(format!("cannot start its thread: {e}")))?;
-        answered
-            .await
-            .unwrap_or_else(|_| Err(failed("it stopped without an answer".into())))
-    }
+/// Evaluates on a thread of its own, so that the thread serving the kernel stays free while a
+/// heavy query runs; dropping the returned future (an interrupt) stops the evaluation at its
+/// next step. The thread's stack is large (reserved, and used only as deep as the expression
+/// goes) because PromQL is parsed, evaluated and dropped recursively: `1+1+...` is a tree as
+/// deep as it has terms. A panic in the evaluator becomes an error of this query.
+pub async fn off_thread<T, F>(name: &str, evaluate: F) -> Result<T, SourceError>
+where
+    T: Send + 'static,
+    F: FnOnce(&Stop) -> Result<T, SourceError> + Send + 'static,
+{
+    let guard = StopOnDrop(Stop::default());
+    let stop = guard.0.clone();
+    let (answer, answered) = tokio::sync::oneshot::channel();
+    let failed = |why: String| {
+        SourceError::Internal(format!("the embedded engine failed on this query: {why}"))
+    };
+    std::thread::Builder::new()
+        .name(name.into())
+        .stack_size(EVALUATION_STACK)
+        .spawn(move || {
+            let _ = answer.send(evaluate(&stop));
+        })
+        .map_err(|e| failed(format!("cannot start its thread: {e}")))?;
+    answered
+        .await
+        .unwrap_or_else(|_| Err(failed("it stopped without an answer".into())))
 }
 
 /// Seconds to milliseconds the way Prometheus's API parses a time: to the millisecond, rounded.
@@ -162,15 +163,13 @@ fn to_millis(seconds: f64) -> i64 {
 #[async_trait::async_trait(?Send)]
 impl MetricsSource for FileSource {
     async fn query_range(&self, expr: &str, range: &Range) -> Result<Answer, SourceError> {
-        let (expr, range) = (expr.to_owned(), *range);
-        self.off_thread(move |source, stop| source.range(&expr, &range, stop))
-            .await
+        let (source, expr, range) = (self.clone(), expr.to_owned(), *range);
+        off_thread("promql", move |stop| source.range(&expr, &range, stop)).await
     }
 
     async fn query_instant(&self, expr: &str, time: f64) -> Result<Answer, SourceError> {
-        let expr = expr.to_owned();
-        self.off_thread(move |source, stop| source.instant(&expr, time, stop))
-            .await
+        let (source, expr) = (self.clone(), expr.to_owned());
+        off_thread("promql", move |stop| source.instant(&expr, time, stop)).await
     }
 
     // A file's names are few and all at hand: all of them, whatever the interval.

@@ -1,0 +1,227 @@
+//! The embedded log engine: log files (JSON lines, logfmt or text) loaded into memory and LogQL
+//! log queries evaluated in-process, so a playbook can look at logs with no Loki server.
+//!
+//! Evaluation follows Grafana Loki 3 for log queries; whatever the engine does not implement
+//! (metric queries, formatting stages, ...) is refused with `LogError::Unsupported` rather than
+//! answered approximately.
+
+mod files;
+mod lexer;
+mod logfmt;
+mod logql;
+mod pipeline;
+mod source;
+mod timestamp;
+
+#[cfg(test)]
+mod tests;
+
+use crate::ops::file_source::Stop;
+use std::collections::{BTreeSet, BinaryHeap};
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Arc;
+
+pub type Labels = std::collections::BTreeMap<String, String>;
+
+/// One log line as a query returns it: its time, its labels (the stream's labels plus those its
+/// pipeline parsed), its text.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LogLine {
+    pub at_ns: i64,
+    pub labels: Labels,
+    pub line: String,
+}
+
+/// What a log query selected in an interval: at most `limit` lines, newest first, and how many
+/// matched in all.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct LogSelection {
+    pub lines: Vec<LogLine>,
+    pub matched: usize,
+}
+
+/// How the lines of a log file are written, which says where each line's time is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Logfmt,
+    Text,
+}
+
+impl FromStr for LogFormat {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<LogFormat, String> {
+        match text {
+            "json" => Ok(LogFormat::Json),
+            "logfmt" => Ok(LogFormat::Logfmt),
+            "text" => Ok(LogFormat::Text),
+            other => Err(format!(
+                "unknown log format `{other}`: expected `json`, `logfmt` or `text`"
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum LogError {
+    /// Not valid LogQL: message, and 1-based (line, column) in the query text.
+    #[error("{message}")]
+    Syntax {
+        message: String,
+        position: (usize, usize),
+    },
+    /// Valid LogQL the embedded engine does not evaluate; the text names the construct.
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("the query was stopped before it finished")]
+    Stopped,
+}
+
+pub use files::LogLoadError;
+pub use source::LogSource;
+
+/// Log files loaded into memory, shared (cheap Clone via Arc) so a query can run on a worker
+/// thread.
+#[derive(Debug, Clone)]
+pub struct LogFiles {
+    streams: Arc<Vec<files::Stream>>,
+}
+
+/// How often (in lines looked at) a query checks whether it was stopped.
+const STOP_CHECK_LINES: usize = 4096;
+
+impl LogFiles {
+    /// `paths`: files or globs (a `*`/`?` in the last component only; a glob that matches
+    /// nothing is an error), already absolute or relative to the process's cwd.
+    /// `labels`: fixed labels every stream gets (`label K=V` in the source statement); they win
+    /// over a field of the same name.
+    /// `label_fields`: for json and logfmt, fields whose value becomes a stream label; a line
+    /// lacking one just lacks that label.
+    /// Every stream also gets `filename` = the file's path as given/expanded.
+    pub fn load(
+        paths: &[PathBuf],
+        format: LogFormat,
+        labels: &Labels,
+        label_fields: &[String],
+    ) -> Result<LogFiles, LogLoadError> {
+        let streams = files::load(paths, format, labels, label_fields)?;
+        Ok(LogFiles {
+            streams: Arc::new(streams),
+        })
+    }
+
+    pub fn line_count(&self) -> usize {
+        self.streams.iter().map(|s| s.lines.len()).sum()
+    }
+
+    /// The lines the LogQL log query selects with start_ns <= time <= end_ns, newest first
+    /// (ties: the later line in the file first, and lines of a later-loaded file before those of
+    /// an earlier one), at most `limit`; `matched` counts all.
+    pub fn select(
+        &self,
+        query: &str,
+        start_ns: i64,
+        end_ns: i64,
+        limit: usize,
+        stop: &Stop,
+    ) -> Result<LogSelection, LogError> {
+        let query = logql::parse(query)?;
+        let mut newest = BinaryHeap::<Candidate>::new();
+        let mut matched = 0usize;
+        let mut looked_at = 0usize;
+        for stream in self.streams.iter() {
+            if !query.selects(&stream.labels) {
+                continue;
+            }
+            let from = stream.lines.partition_point(|l| l.at_ns < start_ns);
+            let to = stream.lines.partition_point(|l| l.at_ns <= end_ns);
+            for stored in stream.lines.get(from..to).unwrap_or_default() {
+                looked_at += 1;
+                if looked_at.is_multiple_of(STOP_CHECK_LINES) && stop.is_stopped() {
+                    return Err(LogError::Stopped);
+                }
+                let Some(labels) = query.run(&stream.labels, &stored.text) else {
+                    continue;
+                };
+                matched += 1;
+                let order = (stored.at_ns, stored.file, stored.number);
+                // A min-heap of the `limit` newest: a line older than all kept ones is not
+                // built at all.
+                if newest.len() == limit {
+                    match newest.peek() {
+                        Some(oldest) if oldest.order < order => {
+                            newest.pop();
+                        }
+                        _ => continue,
+                    }
+                }
+                newest.push(Candidate {
+                    order,
+                    line: LogLine {
+                        at_ns: stored.at_ns,
+                        labels: labels.into_owned(),
+                        line: stored.text.clone(),
+                    },
+                });
+            }
+        }
+        // Ascending on the reversed order is newest first.
+        let lines = newest
+            .into_sorted_vec()
+            .into_iter()
+            .map(|c| c.line)
+            .collect();
+        Ok(LogSelection { lines, matched })
+    }
+
+    /// Label names of the streams (for completion), sorted, deduplicated.
+    pub fn label_names(&self) -> Vec<String> {
+        let names: BTreeSet<&String> = self.streams.iter().flat_map(|s| s.labels.keys()).collect();
+        names.into_iter().cloned().collect()
+    }
+
+    /// The values one label takes over the streams, sorted, deduplicated.
+    pub fn label_values(&self, name: &str) -> Vec<String> {
+        let values: BTreeSet<&String> = self
+            .streams
+            .iter()
+            .filter_map(|s| s.labels.get(name))
+            .collect();
+        values.into_iter().cloned().collect()
+    }
+}
+
+/// A selected line and where it sorts: (time, file, line number).
+struct Candidate {
+    order: (i64, u32, u32),
+    line: LogLine,
+}
+
+// Reversed, so that `BinaryHeap` (a max-heap) keeps the oldest kept line on top.
+impl Ord for Candidate {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        other.order.cmp(&self.order)
+    }
+}
+
+impl PartialOrd for Candidate {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Candidate {
+    fn eq(&self, other: &Self) -> bool {
+        self.order == other.order
+    }
+}
+
+impl Eq for Candidate {}
+
+/// Checks a query's syntax without files (the engine reports errors with positions before
+/// running): Ok(()) or the same Syntax/Unsupported error select would give.
+pub fn check_query(query: &str) -> Result<(), LogError> {
+    logql::parse(query).map(|_| ())
+}

@@ -1,0 +1,167 @@
+//! The times log lines carry: RFC 3339, `2006-01-02 15:04:05[.fff]`, or epoch numbers.
+
+use chrono::{FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
+
+/// Reads a timestamp at the start of `text`: `2026-11-30T10:28:00Z`,
+/// `2026-11-30T10:28:00.123+01:00` (RFC 3339: with `T`, the zone is required), or
+/// `2006-01-02 15:04:05` with an optional fraction and an optional zone; without a zone the time
+/// is taken as UTC. Returns the time in nanoseconds since the epoch and the bytes it took; the
+/// timestamp must be followed by the end of the text or a character that is not a letter or
+/// digit.
+pub fn leading(text: &str) -> Option<(i64, usize)> {
+    let mut at = Cursor {
+        bytes: text.as_bytes(),
+        at: 0,
+    };
+    let year = at.digits(4)?;
+    at.expect(b'-')?;
+    let month = at.digits(2)?;
+    at.expect(b'-')?;
+    let day = at.digits(2)?;
+    let with_t = match at.next()? {
+        b'T' | b't' => true,
+        b' ' => false,
+        _ => return None,
+    };
+    let hour = at.digits(2)?;
+    at.expect(b':')?;
+    let minute = at.digits(2)?;
+    at.expect(b':')?;
+    let second = at.digits(2)?;
+    let mut nanos = 0u32;
+    if at.peek() == Some(b'.') {
+        at.at += 1;
+        let start = at.at;
+        while at.peek().is_some_and(|b| b.is_ascii_digit()) {
+            at.at += 1;
+        }
+        let fraction = &at.bytes[start..at.at];
+        if fraction.is_empty() {
+            return None;
+        }
+        // Digits past nanoseconds are dropped, as Go's time parsing does.
+        for i in 0..9 {
+            nanos = nanos * 10 + fraction.get(i).map_or(0, |d| u32::from(d - b'0'));
+        }
+    }
+    let offset_seconds = match at.peek() {
+        Some(b'Z' | b'z') => {
+            at.at += 1;
+            Some(0)
+        }
+        Some(sign @ (b'+' | b'-')) => {
+            at.at += 1;
+            let hours = at.digits(2)?;
+            at.expect(b':')?;
+            let minutes = at.digits(2)?;
+            if hours > 23 || minutes > 59 {
+                return None;
+            }
+            let seconds = (hours * 3600 + minutes * 60) as i32;
+            Some(if sign == b'-' { -seconds } else { seconds })
+        }
+        _ => None,
+    };
+    if with_t && offset_seconds.is_none() {
+        return None;
+    }
+    if at.peek().is_some_and(|b| b.is_ascii_alphanumeric()) {
+        return None;
+    }
+    let date = NaiveDate::from_ymd_opt(year as i32, month, day)?;
+    let naive: NaiveDateTime = date.and_hms_nano_opt(hour, minute, second, nanos)?;
+    let zone = FixedOffset::east_opt(offset_seconds.unwrap_or(0))?;
+    let time = zone.from_local_datetime(&naive).single()?;
+    let ns = time.with_timezone(&Utc).timestamp_nanos_opt()?;
+    Some((ns, at.at))
+}
+
+/// A whole field value as a time: a timestamp `leading` reads, or an epoch number.
+pub fn field(text: &str) -> Option<i64> {
+    let text = text.trim();
+    match leading(text) {
+        Some((ns, used)) if used == text.len() => Some(ns),
+        _ => epoch(text),
+    }
+}
+
+/// An epoch number, its unit told by its magnitude (of the whole part): below 1e11 seconds (up
+/// to the year 5138), below 1e14 milliseconds, below 1e17 microseconds, otherwise nanoseconds.
+/// A fraction is kept to the nanosecond.
+pub fn epoch(text: &str) -> Option<i64> {
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    let plain = !whole.is_empty()
+        && whole.bytes().all(|b| b.is_ascii_digit())
+        && fraction.bytes().all(|b| b.is_ascii_digit());
+    if !plain {
+        // Exponent forms (`1.7e9`), as JSON allows: exact enough to the microsecond.
+        let value: f64 = text.parse().ok()?;
+        if !value.is_finite() {
+            return None;
+        }
+        let magnitude = value.abs().trunc();
+        let ns = value * 10f64.powi(9 - unit_digits(magnitude as u128) as i32);
+        return (ns.abs() < i64::MAX as f64).then_some(ns.round() as i64);
+    }
+    let whole: u128 = whole.parse().ok()?;
+    let shift = 9 - unit_digits(whole);
+    let mut ns = whole.checked_mul(10u128.pow(shift))?;
+    let scale = 10u128.pow(shift);
+    let mut place = scale / 10;
+    for digit in fraction.bytes() {
+        if place == 0 {
+            break;
+        }
+        ns += u128::from(digit - b'0') * place;
+        place /= 10;
+    }
+    let ns = i64::try_from(ns).ok()?;
+    Some(if negative { -ns } else { ns })
+}
+
+/// How many decimal digits of a second the unit of an epoch number of this size has.
+fn unit_digits(whole: u128) -> u32 {
+    match whole {
+        0..100_000_000_000 => 0,
+        100_000_000_000..100_000_000_000_000 => 3,
+        100_000_000_000_000..100_000_000_000_000_000 => 6,
+        _ => 9,
+    }
+}
+
+struct Cursor<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Cursor<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.at).copied()
+    }
+
+    fn next(&mut self) -> Option<u8> {
+        let byte = self.peek()?;
+        self.at += 1;
+        Some(byte)
+    }
+
+    fn expect(&mut self, byte: u8) -> Option<()> {
+        (self.next()? == byte).then_some(())
+    }
+
+    fn digits(&mut self, count: usize) -> Option<u32> {
+        let mut value = 0u32;
+        for _ in 0..count {
+            let byte = self.next()?;
+            if !byte.is_ascii_digit() {
+                return None;
+            }
+            value = value * 10 + u32::from(byte - b'0');
+        }
+        Some(value)
+    }
+}

@@ -1,0 +1,218 @@
+"""Logs read in-process from files: `source NAME logs`, `logs`, their errors, secrets in log
+lines, and a log query recorded and replayed.
+
+tests/fixtures/incident-logs.jsonl holds the incident day's logs (tests/fixtures/README.md). What
+each test expects is worked out here from the file itself, with Python's json and plain string
+tests (as grep and jq would), never taken from the kernel.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from datetime import datetime, timezone
+
+import nbformat
+
+from kernel_client import (
+    REPO,
+    bundles,
+    caret_under,
+    notebook,
+    plain,
+    playbook_run,
+    run_error,
+    run_ok,
+)
+
+LOGS = REPO / "tests" / "fixtures" / "incident-logs.jsonl"
+START, END = "2026-11-20T10:00:00Z", "2026-11-20T12:00:00Z"
+INCIDENT = f"window {START} .. {END}"
+MASK = "••••••"
+
+
+def seconds(rfc3339: str) -> float:
+    return datetime.strptime(rfc3339, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
+
+
+def fixture() -> list[tuple[float, int, str, dict]]:
+    """(time, place in the file, raw line, fields) of every line of the fixture in the window,
+    both ends included."""
+    out = []
+    for place, raw in enumerate(LOGS.read_text().splitlines()):
+        fields = json.loads(raw)
+        t = seconds(fields["ts"])
+        if seconds(START) <= t <= seconds(END):
+            out.append((t, place, raw, fields))
+    return out
+
+
+def newest_first(lines):
+    """As `logs` orders them: newest first, and of lines at the same time the later in the file."""
+    return sorted(lines, key=lambda line: (line[0], line[1]), reverse=True)
+
+
+def declare(kc) -> None:
+    run_ok(kc, f"source app logs {LOGS} format json label service label instance\n{INCIDENT}")
+
+
+def heading(outputs) -> str:
+    return plain(outputs).split("\n")[0]
+
+
+def assert_in_order(text: str, raws: list[str]) -> None:
+    at = -1
+    for raw in raws:
+        found = text.find(raw, at + 1)
+        assert found > at, f"{raw!r} is missing or out of order in:\n{text[:2000]}"
+        at = found
+
+
+def test_a_line_filter_selects_the_lines_grep_finds_newest_first(kernel):
+    _, kc = kernel
+    declare(kc)
+    expected = [
+        line for line in fixture()
+        if line[3]["service"] == "checkout" and "payments-api" in line[2]
+    ]
+    assert len(expected) == 180  # the fixture's design: 90 from each checkout instance
+    outputs = run_ok(kc, 'logs {service="checkout"} |= "payments-api" limit 5')
+    assert heading(outputs).startswith(f"{len(expected)} lines · "), heading(outputs)
+    assert "the newest 5 shown, 175 more not" in heading(outputs)
+    shown = plain(outputs)
+    newest = [raw for _, _, raw, _ in newest_first(expected)[:5]]
+    assert_in_order(shown, newest)
+    assert newest_first(expected)[5][2] not in shown
+
+
+def test_the_label_that_tells_lines_apart_is_shown_and_no_other(kernel, tmp_path):
+    _, kc = kernel
+    for name, minute in (("api.log", 1), ("worker.log", 2)):
+        (tmp_path / name).write_text(f"2026-11-20 10:0{minute}:00 ERROR queue full\n")
+    outputs = run_ok(kc, f"source two logs {tmp_path}/*.log label env=prod\n{INCIDENT}\nlogs {{env=\"prod\"}}")
+    rows = plain(outputs).split("\n")[-2:]
+    # Newest first; the file tells the two lines apart, `env` is the same for both.
+    assert rows == [
+        f"2026-11-20T10:02:00Z  filename={tmp_path}/worker.log  2026-11-20 10:02:00 ERROR queue full",
+        f"2026-11-20T10:01:00Z  filename={tmp_path}/api.log  2026-11-20 10:01:00 ERROR queue full",
+    ], rows
+
+
+def test_the_json_parser_and_label_filters_count_what_jq_counts(kernel):
+    _, kc = kernel
+    declare(kc)
+    expected = [
+        line for line in fixture()
+        if line[3]["level"] == "error" and line[3].get("status", 0) >= 503
+    ]
+    outputs = run_ok(kc, 'logs {service=~".+"} | json | level="error" and status >= 503 limit 1000')
+    assert heading(outputs).startswith(f"{len(expected)} lines · "), heading(outputs)
+    assert_in_order(plain(outputs), [raw for _, _, raw, _ in newest_first(expected)])
+    # A parsed key that is also a stream label is renamed, as Loki does, and can be filtered on.
+    outputs = run_ok(kc, 'logs {instance="cart-a:8080"} | json | service_extracted="cart" and duration_ms > 800')
+    warnings = [line for line in fixture() if line[3]["instance"] == "cart-a:8080" and line[3].get("duration_ms", 0) > 800]
+    assert len(warnings) == 7
+    assert heading(outputs).startswith("7 lines · "), heading(outputs)
+
+
+def test_negative_filters_and_the_window_ends_are_included(kernel):
+    _, kc = kernel
+    declare(kc)
+    expected = [line for line in fixture() if line[3]["service"] == "cart" and "GET" not in line[2]]
+    # The last warning is at 12:00:00, the window's very end.
+    assert expected and max(line[0] for line in expected) == seconds(END)
+    outputs = run_ok(kc, 'logs {service="cart"} != "GET"')
+    assert heading(outputs).startswith(f"{len(expected)} lines · "), heading(outputs)
+    assert_in_order(plain(outputs), [raw for _, _, raw, _ in newest_first(expected)])
+    outputs = run_ok(kc, 'logs {service="cart", instance!~"cart-a.*"} |~ "5[0-9]{2}"')
+    assert "no line matched in the window" in plain(outputs)
+
+
+def test_bad_queries_are_clear_errors_and_the_kernel_keeps_serving(kernel):
+    _, kc = kernel
+    declare(kc)
+    statement = 'logs {service="checkout" |= "x"'
+    err = run_error(kc, statement)
+    assert err["ename"] == "LogQLError", err
+    caret_under(err, statement, '|= "x"')
+    err = run_error(kc, 'logs {service="checkout"} | pattern "<_> <msg>"')
+    assert err["ename"] == "UnsupportedInEmbeddedEngine" and "pattern" in err["evalue"], err
+    err = run_error(kc, 'logs count_over_time({service="checkout"}[1m])')
+    assert err["ename"] == "UnsupportedInEmbeddedEngine" and "metric queries" in err["evalue"], err
+    err = run_error(kc, 'logs @nowhere {service="checkout"}')
+    assert err["ename"] == "NoSource" and "app" in err["evalue"], err
+    err = run_error(kc, f"source broken logs {LOGS.parent / 'incident.om'} format json")
+    assert err["ename"] == "SourceError" and "incident.om" in err["evalue"] and "line 1" in err["evalue"], err
+    outputs = run_ok(kc, 'logs {service="checkout"} |= "deployed"')
+    assert heading(outputs).startswith("1 line · "), heading(outputs)
+
+
+def test_a_secret_in_a_log_line_reaches_no_output_and_no_journal(tmp_path):
+    token = "tok-" + os.urandom(8).hex()
+    logs = tmp_path / "auth.log"
+    logs.write_text(
+        f"2026-11-20T10:05:00Z login ok user=alice token={token}\n"
+        "2026-11-20T10:06:00Z login ok user=bob\n"
+    )
+    path = notebook(
+        tmp_path,
+        "secret T from env:LOG_TOKEN",
+        f"source auth logs {logs.name}\n{INCIDENT}",
+        'logs {filename=~".+"} |= "login"',
+    )
+    journal, out = tmp_path / "j.jsonl", tmp_path / "out.ipynb"
+    env = {**os.environ, "LOG_TOKEN": token}
+    proc = playbook_run(str(path), "--journal", str(journal), "-o", str(out), cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr
+    for where in (out, journal):
+        text = where.read_text()
+        assert token not in text, f"the secret is in {where.name}"
+    assert f"token={MASK}" in out.read_text()
+    assert token not in proc.stdout + proc.stderr
+
+
+def test_a_log_query_is_recorded_and_replayed_without_the_files(tmp_path):
+    logs = tmp_path / "incident-logs.jsonl"
+    shutil.copy(LOGS, logs)
+    path = notebook(
+        tmp_path,
+        f"source app logs {logs.name} format json label service\n{INCIDENT}",
+        'errors = logs {service="checkout"} | json | level="error" limit 20',
+        "errors",
+        'finding high "payments-api refuses connections" evidence errors',
+    )
+    journal, first, second = tmp_path / "j.jsonl", tmp_path / "a.ipynb", tmp_path / "b.ipynb"
+    proc = playbook_run(str(path), "--journal", str(journal), "-o", str(first), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    steps = [json.loads(line)["step"] for line in journal.read_text().splitlines()]
+    assert steps.count("logs") == 1, steps
+    logs.unlink()  # replay must not need them
+    proc = playbook_run(str(path), "--replay", str(journal), "-o", str(second), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    recorded, replayed = (nbformat.read(p, as_version=4) for p in (first, second))
+    shown = [[o.get("data", {}).get("text/plain") for o in c.outputs] for c in recorded.cells[1:]]
+    again = [[o.get("data", {}).get("text/plain") for o in c.outputs] for c in replayed.cells[1:]]
+    assert shown == again
+    assert "180 lines" in shown[0][0] and shown[1] == shown[0], shown
+
+
+def test_a_thousand_lines_stay_under_a_megabyte_and_a_long_line_is_cut_where_shown(kernel, tmp_path):
+    _, kc = kernel
+    # 1,200 lines like the fixture's error lines, each different: nothing collapses.
+    sample = json.loads(LOGS.read_text().splitlines()[-1])
+    with open(tmp_path / "many.jsonl", "w") as out:
+        for n in range(1200):
+            out.write(json.dumps({**sample, "ts": f"2026-11-20T10:{n // 60:02}:{n % 60:02}Z", "request": n}) + "\n")
+    outputs = run_ok(kc, f"source many logs {tmp_path}/many.jsonl format json\n{INCIDENT}\nlogs {{filename=~\".+\"}}")
+    [shown] = [b for b in bundles(outputs) if "text/html" in b]
+    top = shown["text/plain"].split("\n")[0]
+    assert top.startswith("1200 lines · ") and top.endswith("the newest 1000 shown, 200 more not"), top
+    size = len(json.dumps(shown).encode())
+    assert size < 1_000_000, size
+    long = "x" * 100_000
+    (tmp_path / "long.log").write_text(f"2026-11-20T10:05:00Z {long}\n")
+    outputs = run_ok(kc, f"source long logs {tmp_path}/long.log\nlogs @long {{filename=~\".+\"}}")
+    [shown] = [b for b in bundles(outputs) if "text/html" in b and "more characters" in b["text/html"]]
+    assert len(shown["text/html"]) < 10_000 and len(shown["text/plain"]) < 2_000
+    assert "more characters" in shown["text/plain"]
