@@ -33,8 +33,8 @@ pub enum ErrorKind {
     Interrupted,
     /// The metrics source rejected the expression.
     PromQLError,
-    /// The query is not valid LogQL.
-    LogQLError,
+    /// The log query is not valid in its source's language (LogQL; LogsQL for VictoriaLogs).
+    LogQueryError,
     /// No metrics source is declared, or none by the name given.
     NoSource,
     SourceUnreachable,
@@ -72,7 +72,7 @@ impl ErrorKind {
             ErrorKind::ValueError => "ValueError",
             ErrorKind::Interrupted => "Interrupted",
             ErrorKind::PromQLError => "PromQLError",
-            ErrorKind::LogQLError => "LogQLError",
+            ErrorKind::LogQueryError => "LogQueryError",
             ErrorKind::NoSource => "NoSource",
             ErrorKind::SourceUnreachable => "SourceUnreachable",
             ErrorKind::SourceTimeout => "SourceTimeout",

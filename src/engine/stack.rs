@@ -16,12 +16,14 @@ use crate::ops::clock::{Clock, SystemClock};
 use crate::ops::command::{self, CommandRunner, Shell};
 use crate::ops::file_source;
 use crate::ops::file_source::LoadError;
+use crate::ops::http_api::{Auth, ClientError, HttpApi};
 use crate::ops::logs::{Labels, LogFiles, LogFormat, LogLoadError, LogSource};
 use crate::ops::metrics::{MetricsSource, SourceError};
 use crate::ops::probe::{Http, Prober};
-use crate::ops::prometheus::{Auth, ClientError, Prometheus};
+use crate::ops::prometheus::Prometheus;
 use crate::ops::rust::{self, RustCells};
 use crate::ops::secret::{self, SecretError};
+use crate::ops::victoria_logs::VictoriaLogs;
 use chrono::{DateTime, Utc};
 use futures_util::future::LocalBoxFuture;
 use std::path::PathBuf;
@@ -38,24 +40,38 @@ pub enum Mode {
     Replay(Rc<Recording>),
 }
 
+/// A server a source talks to over HTTP, as declared, its URL filled in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerSpec {
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub auth: AuthRef,
+    pub timeout: Duration,
+    /// The largest answer read, in bytes; a larger one is refused.
+    pub max_answer: u64,
+}
+
 /// A metrics source as a `source` statement declares it, its templates filled in.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SourceSpec {
-    Prometheus {
-        url: String,
-        headers: Vec<(String, String)>,
-        auth: AuthRef,
-        timeout: Duration,
-        /// The largest answer read, in bytes; a larger one is refused.
-        max_answer: u64,
-    },
+    Prometheus(ServerSpec),
     /// A metrics file, its path relative to the notebook's folder.
-    File { path: PathBuf },
+    File {
+        path: PathBuf,
+    },
+}
+
+/// A log source as a `source` statement declares it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LogSpec {
+    Files(LogFilesSpec),
+    /// With the tenant's account and project ids, if one is named.
+    VictoriaLogs(ServerSpec, Option<(String, String)>),
 }
 
 /// Log files as a `source NAME logs` statement declares them, read in-process.
 #[derive(Debug, Clone, PartialEq)]
-pub struct LogSpec {
+pub struct LogFilesSpec {
     /// Paths or globs, relative to the notebook's folder.
     pub paths: Vec<PathBuf>,
     pub format: LogFormat,
@@ -89,8 +105,8 @@ pub enum OpenError {
 }
 
 /// A source opened live, with the credential values it read, which the session must mask.
-pub struct Opened {
-    pub source: Box<dyn MetricsSource>,
+pub struct Opened<S: ?Sized = dyn MetricsSource> {
+    pub source: Box<S>,
     pub credentials: Vec<String>,
 }
 
@@ -101,7 +117,7 @@ pub trait Connector {
     fn open_logs<'a>(
         &'a self,
         spec: &'a LogSpec,
-    ) -> LocalBoxFuture<'a, Result<Box<dyn LogSource>, OpenError>>;
+    ) -> LocalBoxFuture<'a, Result<Opened<dyn LogSource>, OpenError>>;
 }
 
 /// The live sources: Prometheus over HTTP and metrics files, read from the notebook's folder.
@@ -114,52 +130,75 @@ impl Connector for LiveSources {
         Box::pin(self.open_live(spec))
     }
 
-    // Read on a blocking thread, as metrics files are.
     fn open_logs<'a>(
         &'a self,
         spec: &'a LogSpec,
-    ) -> LocalBoxFuture<'a, Result<Box<dyn LogSource>, OpenError>> {
-        let paths: Vec<PathBuf> = spec.paths.iter().map(|p| self.base_dir.join(p)).collect();
-        let spec = spec.clone();
-        Box::pin(async move {
-            let loaded = tokio::task::spawn_blocking(move || {
-                LogFiles::load(&paths, spec.format, &spec.labels, &spec.label_fields)
-            })
-            .await;
-            let files =
-                loaded.unwrap_or_else(|failed| std::panic::resume_unwind(failed.into_panic()))?;
-            Ok(Box::new(files) as Box<dyn LogSource>)
-        })
+    ) -> LocalBoxFuture<'a, Result<Opened<dyn LogSource>, OpenError>> {
+        Box::pin(self.open_live_logs(spec))
     }
 }
 
+/// The server's client, with the credentials it read (for the session to mask).
+fn server_api(server: &ServerSpec) -> Result<(HttpApi, Vec<String>), OpenError> {
+    let mut credentials = Vec::new();
+    let mut read = |reference: &str| {
+        let value = secret::read(reference)?;
+        credentials.push(value.clone());
+        Ok::<_, SecretError>(value)
+    };
+    let auth = match &server.auth {
+        AuthRef::None => Auth::None,
+        AuthRef::Token(r) => Auth::Bearer(read(r)?),
+        AuthRef::Basic(u, p) => Auth::Basic {
+            user: read(u)?,
+            password: read(p)?,
+        },
+    };
+    let api = HttpApi::new(
+        &server.url,
+        server.headers.clone(),
+        auth,
+        server.timeout,
+        server.max_answer,
+    )?;
+    Ok((api, credentials))
+}
+
 impl LiveSources {
+    async fn open_live_logs(&self, spec: &LogSpec) -> Result<Opened<dyn LogSource>, OpenError> {
+        match spec {
+            LogSpec::VictoriaLogs(server, tenant) => {
+                let (api, credentials) = server_api(server)?;
+                Ok(Opened {
+                    source: Box::new(VictoriaLogs::new(api, tenant.clone())),
+                    credentials,
+                })
+            }
+            // Read on a blocking thread, as metrics files are.
+            LogSpec::Files(files) => {
+                let paths: Vec<PathBuf> =
+                    files.paths.iter().map(|p| self.base_dir.join(p)).collect();
+                let files = files.clone();
+                let loaded = tokio::task::spawn_blocking(move || {
+                    LogFiles::load(&paths, files.format, &files.labels, &files.label_fields)
+                })
+                .await;
+                let loaded = loaded
+                    .unwrap_or_else(|failed| std::panic::resume_unwind(failed.into_panic()))?;
+                Ok(Opened {
+                    source: Box::new(loaded),
+                    credentials: Vec::new(),
+                })
+            }
+        }
+    }
+
     async fn open_live(&self, spec: &SourceSpec) -> Result<Opened, OpenError> {
         match spec {
-            SourceSpec::Prometheus {
-                url,
-                headers,
-                auth,
-                timeout,
-                max_answer,
-            } => {
-                let mut credentials = Vec::new();
-                let mut read = |reference: &str| {
-                    let value = secret::read(reference)?;
-                    credentials.push(value.clone());
-                    Ok::<_, SecretError>(value)
-                };
-                let auth = match auth {
-                    AuthRef::None => Auth::None,
-                    AuthRef::Token(r) => Auth::Bearer(read(r)?),
-                    AuthRef::Basic(u, p) => Auth::Basic {
-                        user: read(u)?,
-                        password: read(p)?,
-                    },
-                };
-                let server = Prometheus::new(url, headers.clone(), auth, *timeout, *max_answer)?;
+            SourceSpec::Prometheus(server) => {
+                let (api, credentials) = server_api(server)?;
                 Ok(Opened {
-                    source: Box::new(server),
+                    source: Box::new(Prometheus::new(api)),
                     credentials,
                 })
             }
@@ -305,20 +344,26 @@ impl Ops {
         &self,
         name: &str,
         spec: &LogSpec,
-    ) -> Result<Box<dyn LogSource>, OpenError> {
-        let opened: Box<dyn LogSource> = match &self.mode {
-            Mode::Replay(recording) => Box::new(ReplaySource {
-                name: name.to_owned(),
-                recording: recording.clone(),
-            }),
+    ) -> Result<Opened<dyn LogSource>, OpenError> {
+        let opened = match &self.mode {
+            Mode::Replay(recording) => Opened {
+                source: Box::new(ReplaySource {
+                    name: name.to_owned(),
+                    recording: recording.clone(),
+                }) as Box<dyn LogSource>,
+                credentials: Vec::new(),
+            },
             Mode::Live | Mode::DryRun => self.world.sources.open_logs(spec).await?,
         };
         Ok(match &self.journal {
-            Some(journal) => Box::new(RecordedSource {
-                name: name.to_owned(),
-                inner: opened,
-                journal: journal.clone(),
-            }),
+            Some(journal) => Opened {
+                source: Box::new(RecordedSource {
+                    name: name.to_owned(),
+                    inner: opened.source,
+                    journal: journal.clone(),
+                }),
+                credentials: opened.credentials,
+            },
             None => opened,
         })
     }
@@ -326,7 +371,7 @@ impl Ops {
     /// Opens a declared source: from the journal on replay (nothing is contacted, no
     /// credential read), else live; recorded when a journal is kept.
     pub async fn open_source(&self, name: &str, spec: &SourceSpec) -> Result<Opened, OpenError> {
-        let opened = match &self.mode {
+        let opened: Opened = match &self.mode {
             Mode::Replay(recording) => Opened {
                 source: Box::new(ReplaySource {
                     name: name.to_owned(),

@@ -259,7 +259,7 @@ impl Failure {
                 message: message.clone(),
                 position: *position,
             },
-            SourceError::LogQL { message, position } => Failure::Logql {
+            SourceError::LogQuery { message, position } => Failure::LogQuery {
                 message: message.clone(),
                 position: *position,
             },
@@ -296,7 +296,7 @@ impl Failure {
                 message: message.clone(),
                 position: *position,
             },
-            Failure::Logql { message, position } => SourceError::LogQL {
+            Failure::LogQuery { message, position } => SourceError::LogQuery {
                 message: message.clone(),
                 position: *position,
             },
@@ -457,6 +457,10 @@ impl Entry {
                 path: path.to_owned(),
             },
         )
+    }
+
+    pub fn victorialogs_source(name: &str, url: Option<String>) -> Entry {
+        Entry::source(name, Backend::Victorialogs { url })
     }
 
     pub fn logs_source(name: &str, paths: &[String], format: &str) -> Entry {

@@ -410,7 +410,7 @@ pub enum Failure {
         /// 1-based (line, column) within the expression.
         position: Option<(usize, usize)>,
     },
-    Logql {
+    LogQuery {
         message: String,
         position: Option<(usize, usize)>,
     },
@@ -478,6 +478,9 @@ pub enum Backend {
     /// A metrics file, as written (relative to the notebook).
     File {
         path: String,
+    },
+    Victorialogs {
+        url: Option<String>,
     },
     /// Log files, as written: paths or globs, relative to the notebook.
     Logs {

@@ -296,14 +296,14 @@ fn every_kind() -> Vec<(Entry, Value, Value)> {
         (
             Entry::Logs {
                 input: LogsInput::of("app", "{app=", &range().interval(), 20),
-                result: LogsOutcome::of(&Err(SourceError::LogQL {
+                result: LogsOutcome::of(&Err(SourceError::LogQuery {
                     message: "expected a string".into(),
                     position: Some((1, 6)),
                 })),
             },
             json!({"source": "app", "query": "{app=",
                    "start": 1_795_168_800.0, "end": 1_795_176_000.0, "limit": 20}),
-            json!({"error": {"kind": "logql", "message": "expected a string", "position": [1, 6]}}),
+            json!({"error": {"kind": "log_query", "message": "expected a string", "position": [1, 6]}}),
         ),
         (
             query(QueryInput::range("prom", expr, &range()), Ok(matrix)),

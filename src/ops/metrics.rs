@@ -92,9 +92,10 @@ pub enum SourceError {
         message: String,
         position: Option<(usize, usize)>,
     },
-    /// The query is not valid LogQL; `position` as for PromQL.
+    /// The log query is not valid in its source's language (LogQL; LogsQL for VictoriaLogs);
+    /// `position` as for PromQL.
     #[error("{message}")]
-    LogQL {
+    LogQuery {
         message: String,
         position: Option<(usize, usize)>,
     },

@@ -5,6 +5,7 @@ pub mod check;
 pub mod clock;
 pub mod command;
 pub mod finding;
+pub mod http_api;
 pub mod leftovers;
 pub mod logs;
 pub mod metrics;
@@ -13,6 +14,7 @@ pub mod probe;
 pub mod regular_file;
 pub mod rust;
 pub mod secret;
+pub mod victoria_logs;
 
 /// A size as a person reads it: `512 B`, `3.5 KiB`, `256.0 MiB`.
 pub fn human_bytes(bytes: u64) -> String {

@@ -1,139 +1,39 @@
 //! A Prometheus-compatible server (Prometheus, Thanos, Mimir, VictoriaMetrics) through the HTTP
 //! API v1.
 
+use super::http_api::{excerpt, HttpApi};
 use super::metrics::{
     format_value, Answer, Interval, Labels, MetricInfo, MetricsSource, QueryResult, Range, Sample,
     Series, SourceError,
 };
 use serde::{Deserialize, Serialize};
-use std::time::Duration;
-
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// How requests authenticate, with secrets already read from their references.
-#[derive(Clone)]
-pub enum Auth {
-    None,
-    Bearer(String),
-    Basic { user: String, password: String },
-}
-
-/// The HTTP client could not be set up (its TLS backend failed to start, for instance).
-#[derive(Debug, thiserror::Error)]
-#[error("cannot set up an HTTP client: {0}")]
-pub struct ClientError(reqwest::Error);
 
 pub struct Prometheus {
-    base: String,
-    client: reqwest::Client,
-    headers: Vec<(String, String)>,
-    auth: Auth,
-    timeout: Duration,
-    /// The largest answer read, in bytes: a server (or whatever answers in its place) cannot
-    /// make the kernel hold more.
-    max_answer: u64,
+    api: HttpApi,
 }
 
 impl Prometheus {
-    /// `url` is the server's root (the part before `/api/v1`). Nothing is contacted yet.
-    pub fn new(
-        url: &str,
-        headers: Vec<(String, String)>,
-        auth: Auth,
-        timeout: Duration,
-        max_answer: u64,
-    ) -> Result<Self, ClientError> {
-        let client = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT.min(timeout))
-            .timeout(timeout)
-            .user_agent(concat!("playbook/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(ClientError)?;
-        Ok(Prometheus {
-            base: url.trim_end_matches('/').to_owned(),
-            client,
-            headers,
-            auth,
-            timeout,
-            max_answer,
-        })
+    /// `api` reaches the server's root (the part before `/api/v1`). Nothing is contacted yet.
+    pub fn new(api: HttpApi) -> Self {
+        Prometheus { api }
     }
 
-    fn request(&self, builder: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        let mut builder = builder;
-        for (name, value) in &self.headers {
-            builder = builder.header(name, value);
-        }
-        match &self.auth {
-            Auth::None => builder,
-            Auth::Bearer(token) => builder.bearer_auth(token),
-            Auth::Basic { user, password } => builder.basic_auth(user, Some(password)),
-        }
-    }
-
+    /// The body of a success, or of the JSON error Prometheus answers a bad expression with (a
+    /// 4xx whose body is the message to show, not the status).
     async fn send(&self, builder: reqwest::RequestBuilder) -> Result<Vec<u8>, SourceError> {
-        let response = self
-            .request(builder)
-            .send()
-            .await
-            .map_err(|e| self.transport_error(e))?;
-        let status = response.status();
-        let body = self.read_answer(response).await?;
+        let (status, body) = self.api.answer(builder).await?;
         if status.is_success() || is_api_error(&body) {
             Ok(body)
         } else {
-            Err(SourceError::Server(format!(
-                "HTTP {status} from {}: {}",
-                self.base,
-                excerpt(&body)
-            )))
-        }
-    }
-
-    /// The body, read as it arrives and refused as soon as it passes `max_answer` (announced or
-    /// not), so that an endless or huge answer costs at most the cap.
-    async fn read_answer(&self, mut response: reqwest::Response) -> Result<Vec<u8>, SourceError> {
-        let too_large = || {
-            SourceError::Server(format!(
-                "the answer from {} is larger than {}, this source's max-answer: narrow the query, or raise max-answer",
-                self.base,
-                super::human_bytes(self.max_answer)
-            ))
-        };
-        if response
-            .content_length()
-            .is_some_and(|n| n > self.max_answer)
-        {
-            return Err(too_large());
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| self.transport_error(e))?
-        {
-            if (body.len() + chunk.len()) as u64 > self.max_answer {
-                return Err(too_large());
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(body)
-    }
-
-    fn transport_error(&self, e: reqwest::Error) -> SourceError {
-        if e.is_timeout() {
-            SourceError::Timeout(self.timeout)
-        } else if e.is_connect() || e.is_request() {
-            SourceError::Unreachable(format!("cannot reach {}: {}", self.base, root_cause(&e)))
-        } else {
-            SourceError::Server(format!("{}: {}", self.base, root_cause(&e)))
+            Err(self.api.status_error(status, &body))
         }
     }
 
     async fn post_query(&self, path: &str, form: &[(&str, String)]) -> Result<Answer, SourceError> {
         // POST, so that long expressions never hit a URL length limit.
-        let url = format!("{}/api/v1/{path}", self.base);
-        let body = self.send(self.client.post(url).form(form)).await?;
+        let body = self
+            .send(self.api.post(&format!("api/v1/{path}")).form(form))
+            .await?;
         let expr = form.iter().find(|(name, _)| *name == "query");
         decode_answer(&body).map_err(|e| match (e, expr) {
             (
@@ -155,28 +55,11 @@ impl Prometheus {
         path: &str,
         params: &[(&str, String)],
     ) -> Result<T, SourceError> {
-        let url = format!("{}/api/v1/{path}", self.base);
-        let body = self.send(self.client.get(url).query(params)).await?;
+        let body = self
+            .send(self.api.get(&format!("api/v1/{path}")).query(params))
+            .await?;
         let envelope: Envelope<T> = serde_json::from_slice(&body).map_err(|_| not_api(&body))?;
         envelope.into_data()
-    }
-}
-
-fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause = e;
-    while let Some(next) = cause.source() {
-        cause = next;
-    }
-    cause.to_string()
-}
-
-fn excerpt(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let text = text.trim();
-    match text.char_indices().nth(200) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None if text.is_empty() => "(empty body)".into(),
-        None => text.to_owned(),
     }
 }
 
@@ -417,9 +300,8 @@ impl MetricsSource for Prometheus {
     }
 
     async fn metadata(&self, metric: &str) -> Result<Option<MetricInfo>, SourceError> {
-        let url = format!("{}/api/v1/metadata", self.base);
         let body = self
-            .send(self.client.get(url).query(&[("metric", metric)]))
+            .send(self.api.get("api/v1/metadata").query(&[("metric", metric)]))
             .await?;
         let envelope: Envelope<std::collections::HashMap<String, Vec<WireMetadata>>> =
             serde_json::from_slice(&body).map_err(|_| not_api(&body))?;

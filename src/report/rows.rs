@@ -77,6 +77,7 @@ impl SourceRow<'_> {
             Backend::Prometheus { .. } => "prometheus",
             Backend::File { .. } => "file",
             Backend::Logs { .. } => "logs",
+            Backend::Victorialogs { .. } => "victorialogs",
         };
         Some(kind.to_owned())
     }
@@ -84,7 +85,7 @@ impl SourceRow<'_> {
     /// A Prometheus source's URL; a file has none.
     pub(super) fn url(&self) -> Option<String> {
         match &self.input.backend {
-            Some(Backend::Prometheus { url }) => url.clone(),
+            Some(Backend::Prometheus { url } | Backend::Victorialogs { url }) => url.clone(),
             _ => None,
         }
     }

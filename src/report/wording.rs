@@ -40,7 +40,7 @@ pub(super) fn failure(failure: &Failure) -> String {
     match failure {
         Failure::Timeout { after_ms } => format!("timed out after {}", millis(*after_ms)),
         Failure::Promql { message, .. } => format!("promql: {message}"),
-        Failure::Logql { message, .. } => format!("logql: {message}"),
+        Failure::LogQuery { message, .. } => format!("log query: {message}"),
         Failure::Unreachable { message } => format!("unreachable: {message}"),
         Failure::Server { message } => format!("server: {message}"),
         Failure::Unsupported { message } => format!("unsupported: {message}"),

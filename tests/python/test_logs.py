@@ -134,7 +134,7 @@ def test_bad_queries_are_clear_errors_and_the_kernel_keeps_serving(kernel):
     declare(kc)
     statement = 'logs {service="checkout" |= "x"'
     err = run_error(kc, statement)
-    assert err["ename"] == "LogQLError", err
+    assert err["ename"] == "LogQueryError", err
     caret_under(err, statement, '|= "x"')
     err = run_error(kc, 'logs {service="checkout"} | pattern "<_> <msg>"')
     assert err["ename"] == "UnsupportedInEmbeddedEngine" and "pattern" in err["evalue"], err

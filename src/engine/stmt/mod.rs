@@ -76,8 +76,8 @@ pub const STATEMENTS: &[Keyword] = &[
     },
     Keyword {
         name: "source",
-        syntax: "source NAME prometheus URL [header K=V]... [token REF] [basic REF REF] [timeout D] [max-answer SIZE]\nsource NAME file PATH\nsource NAME logs PATH... [format json|logfmt|text] [label K=V]... [label FIELD]...",
-        help: "Declares a metrics source: a Prometheus-compatible server (Prometheus, Thanos, Mimir, VictoriaMetrics), or a metrics file evaluated in-process; or log files read in-process for `logs` (JSON lines, logfmt, or text with a timestamp at the start of each line; globs allowed; `label K=V` gives every stream a label, `label FIELD` takes one from each JSON or logfmt line). The first source of each kind is its default. Secrets only by reference: env:VAR or file:PATH. `timeout` bounds each request (default 30s).",
+        syntax: "source NAME prometheus URL [header K=V]... [token REF] [basic REF REF] [timeout D] [max-answer SIZE]\nsource NAME file PATH\nsource NAME logs PATH... [format json|logfmt|text] [label K=V]... [label FIELD]...\nsource NAME victorialogs URL [header K=V]... [token REF] [basic REF REF] [tenant ACCOUNT:PROJECT] [timeout D]",
+        help: "Declares a metrics source: a Prometheus-compatible server (Prometheus, Thanos, Mimir, VictoriaMetrics), or a metrics file evaluated in-process; or log files read in-process for `logs` (JSON lines, logfmt, or text with a timestamp at the start of each line; globs allowed; `label K=V` gives every stream a label, `label FIELD` takes one from each JSON or logfmt line), or a VictoriaLogs server, whose `logs` queries are LogsQL. The first source of each kind is its default. Secrets only by reference: env:VAR or file:PATH. `timeout` bounds each request (default 30s).",
         binds: false,
         parse: |t| Ok(Statement::Source(source::parse(t)?)),
     },

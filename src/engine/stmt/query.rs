@@ -98,8 +98,8 @@ pub fn source_error(error: SourceError, expr: &Template, expr_span: Span, what: 
         SourceError::PromQL { message, position } => {
             CellError::new(ErrorKind::PromQLError, message, at(position))
         }
-        SourceError::LogQL { message, position } => {
-            CellError::new(ErrorKind::LogQLError, message, at(position))
+        SourceError::LogQuery { message, position } => {
+            CellError::new(ErrorKind::LogQueryError, message, at(position))
         }
         SourceError::Unreachable(why) => {
             CellError::new(ErrorKind::SourceUnreachable, why, expr_span)

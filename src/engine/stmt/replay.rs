@@ -51,7 +51,8 @@ pub async fn apply(path: &str, span: Span, cx: &mut Context<'_>) -> Result<(), C
             .ops
             .open_logs(&named.name, &named.spec)
             .await
-            .map_err(|e| CellError::new(ErrorKind::NotRecorded, e.to_string(), span))?;
+            .map_err(|e| CellError::new(ErrorKind::NotRecorded, e.to_string(), span))?
+            .source;
     }
     cx.out.display(
         Bundle::plain(format!(

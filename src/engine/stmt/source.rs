@@ -8,7 +8,7 @@ use crate::engine::duration;
 use crate::engine::error::{CellError, ErrorKind, Span};
 use crate::engine::session::NamedLogs;
 use crate::engine::session::NamedSource;
-use crate::engine::stack::{AuthRef, LogSpec, OpenError, SourceSpec};
+use crate::engine::stack::{AuthRef, LogFilesSpec, LogSpec, OpenError, ServerSpec, SourceSpec};
 use crate::engine::syntax::{is_name, Template, Tokens};
 use crate::journal::entry::Entry;
 use crate::ops::logs::{Labels, LogFormat};
@@ -19,21 +19,27 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// The largest answer a prometheus source reads unless `max-answer` says otherwise: 256 MiB.
 const DEFAULT_MAX_ANSWER: u64 = 256 << 20;
 
+/// A server a source talks to over HTTP, as declared; its URL filled in when the step runs.
+#[derive(Debug, Clone)]
+pub struct Server {
+    pub url: Template,
+    pub url_span: Span,
+    pub headers: Vec<(String, String)>,
+    pub auth: AuthRef,
+    pub timeout: Duration,
+    pub max_answer: u64,
+}
+
 #[derive(Debug, Clone)]
 pub enum SourceKind {
-    Prometheus {
-        url: Template,
-        url_span: Span,
-        headers: Vec<(String, String)>,
-        auth: AuthRef,
-        timeout: Duration,
-        max_answer: u64,
-    },
+    Prometheus(Server),
     File {
         path: String,
     },
     /// Log files, read in-process; `spec`'s paths as written.
-    Logs(LogSpec),
+    Logs(LogFilesSpec),
+    /// VictoriaLogs, with the tenant (`ACCOUNT:PROJECT`) if one is named.
+    VictoriaLogs(Server, Option<(String, String)>),
 }
 
 /// A URL given as `{{NAME}}` is checked once it is filled in.
@@ -51,9 +57,10 @@ fn check_url(url: &str, span: Span) -> Result<(), CellError> {
 impl SourceKind {
     pub fn name(&self) -> &'static str {
         match self {
-            SourceKind::Prometheus { .. } => "prometheus",
+            SourceKind::Prometheus(_) => "prometheus",
             SourceKind::File { .. } => "file",
             SourceKind::Logs(_) => "logs",
+            SourceKind::VictoriaLogs(..) => "victorialogs",
         }
     }
 }
@@ -72,7 +79,7 @@ pub fn parse(tokens: &mut Tokens) -> Result<NewSource, CellError> {
             name_span,
         ));
     }
-    let (kind, span) = tokens.word("the source's kind: prometheus, file or logs")?;
+    let (kind, span) = tokens.word("the source's kind: prometheus, file, logs or victorialogs")?;
     let words = tokens.raw_words();
     let kind = match kind.as_str() {
         "file" => match words.as_slice() {
@@ -82,11 +89,20 @@ pub fn parse(tokens: &mut Tokens) -> Result<NewSource, CellError> {
                 return Err(CellError::parse("a file source takes one path", *extra))
             }
         },
-        "prometheus" => prometheus(&words, tokens)?,
+        "prometheus" => match server("prometheus", &words, tokens)? {
+            (server, None) => SourceKind::Prometheus(server),
+            (_, Some((_, at))) => {
+                return Err(CellError::parse("a prometheus source takes no tenant: send it as a header, e.g. header X-Scope-OrgID=team", at))
+            }
+        },
+        "victorialogs" => {
+            let (server, tenant) = server("victorialogs", &words, tokens)?;
+            SourceKind::VictoriaLogs(server, tenant.map(|(t, _)| t))
+        }
         "logs" => SourceKind::Logs(logs(&words, tokens)?),
         _ => {
             return Err(CellError::parse(
-                format!("unknown source kind `{kind}`: use prometheus, file or logs"),
+                format!("unknown source kind `{kind}`: use prometheus, file, logs or victorialogs"),
                 span,
             ))
         }
@@ -94,7 +110,14 @@ pub fn parse(tokens: &mut Tokens) -> Result<NewSource, CellError> {
     Ok(NewSource { name, kind })
 }
 
-fn prometheus(words: &[(String, Span)], tokens: &Tokens) -> Result<SourceKind, CellError> {
+/// `URL [header K=V]... [token REF] [basic REF REF] [timeout D] [max-answer SIZE]
+/// [tenant ACCOUNT:PROJECT]`, and where the tenant was written.
+#[allow(clippy::type_complexity)]
+fn server(
+    kind: &str,
+    words: &[(String, Span)],
+    tokens: &Tokens,
+) -> Result<(Server, Option<((String, String), Span)>), CellError> {
     let mut words = words.iter();
     let (url, url_span) = words
         .next()
@@ -107,6 +130,7 @@ fn prometheus(words: &[(String, Span)], tokens: &Tokens) -> Result<SourceKind, C
     let mut auth = AuthRef::None;
     let mut timeout = DEFAULT_TIMEOUT;
     let mut max_answer = DEFAULT_MAX_ANSWER;
+    let mut tenant = None;
     while let Some((option, span)) = words.next() {
         let mut value = || words.next().map(|(w, _)| w.clone());
         let bad = |what: &str| {
@@ -147,27 +171,36 @@ fn prometheus(words: &[(String, Span)], tokens: &Tokens) -> Result<SourceKind, C
                     .filter(|&n| n > 0)
                     .ok_or_else(|| bad("a size, e.g. 512MiB or 2GiB"))?;
             }
+            "tenant" => {
+                let named = value().ok_or_else(|| bad("ACCOUNT:PROJECT, e.g. 0:0"))?;
+                let (account, project) = named
+                    .split_once(':')
+                    .filter(|(a, p)| [a, p].iter().all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())))
+                    .ok_or_else(|| bad("ACCOUNT:PROJECT, two numbers, e.g. 12:0"))?;
+                tenant = Some(((account.to_owned(), project.to_owned()), *span));
+            }
             _ => {
                 return Err(CellError::parse(
-                    format!("unknown option `{option}`: a prometheus source takes header K=V, token REF, basic REF REF, timeout D and max-answer SIZE"),
+                    format!("unknown option `{option}`: a {kind} source takes header K=V, token REF, basic REF REF, timeout D and max-answer SIZE{}", if kind == "victorialogs" { ", and tenant ACCOUNT:PROJECT" } else { "" }),
                     *span,
                 ))
             }
         }
     }
-    Ok(SourceKind::Prometheus {
+    let server = Server {
         url,
         url_span: *url_span,
         headers,
         auth,
         timeout,
         max_answer,
-    })
+    };
+    Ok((server, tenant))
 }
 
 /// `PATH... [format json|logfmt|text] [label K=V]... [label FIELD]...`
-fn logs(words: &[(String, Span)], tokens: &Tokens) -> Result<LogSpec, CellError> {
-    let mut spec = LogSpec {
+fn logs(words: &[(String, Span)], tokens: &Tokens) -> Result<LogFilesSpec, CellError> {
+    let mut spec = LogFilesSpec {
         paths: Vec::new(),
         format: LogFormat::Text,
         labels: Labels::new(),
@@ -255,33 +288,35 @@ fn open_error(e: OpenError, span: Span) -> CellError {
 impl NewSource {
     pub async fn apply(&self, span: Span, cx: &mut Context<'_>) -> Result<(), CellError> {
         let (spec, description, entry) = match &self.kind {
-            SourceKind::Prometheus {
-                url,
-                url_span,
-                headers,
-                auth,
-                timeout,
-                max_answer,
-            } => {
-                let url = cx.state.resolve(url)?;
-                check_url(&url, *url_span)?;
-                let description = format!("prometheus at {url}");
-                let entry = Entry::prometheus_source(&self.name, Some(url.clone()));
-                let spec = SourceSpec::Prometheus {
-                    url,
-                    headers: headers.clone(),
-                    auth: auth.clone(),
-                    timeout: *timeout,
-                    max_answer: *max_answer,
-                };
-                (spec, description, entry)
+            SourceKind::Prometheus(server) => {
+                let server = server.resolve(cx)?;
+                let description = format!("prometheus at {}", server.url);
+                let entry = Entry::prometheus_source(&self.name, Some(server.url.clone()));
+                (SourceSpec::Prometheus(server), description, entry)
             }
             SourceKind::File { path } => (
                 SourceSpec::File { path: path.into() },
                 format!("the metrics file {path}, evaluated in-process"),
                 Entry::file_source(&self.name, path),
             ),
-            SourceKind::Logs(spec) => return self.apply_logs(spec, span, cx).await,
+            SourceKind::Logs(files) => {
+                let paths: Vec<String> = files
+                    .paths
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect();
+                let description = format!("the log files {}, read in-process", paths.join(", "));
+                let entry = Entry::logs_source(&self.name, &paths, &files.format.to_string());
+                let spec = LogSpec::Files(files.clone());
+                return self.apply_logs(spec, description, entry, span, cx).await;
+            }
+            SourceKind::VictoriaLogs(server, tenant) => {
+                let server = server.resolve(cx)?;
+                let description = format!("victorialogs at {}, queried in LogsQL", server.url);
+                let entry = Entry::victorialogs_source(&self.name, Some(server.url.clone()));
+                let spec = LogSpec::VictoriaLogs(server, tenant.clone());
+                return self.apply_logs(spec, description, entry, span, cx).await;
+            }
         };
         cx.state.check_metrics_name(&self.name, span)?;
         let opened = cx
@@ -307,23 +342,42 @@ impl NewSource {
     }
 }
 
+impl Server {
+    /// The server as the step runs it: its URL filled in and checked.
+    fn resolve(&self, cx: &Context<'_>) -> Result<ServerSpec, CellError> {
+        let url = cx.state.resolve(&self.url)?;
+        check_url(&url, self.url_span)?;
+        Ok(ServerSpec {
+            url,
+            headers: self.headers.clone(),
+            auth: self.auth.clone(),
+            timeout: self.timeout,
+            max_answer: self.max_answer,
+        })
+    }
+}
+
 impl NewSource {
     async fn apply_logs(
         &self,
-        spec: &LogSpec,
+        spec: LogSpec,
+        description: String,
+        entry: Entry,
         span: Span,
         cx: &mut Context<'_>,
     ) -> Result<(), CellError> {
-        let source = cx
+        let opened = cx
             .ops
-            .open_logs(&self.name, spec)
+            .open_logs(&self.name, &spec)
             .await
             .map_err(|e| open_error(e, span))?;
-        let paths: Vec<String> = spec.paths.iter().map(|p| p.display().to_string()).collect();
+        for credential in &opened.credentials {
+            super::secret::keep(credential, span, cx)?;
+        }
         let named = NamedLogs {
             name: self.name.clone(),
-            spec: spec.clone(),
-            source,
+            spec,
+            source: opened.source,
         };
         let is_default = cx.state.add_log_source(named, span)?;
         let role = if is_default {
@@ -332,17 +386,10 @@ impl NewSource {
             ""
         };
         cx.out.display(
-            Bundle::plain(format!(
-                "source {}: the log files {}, read in-process{role}",
-                self.name,
-                paths.join(", ")
-            )),
+            Bundle::plain(format!("source {}: {description}{role}", self.name)),
             None,
         );
-        let format = spec.format.to_string();
-        cx.ops
-            .note(Entry::logs_source(&self.name, &paths, &format))
-            .await;
+        cx.ops.note(entry).await;
         Ok(())
     }
 }

@@ -183,13 +183,13 @@ fn metrics_statements() {
         panic!()
     };
     assert_eq!(source.name, "prom");
-    let source::SourceKind::Prometheus {
+    let source::SourceKind::Prometheus(source::Server {
         url,
         headers,
         auth,
         timeout,
         ..
-    } = source.kind
+    }) = source.kind
     else {
         panic!()
     };
@@ -208,7 +208,7 @@ fn metrics_statements() {
     let Statement::Source(source) = one("source prom prometheus {{prometheus}}").statement else {
         panic!()
     };
-    let source::SourceKind::Prometheus { url, .. } = source.kind else {
+    let source::SourceKind::Prometheus(source::Server { url, .. }) = source.kind else {
         panic!()
     };
     assert!(url.literal().is_none(), "checked once filled in");
@@ -438,4 +438,37 @@ fn a_logs_source_takes_paths_a_format_and_labels() {
         "paths come first",
     );
     error_at("source app logs a.log format", 1, 23, "takes a format");
+}
+
+#[test]
+fn a_victorialogs_source_takes_server_options_and_a_tenant() {
+    let step =
+        one("source vl victorialogs http://logs:9428 token env:VL_TOKEN tenant 12:3 timeout 5s");
+    let Statement::Source(source) = step.statement else {
+        panic!()
+    };
+    let source::SourceKind::VictoriaLogs(server, tenant) = source.kind else {
+        panic!("{:?}", source.kind)
+    };
+    assert_eq!(server.url.literal().unwrap(), "http://logs:9428");
+    assert_eq!(server.timeout, Duration::from_secs(5));
+    assert_eq!(tenant, Some(("12".to_owned(), "3".to_owned())));
+    error_at(
+        "source vl victorialogs http://logs:9428 tenant 12",
+        1,
+        41,
+        "ACCOUNT:PROJECT",
+    );
+    error_at(
+        "source vl victorialogs http://logs:9428 tenant a:b",
+        1,
+        41,
+        "two numbers",
+    );
+    error_at(
+        "source p prometheus http://p:9090 tenant 1:2",
+        1,
+        35,
+        "no tenant",
+    );
 }

@@ -25,7 +25,7 @@ fn to_nanos(seconds: f64) -> i64 {
 impl From<LogError> for SourceError {
     fn from(error: LogError) -> SourceError {
         match error {
-            LogError::Syntax { message, position } => SourceError::LogQL {
+            LogError::Syntax { message, position } => SourceError::LogQuery {
                 message,
                 position: Some(position),
             },
