@@ -37,6 +37,8 @@ pub struct NamedLogs {
     pub name: String,
     pub spec: LogSpec,
     pub source: Box<dyn LogSource>,
+    /// The same source's metric queries, when it answers them.
+    pub metrics: Option<Box<dyn MetricsSource>>,
 }
 
 /// Metric names, label names and label values of one source within one window, fetched once
@@ -165,13 +167,23 @@ impl Investigation {
         name: Option<(&str, Span)>,
         span: Span,
     ) -> Result<&dyn MetricsSource, CellError> {
-        self.named_source(name.map(|(n, _)| n))
-            .map(|s| s.source.as_ref())
-            .ok_or_else(|| match name {
+        let logs = |wanted: Option<&str>| {
+            (self.log_sources.iter())
+                .filter(|s| wanted.is_none_or(|w| s.name == w))
+                .find_map(|s| s.metrics.as_deref())
+        };
+        // Without a metrics source, log files that answer metric queries are the default.
+        let wanted = name.map(|(n, _)| n);
+        let found = match self.named_source(wanted) {
+            Some(named) => Some(named.source.as_ref()),
+            None if wanted.is_none() && !self.sources.is_empty() => None,
+            None => logs(wanted),
+        };
+        found.ok_or_else(|| match name {
                 Some((name, at)) if self.log_sources.iter().any(|s| s.name == name) => {
                     CellError::new(
                         ErrorKind::NoSource,
-                        format!("`{name}` is a log source: read it with `logs @{name} QUERY`"),
+                        format!("`{name}` is a log source that answers no metric query: read its lines with `logs @{name} QUERY`"),
                         at,
                     )
                 }

@@ -18,6 +18,7 @@ use crate::ops::file_source;
 use crate::ops::file_source::LoadError;
 use crate::ops::http_api::{Auth, ClientError, HttpApi};
 use crate::ops::logs::{Labels, LogFiles, LogFormat, LogLoadError, LogSource};
+use crate::ops::loki::Loki;
 use crate::ops::metrics::{MetricsSource, SourceError};
 use crate::ops::probe::{Http, Prober};
 use crate::ops::prometheus::Prometheus;
@@ -67,6 +68,8 @@ pub enum LogSpec {
     Files(LogFilesSpec),
     /// With the tenant's account and project ids, if one is named.
     VictoriaLogs(ServerSpec, Option<(String, String)>),
+    /// With the tenant sent as `X-Scope-OrgID`, if one is named.
+    Loki(ServerSpec, Option<String>),
 }
 
 /// Log files as a `source NAME logs` statement declares them, read in-process.
@@ -171,6 +174,13 @@ impl LiveSources {
                 let (api, credentials) = server_api(server)?;
                 Ok(Opened {
                     source: Box::new(VictoriaLogs::new(api, tenant.clone())),
+                    credentials,
+                })
+            }
+            LogSpec::Loki(server, tenant) => {
+                let (api, credentials) = server_api(server)?;
+                Ok(Opened {
+                    source: Box::new(Loki::new(api, tenant.clone())),
                     credentials,
                 })
             }

@@ -459,6 +459,10 @@ impl Entry {
         )
     }
 
+    pub fn loki_source(name: &str, url: Option<String>) -> Entry {
+        Entry::source(name, Backend::Loki { url })
+    }
+
     pub fn victorialogs_source(name: &str, url: Option<String>) -> Entry {
         Entry::source(name, Backend::Victorialogs { url })
     }

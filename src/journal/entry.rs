@@ -482,6 +482,9 @@ pub enum Backend {
     Victorialogs {
         url: Option<String>,
     },
+    Loki {
+        url: Option<String>,
+    },
     /// Log files, as written: paths or globs, relative to the notebook.
     Logs {
         paths: Vec<String>,

@@ -228,4 +228,13 @@ impl LogSource for RecordedSource<dyn LogSource> {
         write_built(&self.journal, build, started).await;
         selection
     }
+
+    fn metrics(&self) -> Option<Box<dyn MetricsSource>> {
+        let inner = self.inner.metrics()?;
+        Some(Box::new(RecordedSource {
+            name: self.name.clone(),
+            inner,
+            journal: self.journal.clone(),
+        }))
+    }
 }

@@ -344,4 +344,12 @@ impl LogSource for ReplaySource {
             .map_err(SourceError::NotRecorded)?;
         recorded.to_selection()
     }
+
+    // What the journal holds of the source's metric queries answers them, as for any source.
+    fn metrics(&self) -> Option<Box<dyn MetricsSource>> {
+        Some(Box::new(ReplaySource {
+            name: self.name.clone(),
+            recording: self.recording.clone(),
+        }))
+    }
 }

@@ -20,6 +20,7 @@ pub enum Auth {
 #[error("cannot set up an HTTP client: {0}")]
 pub struct ClientError(reqwest::Error);
 
+#[derive(Clone)]
 pub struct HttpApi {
     base: String,
     client: reqwest::Client,

@@ -8,6 +8,7 @@ pub mod finding;
 pub mod http_api;
 pub mod leftovers;
 pub mod logs;
+pub mod loki;
 pub mod metrics;
 pub mod policy;
 pub mod probe;

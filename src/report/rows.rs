@@ -78,6 +78,7 @@ impl SourceRow<'_> {
             Backend::File { .. } => "file",
             Backend::Logs { .. } => "logs",
             Backend::Victorialogs { .. } => "victorialogs",
+            Backend::Loki { .. } => "loki",
         };
         Some(kind.to_owned())
     }
@@ -85,7 +86,9 @@ impl SourceRow<'_> {
     /// A Prometheus source's URL; a file has none.
     pub(super) fn url(&self) -> Option<String> {
         match &self.input.backend {
-            Some(Backend::Prometheus { url } | Backend::Victorialogs { url }) => url.clone(),
+            Some(
+                Backend::Prometheus { url } | Backend::Victorialogs { url } | Backend::Loki { url },
+            ) => url.clone(),
             _ => None,
         }
     }

@@ -14,6 +14,7 @@ import shutil
 from datetime import datetime, timezone
 
 import nbformat
+import pytest
 
 from kernel_client import (
     REPO,
@@ -139,7 +140,7 @@ def test_bad_queries_are_clear_errors_and_the_kernel_keeps_serving(kernel):
     err = run_error(kc, 'logs {service="checkout"} | pattern "<_> <msg>"')
     assert err["ename"] == "UnsupportedInEmbeddedEngine" and "pattern" in err["evalue"], err
     err = run_error(kc, 'logs count_over_time({service="checkout"}[1m])')
-    assert err["ename"] == "UnsupportedInEmbeddedEngine" and "metric queries" in err["evalue"], err
+    assert err["ename"] == "LogQueryError" and "use `query`" in err["evalue"], err
     err = run_error(kc, 'logs @nowhere {service="checkout"}')
     assert err["ename"] == "NoSource" and "app" in err["evalue"], err
     err = run_error(kc, f"source broken logs {LOGS.parent / 'incident.om'} format json")
@@ -172,6 +173,22 @@ def test_a_secret_in_a_log_line_reaches_no_output_and_no_journal(tmp_path):
     assert token not in proc.stdout + proc.stderr
 
 
+def recorded_and_replayed(path, logs, exit_code: int):
+    """Runs the notebook with a journal, removes the log file, replays it: the text/plain of
+    every cell but the first, the same both times, and the journal's steps."""
+    journal, first, second = (path.parent / name for name in ("j.jsonl", "a.ipynb", "b.ipynb"))
+    proc = playbook_run(str(path), "--journal", str(journal), "-o", str(first), cwd=path.parent)
+    assert proc.returncode == exit_code, proc.stderr
+    logs.unlink()  # replay must not need them
+    proc = playbook_run(str(path), "--replay", str(journal), "-o", str(second), cwd=path.parent)
+    assert proc.returncode == exit_code, proc.stderr
+    recorded, replayed = (nbformat.read(p, as_version=4) for p in (first, second))
+    shown = [[o.get("data", {}).get("text/plain") for o in c.outputs] for c in recorded.cells[1:]]
+    again = [[o.get("data", {}).get("text/plain") for o in c.outputs] for c in replayed.cells[1:]]
+    assert shown == again
+    return shown, [json.loads(line)["step"] for line in journal.read_text().splitlines()]
+
+
 def test_a_log_query_is_recorded_and_replayed_without_the_files(tmp_path):
     logs = tmp_path / "incident-logs.jsonl"
     shutil.copy(LOGS, logs)
@@ -182,18 +199,8 @@ def test_a_log_query_is_recorded_and_replayed_without_the_files(tmp_path):
         "errors",
         'finding high "payments-api refuses connections" evidence errors',
     )
-    journal, first, second = tmp_path / "j.jsonl", tmp_path / "a.ipynb", tmp_path / "b.ipynb"
-    proc = playbook_run(str(path), "--journal", str(journal), "-o", str(first), cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    steps = [json.loads(line)["step"] for line in journal.read_text().splitlines()]
+    shown, steps = recorded_and_replayed(path, logs, exit_code=0)
     assert steps.count("logs") == 1, steps
-    logs.unlink()  # replay must not need them
-    proc = playbook_run(str(path), "--replay", str(journal), "-o", str(second), cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    recorded, replayed = (nbformat.read(p, as_version=4) for p in (first, second))
-    shown = [[o.get("data", {}).get("text/plain") for o in c.outputs] for c in recorded.cells[1:]]
-    again = [[o.get("data", {}).get("text/plain") for o in c.outputs] for c in replayed.cells[1:]]
-    assert shown == again
     assert "180 lines" in shown[0][0] and shown[1] == shown[0], shown
 
 
@@ -216,3 +223,47 @@ def test_a_thousand_lines_stay_under_a_megabyte_and_a_long_line_is_cut_where_sho
     [shown] = [b for b in bundles(outputs) if "text/html" in b and "more characters" in b["text/html"]]
     assert len(shown["text/html"]) < 10_000 and len(shown["text/plain"]) < 2_000
     assert "more characters" in shown["text/plain"]
+
+
+def count_in(lines, since: float, until: float, keep) -> int:
+    """Lines with since < time <= until that `keep` keeps: a LogQL range's lines."""
+    return sum(1 for t, _, raw, fields in lines if since < t <= until and keep(raw, fields))
+
+
+def test_metric_queries_over_the_files_count_what_the_file_holds(kernel):
+    _, kc = kernel
+    run_ok(kc, f"source app logs {LOGS} format json label service label instance\n"
+               "window 2026-11-20T10:00:00Z .. 2026-11-20T11:00:00Z")
+    lines = [
+        (seconds(json.loads(raw)["ts"]), n, raw, json.loads(raw))
+        for n, raw in enumerate(LOGS.read_text().splitlines())
+    ]
+    end = seconds("2026-11-20T11:00:00Z")
+    payments = count_in(lines, end - 300, end, lambda raw, f: f["service"] == "checkout" and "payments-api" in raw)
+    outputs = run_ok(kc, 'query @app instant sum(count_over_time({service="checkout"} |= "payments-api" [5m]))')
+    assert plain(outputs).split("\n")[-1].split()[-1] == str(payments), plain(outputs)
+    errors = count_in(lines, end - 600, end, lambda raw, f: f["level"] == "error" and f["status"] == 503)
+    outputs = run_ok(kc, 'query @app instant sum(count_over_time({service=~".+"} | json | level="error" and status == 503 [10m])) / 600')
+    assert float(plain(outputs).split("\n")[-1].split()[-1]) == pytest.approx(errors / 600, rel=1e-3), plain(outputs)
+    # A check over the logs, with no metrics source declared: the log files are the default.
+    outputs = run_ok(kc, 'check "no payment errors": sum(count_over_time({service="checkout"} |= "payments-api" [5m])) > 0\n'
+                         'check "cart logs no error": @app sum(count_over_time({service="cart"} | json | level="error" [5m])) > 0')
+    shown = plain(outputs)
+    assert "✗ FAIL no payment errors" in shown and "2026-11-20T10:30:00Z .." in shown, shown
+    assert "✓ PASS cart logs no error" in shown, shown
+    err = run_error(kc, 'query @app rate({service="checkout"}[5m]')
+    assert err["ename"] == "LogQueryError", err
+
+
+def test_a_metric_query_over_logs_is_replayed_from_the_journal(tmp_path):
+    logs = tmp_path / "incident-logs.jsonl"
+    shutil.copy(LOGS, logs)
+    path = notebook(
+        tmp_path,
+        f"source app logs {logs.name} format json label service\n{INCIDENT}",
+        'errors = query @app sum by (service) (rate({service=~".+"} | json | level="error" [5m]))',
+        'check "checkout logs no error": @app sum(count_over_time({service="checkout"} | json | level="error" [5m])) > 0',
+    )
+    # The check fails: that is the incident.
+    shown, steps = recorded_and_replayed(path, logs, exit_code=1)
+    assert steps.count("query") == 2 and "service=\"checkout\"" in str(shown), (steps, shown)

@@ -108,3 +108,37 @@ def test_a_logsql_error_is_a_log_query_error_and_the_session_goes_on(tmp_path, v
     proc = playbook_run(str(path), "-o", str(tmp_path / "out.ipynb"), cwd=tmp_path)
     assert proc.returncode == 2
     assert "LogQueryError" in proc.stderr and "LogsQL" in proc.stderr, proc.stderr[-2000:]
+
+
+def test_a_notebook_with_all_three_kinds_of_log_source_replays_with_none_of_them(tmp_path, victoria_logs):
+    from http_stub import StubServer
+    from test_loki import loki
+
+    import nbformat
+
+    stub = StubServer(loki)
+    logs = tmp_path / "incident-logs.jsonl"
+    logs.write_bytes(LOGS.read_bytes())
+    try:
+        path = notebook(
+            tmp_path,
+            f"source files logs {logs.name} format json label service\n"
+            f"source vl victorialogs {victoria_logs.url}\nsource lk loki {stub.url}\n{WINDOW}",
+            'logs @files {service="checkout"} |= "deployed"',
+            'logs @vl {service="checkout"} ~"deployed"',
+            'logs @lk {service="checkout"} |= "payments-api" limit 2',
+            'query @lk sum by (service) (rate({service="checkout"}[5m]))',
+        )
+        journal, first, second = tmp_path / "j.jsonl", tmp_path / "a.ipynb", tmp_path / "b.ipynb"
+        proc = playbook_run(str(path), "--journal", str(journal), "-o", str(first), cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    finally:
+        stub.stop()
+    victoria_logs.stop()  # nothing answers any more: replay needs none of them
+    logs.unlink()
+    proc = playbook_run(str(path), "--replay", str(journal), "-o", str(second), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    recorded, replayed = (nbformat.read(p, as_version=4) for p in (first, second))
+    shown = [[o.get("data", {}).get("text/plain") for o in c.outputs] for c in recorded.cells[1:]]
+    again = [[o.get("data", {}).get("text/plain") for o in c.outputs] for c in replayed.cells[1:]]
+    assert shown == again and all(shown), shown

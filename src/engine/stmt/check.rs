@@ -1,4 +1,5 @@
-//! `check "TITLE": PROMQL`, `check "TITLE": run COMMAND`, `check "TITLE": probe URL ...`
+//! `check "TITLE": [@SOURCE] PROMQL`, `check "TITLE": run COMMAND`, `check "TITLE": probe URL ...`
+//! (over a log source, the expression is a LogQL metric query).
 //!
 //! A check is a result, not an error: a failing check shows what failed, joins the findings, and
 //! makes `playbook run` exit 1; the cell goes on.
@@ -20,7 +21,11 @@ use crate::render;
 #[derive(Debug, Clone)]
 pub enum Condition {
     /// Alerting-rule semantics: fails when the expression returns any sample in the window.
-    PromQL { expr: Template, span: Span },
+    PromQL {
+        source: Option<(String, Span)>,
+        expr: Template,
+        span: Span,
+    },
     /// Fails on a non-zero exit.
     Run(Run),
     /// Fails when the probe misses its expectation.
@@ -51,10 +56,22 @@ pub fn parse(tokens: &mut Tokens) -> Result<Check, CellError> {
     let condition = match tokens.token()? {
         Some((Token::Word(w), _)) if w == "run" => Condition::Run(run::parse(tokens)?),
         Some((Token::Word(w), _)) if w == "probe" => Condition::Probe(probe::parse(tokens)?),
+        Some((Token::Word(w), span)) if w.len() > 1 && w.starts_with('@') => {
+            let (start, end) = tokens.rest();
+            if start >= end {
+                return Err(tokens.missing("an expression for the source to evaluate"));
+            }
+            Condition::PromQL {
+                source: Some((w[1..].to_owned(), span)),
+                expr: Template::parse(tokens.line, start, end)?,
+                span: tokens.line.span(start, end),
+            }
+        }
         Some(_) => {
             tokens.pos = before;
             let (start, end) = tokens.rest();
             Condition::PromQL {
+                source: None,
                 expr: Template::parse(tokens.line, start, end)?,
                 span: tokens.line.span(start, end),
             }
@@ -68,10 +85,11 @@ impl Check {
     pub async fn apply(&self, span: Span, cx: &mut Context<'_>) -> Result<Value, CellError> {
         let title = cx.state.resolve(&self.title)?;
         let (passed, detail) = match &self.condition {
-            Condition::PromQL { expr, span } => {
+            Condition::PromQL { source, expr, span } => {
                 let text = cx.state.resolve(expr)?;
                 let range = cx.state.window.resolve(cx.ops.clock.now());
-                let source = cx.state.source(None, *span)?;
+                let named = source.as_ref().map(|(n, s)| (n.as_str(), *s));
+                let source = cx.state.source(named, *span)?;
                 let answer = interruptible(cx, *span, source.query_range(&text, &range))
                     .await?
                     .map_err(|e| source_error(e, expr, *span, "the check"))?;

@@ -132,7 +132,7 @@ pub const STATEMENTS: &[Keyword] = &[
     },
     Keyword {
         name: "check",
-        syntax: "check \"TITLE\": PROMQL\ncheck \"TITLE\": run COMMAND\ncheck \"TITLE\": probe URL ...",
+        syntax: "check \"TITLE\": [@SOURCE] PROMQL\ncheck \"TITLE\": run COMMAND\ncheck \"TITLE\": probe URL ...",
         help: "A condition that must hold: fails when the PromQL returns a sample in the window, the command exits non-zero, or the probe misses its expectation. Checks join the findings.",
         binds: true,
         parse: |t| Ok(Statement::Check(check::parse(t)?)),

@@ -53,6 +53,7 @@ pub async fn apply(path: &str, span: Span, cx: &mut Context<'_>) -> Result<(), C
             .await
             .map_err(|e| CellError::new(ErrorKind::NotRecorded, e.to_string(), span))?
             .source;
+        named.metrics = named.source.metrics();
     }
     cx.out.display(
         Bundle::plain(format!(

@@ -40,6 +40,8 @@ pub enum SourceKind {
     Logs(LogFilesSpec),
     /// VictoriaLogs, with the tenant (`ACCOUNT:PROJECT`) if one is named.
     VictoriaLogs(Server, Option<(String, String)>),
+    /// Grafana Loki, with the tenant (`X-Scope-OrgID`) if one is named.
+    Loki(Server, Option<String>),
 }
 
 /// A URL given as `{{NAME}}` is checked once it is filled in.
@@ -61,6 +63,7 @@ impl SourceKind {
             SourceKind::File { .. } => "file",
             SourceKind::Logs(_) => "logs",
             SourceKind::VictoriaLogs(..) => "victorialogs",
+            SourceKind::Loki(..) => "loki",
         }
     }
 }
@@ -97,7 +100,17 @@ pub fn parse(tokens: &mut Tokens) -> Result<NewSource, CellError> {
         },
         "victorialogs" => {
             let (server, tenant) = server("victorialogs", &words, tokens)?;
-            SourceKind::VictoriaLogs(server, tenant.map(|(t, _)| t))
+            let tenant = match tenant {
+                Some((named, at)) => Some(account_and_project(&named).ok_or_else(|| {
+                    CellError::parse("`tenant` takes ACCOUNT:PROJECT, two numbers, e.g. 12:0", at)
+                })?),
+                None => None,
+            };
+            SourceKind::VictoriaLogs(server, tenant)
+        }
+        "loki" => {
+            let (server, tenant) = server("loki", &words, tokens)?;
+            SourceKind::Loki(server, tenant.map(|(t, _)| t))
         }
         "logs" => SourceKind::Logs(logs(&words, tokens)?),
         _ => {
@@ -110,14 +123,20 @@ pub fn parse(tokens: &mut Tokens) -> Result<NewSource, CellError> {
     Ok(NewSource { name, kind })
 }
 
+/// VictoriaLogs's tenant: `ACCOUNT:PROJECT`, two numbers.
+fn account_and_project(named: &str) -> Option<(String, String)> {
+    let (account, project) = named.split_once(':')?;
+    let number = |n: &str| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit());
+    (number(account) && number(project)).then(|| (account.to_owned(), project.to_owned()))
+}
+
 /// `URL [header K=V]... [token REF] [basic REF REF] [timeout D] [max-answer SIZE]
-/// [tenant ACCOUNT:PROJECT]`, and where the tenant was written.
-#[allow(clippy::type_complexity)]
+/// [tenant TENANT]`, and the tenant as written, with where.
 fn server(
     kind: &str,
     words: &[(String, Span)],
     tokens: &Tokens,
-) -> Result<(Server, Option<((String, String), Span)>), CellError> {
+) -> Result<(Server, Option<(String, Span)>), CellError> {
     let mut words = words.iter();
     let (url, url_span) = words
         .next()
@@ -172,16 +191,12 @@ fn server(
                     .ok_or_else(|| bad("a size, e.g. 512MiB or 2GiB"))?;
             }
             "tenant" => {
-                let named = value().ok_or_else(|| bad("ACCOUNT:PROJECT, e.g. 0:0"))?;
-                let (account, project) = named
-                    .split_once(':')
-                    .filter(|(a, p)| [a, p].iter().all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())))
-                    .ok_or_else(|| bad("ACCOUNT:PROJECT, two numbers, e.g. 12:0"))?;
-                tenant = Some(((account.to_owned(), project.to_owned()), *span));
+                let named = value().ok_or_else(|| bad("the tenant"))?;
+                tenant = Some((named, *span));
             }
             _ => {
                 return Err(CellError::parse(
-                    format!("unknown option `{option}`: a {kind} source takes header K=V, token REF, basic REF REF, timeout D and max-answer SIZE{}", if kind == "victorialogs" { ", and tenant ACCOUNT:PROJECT" } else { "" }),
+                    format!("unknown option `{option}`: a {kind} source takes header K=V, token REF, basic REF REF, timeout D and max-answer SIZE{}", match kind { "victorialogs" => ", and tenant ACCOUNT:PROJECT", "loki" => ", and tenant ID", _ => "" }),
                     *span,
                 ))
             }
@@ -310,6 +325,13 @@ impl NewSource {
                 let spec = LogSpec::Files(files.clone());
                 return self.apply_logs(spec, description, entry, span, cx).await;
             }
+            SourceKind::Loki(server, tenant) => {
+                let server = server.resolve(cx)?;
+                let description = format!("loki at {}", server.url);
+                let entry = Entry::loki_source(&self.name, Some(server.url.clone()));
+                let spec = LogSpec::Loki(server, tenant.clone());
+                return self.apply_logs(spec, description, entry, span, cx).await;
+            }
             SourceKind::VictoriaLogs(server, tenant) => {
                 let server = server.resolve(cx)?;
                 let description = format!("victorialogs at {}, queried in LogsQL", server.url);
@@ -377,6 +399,7 @@ impl NewSource {
         let named = NamedLogs {
             name: self.name.clone(),
             spec,
+            metrics: opened.source.metrics(),
             source: opened.source,
         };
         let is_default = cx.state.add_log_source(named, span)?;

@@ -1,84 +1,182 @@
-//! LogQL tokens to a log query: a recursive-descent parser that follows Loki 3's
-//! grammar. A syntax error anywhere wins over a construct the engine refuses, so the user fixes
+//! LogQL tokens to a log query, or to a metric query (whose grammar is in `metric_parse`): a
+//! recursive-descent parser that follows Loki 3's grammar. A syntax error anywhere wins over a construct the engine refuses, so the user fixes
 //! what is wrong before learning what is missing.
 
 use super::lexer::{describe, is_duration_or_bytes, lex, syntax, Kind, Token};
+use super::metric::Expr;
 use super::pipeline::{
     Alternatives, Comparison, LabelFilter, LineFilter, LogQuery, Matcher, Stage, ValueTest,
 };
 use super::LogError;
 use regex::Regex;
 
-const METRIC_QUERIES: &str = "metric queries over logs (count_over_time, rate, sum, ...) are not \
-                              evaluated by the embedded log engine yet";
-
 /// Deeper parentheses in a label filter are refused, so that no query can exhaust the stack.
-const MAX_NESTING: usize = 64;
+pub const MAX_NESTING: usize = 64;
 
-/// Parses a log query, or says why it is not one the engine evaluates.
+const AFTER_UNWRAP: &str = "only label filters may follow `| unwrap`";
+
+/// The words that start a stage other than a label filter.
+const STAGE_KEYWORDS: [&str; 11] = [
+    "json",
+    "logfmt",
+    "regexp",
+    "pattern",
+    "line_format",
+    "unpack",
+    "decolorize",
+    "label_format",
+    "drop",
+    "keep",
+    "unwrap",
+];
+
+/// A parsed query: a log query gives lines, a metric query numbers.
+pub enum Query {
+    Log(LogQuery),
+    Metric(Expr),
+}
+
+/// Parses a log query for `select`; a metric query is a syntax error at its start (a metric
+/// query gives numbers, not lines), once its own syntax is right (even if it holds constructs
+/// the engine refuses).
 pub fn parse(query: &str) -> Result<LogQuery, LogError> {
+    match parse_query(query) {
+        Ok((Query::Log(parsed), _)) => Ok(parsed),
+        Ok((Query::Metric(_), at)) => Err(wrong_kind(true, at)),
+        Err(LogError::Unsupported(_)) if super::is_metric_query(query) => {
+            Err(wrong_kind(true, start_of(query)))
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// Parses a metric query; a log query is a syntax error at its start, as for `parse`.
+pub fn parse_metric(query: &str) -> Result<Expr, LogError> {
+    match parse_query(query) {
+        Ok((Query::Metric(parsed), _)) => Ok(parsed),
+        Ok((Query::Log(_), at)) => Err(wrong_kind(false, at)),
+        Err(LogError::Unsupported(_)) if !super::is_metric_query(query) => {
+            Err(wrong_kind(false, start_of(query)))
+        }
+        Err(error) => Err(error),
+    }
+}
+
+fn wrong_kind(metric: bool, at: (usize, usize)) -> LogError {
+    let message = if metric {
+        "a metric query gives numbers, not lines: use `query` for it"
+    } else {
+        "a log query gives lines, not numbers: use `logs` for it"
+    };
+    LogError::Syntax {
+        message: message.to_owned(),
+        position: at,
+    }
+}
+
+/// Where the query's first token is.
+fn start_of(query: &str) -> (usize, usize) {
+    lex(query)
+        .ok()
+        .and_then(|tokens| tokens.first().map(|t| t.at))
+        .unwrap_or((1, 1))
+}
+
+/// Parses a log or metric query, or says why it is not one the engine evaluates; with the
+/// position of its first token.
+pub fn parse_query(query: &str) -> Result<(Query, (usize, usize)), LogError> {
     let tokens = lex(query)?;
     let mut parser = Parser {
         tokens,
         at: 0,
         refusal: None,
+        in_range: false,
+        unwrapped: false,
+        depth: 0,
+        operators: 0,
     };
     let first = parser.peek();
-    let parsed = match first.kind {
-        Kind::Punct if first.text == "{" => {
-            let parsed = parser.log_query()?;
-            let next = parser.peek();
-            if next.kind != Kind::End {
-                return Err(syntax(
-                    format!(
-                        "expected a pipeline stage (`|=`, `!=`, `|~`, `!~` or `|`) or the end of \
-                         the query, found {}",
-                        describe(next)
-                    ),
-                    next,
-                ));
-            }
-            Some(parsed)
-        }
-        Kind::Ident => {
-            parser.metric_query()?;
-            None
-        }
-        _ => {
+    let first_at = first.at;
+    let metric_start = match first.kind {
+        Kind::Ident | Kind::Number => true,
+        Kind::Punct => ["(", "-", "+"].contains(&first.text),
+        _ => false,
+    };
+    let parsed = if first.kind == Kind::Punct && first.text == "{" {
+        let parsed = parser.log_query()?;
+        let next = parser.peek();
+        if next.kind != Kind::End {
             return Err(syntax(
                 format!(
-                    "expected a stream selector such as `{{app=\"checkout\"}}`, found {}",
-                    describe(first)
+                    "expected a pipeline stage (`|=`, `!=`, `|~`, `!~` or `|`) or the end of \
+                     the query, found {}",
+                    describe(next)
                 ),
-                first,
-            ))
+                next,
+            ));
         }
+        Query::Log(parsed)
+    } else if metric_start {
+        let parsed = parser.metric_expr()?;
+        let next = parser.peek();
+        if next.kind == Kind::Punct && next.text == ")" {
+            return Err(syntax(
+                "unexpected `)` with no bracket to close".to_owned(),
+                next,
+            ));
+        }
+        if next.kind != Kind::End {
+            return Err(syntax(
+                format!(
+                    "expected a binary operator (`+`, `-`, `*`, `/`, `%`, `^`, `==`, `!=`, `>`, \
+                     `>=`, `<`, `<=`, `and`, `or`, `unless`) or the end of the query, found {}",
+                    describe(next)
+                ),
+                next,
+            ));
+        }
+        Query::Metric(parsed)
+    } else {
+        return Err(syntax(
+            format!(
+                "expected a stream selector such as `{{app=\"checkout\"}}`, found {}",
+                describe(first)
+            ),
+            first,
+        ));
     };
-    match (parser.refusal, parsed) {
-        (Some(refusal), _) => Err(LogError::Unsupported(refusal)),
-        (None, Some(parsed)) => Ok(parsed),
-        (None, None) => Err(LogError::Unsupported(METRIC_QUERIES.to_owned())),
+    match parser.refusal {
+        Some(refusal) => Err(LogError::Unsupported(refusal)),
+        None => Ok((parsed, first_at)),
     }
 }
 
-struct Parser<'q> {
+pub struct Parser<'q> {
     tokens: Vec<Token<'q>>,
     at: usize,
     /// The first construct met that the engine does not evaluate.
     refusal: Option<String>,
+    /// Within a metric query's range aggregation, where `| unwrap` may come.
+    pub in_range: bool,
+    /// An `| unwrap` was read: only label filters may follow.
+    pub unwrapped: bool,
+    /// How deep in parentheses and calls a metric expression is.
+    pub depth: usize,
+    /// How many binary operators a metric expression has so far (each nests the tree deeper).
+    pub operators: usize,
 }
 
 impl<'q> Parser<'q> {
-    fn peek(&self) -> &Token<'q> {
+    pub fn peek(&self) -> &Token<'q> {
         // The lexer always ends the list with an End token, which is never consumed.
         &self.tokens[self.at.min(self.tokens.len() - 1)]
     }
 
-    fn peek_second(&self) -> &Token<'q> {
+    pub fn peek_second(&self) -> &Token<'q> {
         &self.tokens[(self.at + 1).min(self.tokens.len() - 1)]
     }
 
-    fn advance(&mut self) -> &Token<'q> {
+    pub fn advance(&mut self) -> &Token<'q> {
         let at = self.at.min(self.tokens.len() - 1);
         if self.tokens[at].kind != Kind::End {
             self.at += 1;
@@ -86,21 +184,21 @@ impl<'q> Parser<'q> {
         &self.tokens[at]
     }
 
-    fn is_punct(&self, text: &str) -> bool {
+    pub fn is_punct(&self, text: &str) -> bool {
         let token = self.peek();
         token.kind == Kind::Punct && token.text == text
     }
 
-    fn is_word(&self, word: &str) -> bool {
+    pub fn is_word(&self, word: &str) -> bool {
         let token = self.peek();
         token.kind == Kind::Ident && token.text == word
     }
 
-    fn refuse(&mut self, what: String) {
+    pub fn refuse(&mut self, what: String) {
         self.refusal.get_or_insert(what);
     }
 
-    fn expect_punct(&mut self, text: &str, context: &str) -> Result<(), LogError> {
+    pub fn expect_punct(&mut self, text: &str, context: &str) -> Result<(), LogError> {
         if self.is_punct(text) {
             self.advance();
             return Ok(());
@@ -112,7 +210,7 @@ impl<'q> Parser<'q> {
         ))
     }
 
-    fn expect_ident(&mut self, what: &str) -> Result<String, LogError> {
+    pub fn expect_ident(&mut self, what: &str) -> Result<String, LogError> {
         let found = self.peek();
         if found.kind == Kind::Ident {
             let name = found.text.to_owned();
@@ -167,13 +265,13 @@ impl<'q> Parser<'q> {
     }
 
     /// `{matchers}` and the pipeline after it.
-    fn log_query(&mut self) -> Result<LogQuery, LogError> {
+    pub fn log_query(&mut self) -> Result<LogQuery, LogError> {
         let selector = self.selector()?;
         let stages = self.pipeline()?;
         Ok(LogQuery { selector, stages })
     }
 
-    fn selector(&mut self) -> Result<Vec<Matcher>, LogError> {
+    pub fn selector(&mut self) -> Result<Vec<Matcher>, LogError> {
         let opening_at = self.peek().at;
         self.expect_punct("{", "to open the stream selector")?;
         let mut matchers = Vec::new();
@@ -250,12 +348,16 @@ impl<'q> Parser<'q> {
         Ok(matchers)
     }
 
-    fn pipeline(&mut self) -> Result<Vec<Stage>, LogError> {
+    pub fn pipeline(&mut self) -> Result<Vec<Stage>, LogError> {
         let mut stages = Vec::new();
         loop {
             let token = self.peek();
             if token.kind != Kind::Punct {
                 return Ok(stages);
+            }
+            let line_filter = ["|=", "!=", "|~", "!~", "|>", "!>"].contains(&token.text);
+            if self.unwrapped && line_filter {
+                return Err(syntax(AFTER_UNWRAP.to_owned(), token));
             }
             match token.text {
                 "|=" | "!=" | "|~" | "!~" => stages.push(Stage::Line(self.line_filter()?)),
@@ -332,6 +434,9 @@ impl<'q> Parser<'q> {
         };
         let refused =
             |name: &str| format!("`| {name}` is not evaluated by the embedded log engine yet");
+        if self.unwrapped && STAGE_KEYWORDS.contains(&keyword) {
+            return Err(syntax(AFTER_UNWRAP.to_owned(), token));
+        }
         match keyword {
             "json" | "logfmt" => {
                 self.advance();
@@ -375,6 +480,34 @@ impl<'q> Parser<'q> {
                 self.drop_or_keep(keyword)?;
                 self.refuse(refused(keyword));
                 Ok(None)
+            }
+            "unwrap" if self.in_range => {
+                self.advance();
+                let conversion = self.peek().at;
+                let name = self.expect_ident("a label name after `unwrap`")?;
+                let label = if self.is_punct("(") {
+                    if !["duration", "duration_seconds", "bytes"].contains(&name.as_str()) {
+                        return Err(LogError::Syntax {
+                            message: format!(
+                                "unknown conversion `{name}`: expected `duration`, \
+                                 `duration_seconds` or `bytes`"
+                            ),
+                            position: conversion,
+                        });
+                    }
+                    self.advance();
+                    let label = self.expect_ident("a label name in the conversion")?;
+                    self.expect_punct(")", "to close the conversion")?;
+                    self.refuse(format!(
+                        "`| unwrap {name}(...)` is not evaluated by the embedded log engine yet \
+                         (`| unwrap LABEL` is)"
+                    ));
+                    label
+                } else {
+                    name
+                };
+                self.unwrapped = true;
+                Ok(Some(Stage::Unwrap(label)))
             }
             "unwrap" => {
                 self.advance();
@@ -616,70 +749,6 @@ impl<'q> Parser<'q> {
                 ),
                 token,
             )),
-        }
-    }
-
-    /// A metric query is refused whole, but read through first: brackets must pair, and the
-    /// log queries inside must be valid.
-    fn metric_query(&mut self) -> Result<(), LogError> {
-        self.refuse(METRIC_QUERIES.to_owned());
-        let mut open: Vec<(&'static str, (usize, usize))> = Vec::new();
-        loop {
-            let token = self.peek();
-            let (at, kind, text) = (token.at, token.kind, token.text);
-            if kind == Kind::End {
-                return match open.last() {
-                    None => Ok(()),
-                    Some((closing, opened)) => Err(LogError::Syntax {
-                        message: format!(
-                            "expected `{closing}` to close the bracket at line {}, column {}, \
-                             found the end of the query",
-                            opened.0, opened.1
-                        ),
-                        position: at,
-                    }),
-                };
-            }
-            if kind != Kind::Punct {
-                self.advance();
-                continue;
-            }
-            match text {
-                "{" => {
-                    self.log_query()?;
-                }
-                "(" => {
-                    open.push((")", at));
-                    self.advance();
-                }
-                "[" => {
-                    open.push(("]", at));
-                    self.advance();
-                }
-                ")" | "]" | "}" => {
-                    let found = text;
-                    match open.pop() {
-                        Some((closing, _)) if closing == found => {
-                            self.advance();
-                        }
-                        Some((closing, _)) => {
-                            return Err(LogError::Syntax {
-                                message: format!("expected `{closing}`, found `{found}`"),
-                                position: at,
-                            })
-                        }
-                        None => {
-                            return Err(LogError::Syntax {
-                                message: format!("unexpected `{found}` with no bracket to close"),
-                                position: at,
-                            })
-                        }
-                    }
-                }
-                _ => {
-                    self.advance();
-                }
-            }
         }
     }
 }

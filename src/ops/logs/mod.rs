@@ -1,18 +1,32 @@
 //! The embedded log engine: log files (JSON lines, logfmt or text) loaded into memory and LogQL
 //! log queries evaluated in-process, so a playbook can look at logs with no Loki server.
 //!
-//! Evaluation follows Grafana Loki 3 for log queries; whatever the engine does not implement
-//! (metric queries, formatting stages, ...) is refused with `LogError::Unsupported` rather than
+//! Evaluation follows Grafana Loki 3 for log queries and for metric queries (range
+//! aggregations such as `count_over_time` and `sum_over_time` over `| unwrap`, vector
+//! aggregations, binary operators); whatever the engine does not implement (formatting stages,
+//! `label_replace`, `group_left`, ...) is refused with `LogError::Unsupported` rather than
 //! answered approximately.
+//!
+//! A log query gives lines (`select`), a metric query numbers (`metric_range`,
+//! `metric_instant`); each refuses the other kind with a `Syntax` error at the query's start
+//! that names the statement to use (`query` for a metric query, `logs` for a log query).
+//! Errors met while evaluating a metric query that are the query's fault (a pipeline error such
+//! as `SampleExtractionErr` reaching a result, as Loki reports it; many-to-many matching) are
+//! `Syntax` errors at the construct; a range query's limits (a step above zero, at most 11,000
+//! points per series) are `Unsupported`.
 
 mod files;
 mod lexer;
 mod logfmt;
 mod logql;
+mod metric;
+mod metric_parse;
 mod pipeline;
 mod source;
 mod timestamp;
 
+#[cfg(test)]
+mod metric_tests;
 #[cfg(test)]
 mod tests;
 
@@ -80,7 +94,7 @@ pub enum LogError {
 }
 
 pub use files::LogLoadError;
-pub use source::LogSource;
+pub use source::{newest, LogSource};
 
 /// Log files loaded into memory, shared (cheap Clone via Arc) so a query can run on a worker
 /// thread.
@@ -176,6 +190,34 @@ impl LogFiles {
         Ok(LogSelection { lines, matched })
     }
 
+    /// A LogQL metric query evaluated at start, start+step, ... up to end (inclusive), as Loki's
+    /// query_range does; a matrix, series sorted by labels, points in time order, a point only
+    /// where the series has a value. A scalar expression gives one series with no labels.
+    /// Refused (`Unsupported`): step <= 0, end < start, more than 11,000 steps.
+    pub fn metric_range(
+        &self,
+        query: &str,
+        start_ns: i64,
+        end_ns: i64,
+        step_ns: i64,
+        stop: &Stop,
+    ) -> Result<crate::ops::metrics::QueryResult, LogError> {
+        let expr = logql::parse_metric(query)?;
+        metric::range(&self.streams, &expr, start_ns, end_ns, step_ns, stop)
+    }
+
+    /// The same at one time: `QueryResult::Vector` (samples sorted by labels), or `Scalar` for
+    /// a scalar expression.
+    pub fn metric_instant(
+        &self,
+        query: &str,
+        time_ns: i64,
+        stop: &Stop,
+    ) -> Result<crate::ops::metrics::QueryResult, LogError> {
+        let expr = logql::parse_metric(query)?;
+        metric::instant(&self.streams, &expr, time_ns, stop)
+    }
+
     /// Label names of the streams (for completion), sorted, deduplicated.
     pub fn label_names(&self) -> Vec<String> {
         let names: BTreeSet<&String> = self.streams.iter().flat_map(|s| s.labels.keys()).collect();
@@ -221,7 +263,22 @@ impl PartialEq for Candidate {
 impl Eq for Candidate {}
 
 /// Checks a query's syntax without files (the engine reports errors with positions before
-/// running): Ok(()) or the same Syntax/Unsupported error select would give.
+/// running): Ok(()) for a log query `select` evaluates or a metric query `metric_range` and
+/// `metric_instant` evaluate, else the Syntax/Unsupported error they would give (save the one
+/// that says the query is of the other kind).
 pub fn check_query(query: &str) -> Result<(), LogError> {
-    logql::parse(query).map(|_| ())
+    logql::parse_query(query).map(|_| ())
+}
+
+/// Whether the query is a metric query: it does not start with a stream selector `{` (after
+/// blanks and `#` comments), so the caller can tell `logs` from `query`. An empty query is not.
+pub fn is_metric_query(query: &str) -> bool {
+    let mut rest = query.trim_start();
+    while let Some(comment) = rest.strip_prefix('#') {
+        rest = comment
+            .find('\n')
+            .map_or("", |end| &comment[end..])
+            .trim_start();
+    }
+    !rest.is_empty() && !rest.starts_with('{')
 }

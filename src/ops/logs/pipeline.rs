@@ -29,6 +29,9 @@ pub enum Stage {
     Json,
     Logfmt,
     Labels(LabelFilter),
+    /// `| unwrap LABEL`, in a metric query's range: the metric evaluation splits the pipeline
+    /// there and takes the label's value; `run` never meets it.
+    Unwrap(String),
 }
 
 /// `|= "a" or "b"` keeps lines holding any of the alternatives; `!= "a" or "b"` those holding
@@ -97,6 +100,7 @@ impl LogQuery {
                         return None;
                     }
                 }
+                Stage::Unwrap(_) => {}
             }
         }
         Some(labels)
@@ -129,7 +133,7 @@ impl LineFilter {
 }
 
 impl LabelFilter {
-    fn passes(&self, labels: &Labels) -> bool {
+    pub fn passes(&self, labels: &Labels) -> bool {
         match self {
             LabelFilter::And(left, right) => left.passes(labels) && right.passes(labels),
             LabelFilter::Or(left, right) => left.passes(labels) || right.passes(labels),

@@ -1,9 +1,9 @@
 //! A log source as steps see it. Recording, replay and the embedded engine over files each
 //! implement it; the `logs` statement sees only this trait.
 
-use super::{LogError, LogFiles, LogFormat, LogSelection};
+use super::{LogError, LogFiles, LogFormat, LogLine, LogSelection};
 use crate::ops::file_source::off_thread;
-use crate::ops::metrics::{Interval, SourceError};
+use crate::ops::metrics::{Answer, Interval, MetricInfo, MetricsSource, Range, SourceError};
 
 #[async_trait::async_trait(?Send)]
 pub trait LogSource {
@@ -14,6 +14,17 @@ pub trait LogSource {
         interval: &Interval,
         limit: usize,
     ) -> Result<LogSelection, SourceError>;
+
+    /// The same source as a metrics source, when it answers metric queries over its logs
+    /// (`count_over_time`, `rate`, ...): `query @NAME` and checks reach it so.
+    fn metrics(&self) -> Option<Box<dyn MetricsSource>>;
+}
+
+/// The `limit` newest of lines a server sent, newest first: servers send them by stream.
+pub fn newest(mut lines: Vec<LogLine>, limit: usize) -> Vec<LogLine> {
+    lines.sort_by_key(|line| std::cmp::Reverse(line.at_ns));
+    lines.truncate(limit);
+    lines
 }
 
 /// Seconds, as windows hold times, to the nanoseconds of log lines; saturating, as a window's
@@ -51,6 +62,54 @@ impl LogSource for LogFiles {
             Ok(files.select(&query, start, end, limit, stop)?)
         })
         .await
+    }
+
+    fn metrics(&self) -> Option<Box<dyn MetricsSource>> {
+        Some(Box::new(self.clone()))
+    }
+}
+
+/// LogQL metric queries over the files: what `query @NAME` and checks ask.
+#[async_trait::async_trait(?Send)]
+impl MetricsSource for LogFiles {
+    async fn query_range(&self, expr: &str, range: &Range) -> Result<Answer, SourceError> {
+        let (files, expr) = (self.clone(), expr.to_owned());
+        let (start, end, step) = (
+            to_nanos(range.start),
+            to_nanos(range.end),
+            to_nanos(range.step),
+        );
+        off_thread("logql", move |stop| {
+            Ok(Answer {
+                result: files.metric_range(&expr, start, end, step, stop)?,
+                warnings: Vec::new(),
+            })
+        })
+        .await
+    }
+
+    async fn query_instant(&self, expr: &str, time: f64) -> Result<Answer, SourceError> {
+        let (files, expr) = (self.clone(), expr.to_owned());
+        off_thread("logql", move |stop| {
+            Ok(Answer {
+                result: files.metric_instant(&expr, to_nanos(time), stop)?,
+                warnings: Vec::new(),
+            })
+        })
+        .await
+    }
+
+    // The files' labels are few and all at hand: all of them, whatever the interval.
+    async fn label_names(&self, _: &Interval) -> Result<Vec<String>, SourceError> {
+        Ok(LogFiles::label_names(self))
+    }
+
+    async fn label_values(&self, label: &str, _: &Interval) -> Result<Vec<String>, SourceError> {
+        Ok(LogFiles::label_values(self, label))
+    }
+
+    async fn metadata(&self, _: &str) -> Result<Option<MetricInfo>, SourceError> {
+        Ok(None)
     }
 }
 

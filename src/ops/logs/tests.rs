@@ -5,15 +5,15 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// 2026-11-30T10:00:00Z in seconds (from `date -u -d 2026-11-30T10:00:00Z +%s`).
-const T0: i64 = 1_796_032_800;
-const SECOND: i64 = 1_000_000_000;
+pub(super) const T0: i64 = 1_796_032_800;
+pub(super) const SECOND: i64 = 1_000_000_000;
 
-fn at(seconds_after_t0: i64) -> i64 {
+pub(super) fn at(seconds_after_t0: i64) -> i64 {
     (T0 + seconds_after_t0) * SECOND
 }
 
 /// A fresh directory for one test's files.
-fn scratch() -> PathBuf {
+pub(super) fn scratch() -> PathBuf {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let dir = std::env::temp_dir().join(format!(
         "playbook-logs-{}-{}",
@@ -24,7 +24,7 @@ fn scratch() -> PathBuf {
     dir
 }
 
-fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+pub(super) fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, bytes).unwrap();
     path
@@ -751,17 +751,36 @@ fn each_stage_not_evaluated_is_refused_by_name() {
 }
 
 #[test]
-fn metric_queries_are_refused_after_their_syntax_is_checked() {
-    let message = "metric queries over logs (count_over_time, rate, sum, ...) are not evaluated \
-                   by the embedded log engine yet";
+fn metric_queries_pass_the_check_and_select_refuses_them() {
+    let (files, _) = orders();
     for query in [
         r#"count_over_time({app="x"}[5m])"#,
         r#"sum by (app) (rate({app="x"} |= "e" | json | status >= 500 [1m]))"#,
         r#"topk(3, sum(rate({app="x"}[1m])) by (level)) > 0"#,
-        "vector(0)",
     ] {
-        assert_eq!(unsupported(query), message, "{query}");
+        assert_eq!(check_query(query), Ok(()), "{query}");
+        assert!(is_metric_query(query), "{query}");
+        assert_eq!(
+            files.select(query, 0, 1, 1, &Stop::default()),
+            Err(LogError::Syntax {
+                message: "a metric query gives numbers, not lines: use `query` for it".to_owned(),
+                position: (1, 1)
+            }),
+            "{query}"
+        );
     }
+    assert_eq!(
+        unsupported("vector(0)"),
+        "`vector` is not evaluated by the embedded log engine yet"
+    );
+    // Even one the engine would refuse: what to use comes first.
+    assert_eq!(
+        files.select(" vector(0)", 0, 1, 1, &Stop::default()),
+        Err(LogError::Syntax {
+            message: "a metric query gives numbers, not lines: use `query` for it".to_owned(),
+            position: (1, 2)
+        }),
+    );
     assert_eq!(
         syntax_error(r#"sum(rate({app="x"}[1m])"#),
         (
@@ -938,8 +957,13 @@ fn random_queries_never_panic() {
         r#"{app=~".+"} | logfmt | __error__="" | a == -1.5 , b < 2"#,
         r#"sum by (app) (count_over_time({app="x"} |= "e" [5m]))"#,
         r#"{app="x"} | line_format "{{.a}}" | drop a, b="c" | unwrap bytes(x)"#,
+        r#"sum without (level) (rate({app=~".+"} | json | status >= 500 [2s] offset 1s)) > 0.1"#,
+        r#"quantile_over_time(0.5, {app=~".+"} | json | unwrap status | __error__="" [1m]) by (app)"#,
+        r#"topk(1, count_over_time({app=~".+"}[5s])) / on (app) bottomk(2, bytes_rate({app="search"}[10s]))"#,
+        r#"-2 ^ 2 * avg by (app) (max_over_time({app=~".+"} | json | unwrap took [1m])) or bool 1"#,
+        r#"absent_over_time({app="x"}[1m]) unless count(stddev_over_time({app=~".+"} | json | unwrap status [1m]))"#,
     ];
-    let alphabet: Vec<char> = "{}()[],|=!~<>\"`\\#-. \n\tabz019_*+?^$éjsonlogfmtor"
+    let alphabet: Vec<char> = "{}()[],|=!~<>\"`\\#-. \n\tabz019_*+?^$éjsonlogfmtorsmh%@:"
         .chars()
         .collect();
     let mut rng = fastrand::Rng::with_seed(0x10_95);
@@ -970,7 +994,19 @@ fn random_queries_never_panic() {
             );
         }
         let selected = files.select(&query, i64::MIN, i64::MAX, 3, &stop);
-        assert_eq!(checked.is_ok(), selected.is_ok(), "{query:?}");
+        let metric = is_metric_query(&query);
+        assert_eq!(checked.is_ok() && !metric, selected.is_ok(), "{query:?}");
+        // A metric query that passes the check is evaluated (or fails while evaluating, say
+        // with a pipeline error); one that does not fails the same way.
+        let instant = files.metric_instant(&query, at(2), &stop);
+        let range = files.metric_range(&query, at(-60), at(60), 7 * SECOND, &stop);
+        if let Err(LogError::Syntax { .. }) = checked {
+            assert_eq!(instant.as_ref().err(), checked.as_ref().err(), "{query:?}");
+            assert_eq!(range.as_ref().err(), checked.as_ref().err(), "{query:?}");
+        }
+        if checked.is_ok() && !metric {
+            assert!(instant.is_err() && range.is_err(), "{query:?}");
+        }
     }
 }
 
