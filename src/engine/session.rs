@@ -176,7 +176,6 @@ impl Investigation {
         let wanted = name.map(|(n, _)| n);
         let found = match self.named_source(wanted) {
             Some(named) => Some(named.source.as_ref()),
-            None if wanted.is_none() && !self.sources.is_empty() => None,
             None => logs(wanted),
         };
         found.ok_or_else(|| match name {
