@@ -348,52 +348,48 @@ impl Ops {
         }
     }
 
-    /// Opens declared log files: from the journal on replay (nothing is read), else live;
-    /// recorded when a journal is kept.
+    /// Opens declared logs: from the journal on replay (nothing is read or contacted), else
+    /// live; recorded when a journal is kept.
     pub async fn open_logs(
         &self,
         name: &str,
         spec: &LogSpec,
     ) -> Result<Opened<dyn LogSource>, OpenError> {
-        let opened = match &self.mode {
-            Mode::Replay(recording) => Opened {
-                source: Box::new(ReplaySource {
-                    name: name.to_owned(),
-                    recording: recording.clone(),
-                }) as Box<dyn LogSource>,
-                credentials: Vec::new(),
-            },
-            Mode::Live | Mode::DryRun => self.world.sources.open_logs(spec).await?,
-        };
-        Ok(match &self.journal {
-            Some(journal) => Opened {
-                source: Box::new(RecordedSource {
-                    name: name.to_owned(),
-                    inner: opened.source,
-                    journal: journal.clone(),
-                }),
-                credentials: opened.credentials,
-            },
-            None => opened,
-        })
+        let live = async { self.world.sources.open_logs(spec).await };
+        self.compose(name, live, |r| Box::new(r), |r| Box::new(r))
+            .await
     }
 
     /// Opens a declared source: from the journal on replay (nothing is contacted, no
     /// credential read), else live; recorded when a journal is kept.
     pub async fn open_source(&self, name: &str, spec: &SourceSpec) -> Result<Opened, OpenError> {
-        let opened: Opened = match &self.mode {
+        let live = async { self.world.sources.open(spec).await };
+        self.compose(name, live, |r| Box::new(r), |r| Box::new(r))
+            .await
+    }
+
+    /// A source of either kind as the mode and the journal compose it: the replay stand-in or
+    /// the live one, wrapped to record when a journal is kept.
+    async fn compose<S: ?Sized>(
+        &self,
+        name: &str,
+        live: impl std::future::Future<Output = Result<Opened<S>, OpenError>>,
+        stand_in: fn(ReplaySource) -> Box<S>,
+        recorded: fn(RecordedSource<S>) -> Box<S>,
+    ) -> Result<Opened<S>, OpenError> {
+        let opened = match &self.mode {
             Mode::Replay(recording) => Opened {
-                source: Box::new(ReplaySource {
+                source: stand_in(ReplaySource {
                     name: name.to_owned(),
                     recording: recording.clone(),
                 }),
                 credentials: Vec::new(),
             },
-            Mode::Live | Mode::DryRun => self.world.sources.open(spec).await?,
+            Mode::Live | Mode::DryRun => live.await?,
         };
         Ok(match &self.journal {
             Some(journal) => Opened {
-                source: Box::new(RecordedSource {
+                source: recorded(RecordedSource {
                     name: name.to_owned(),
                     inner: opened.source,
                     journal: journal.clone(),

@@ -36,19 +36,22 @@ def prometheus_text(openmetrics: Path) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-class VictoriaMetrics:
-    def __init__(self, workdir: Path, ready_timeout: float = 30):
-        self.log_path = workdir / "victoria-metrics.log"
+class VictoriaServer:
+    """A Victoria* single-node server started on a free loopback port with its data in
+    `workdir`, ready once `/health` answers; `stop` ends it. VictoriaLogs starts the same way."""
+
+    def __init__(self, name: str, executable: str, workdir: Path, ready_timeout: float = 30, args=()):
+        self.log_path = workdir / f"{name}.log"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
                 [
-                    binary(),
+                    executable,
                     f"-httpListenAddr=127.0.0.1:{self.port}",
                     f"-storageDataPath={workdir / 'data'}",
                     "-retentionPeriod=100y",
-                    "-search.latencyOffset=1s",
+                    *args,
                 ],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -58,7 +61,7 @@ class VictoriaMetrics:
         deadline = time.monotonic() + ready_timeout
         while True:
             if self.process.poll() is not None:
-                raise RuntimeError(f"VictoriaMetrics exited:\n{self.log_path.read_text()}")
+                raise RuntimeError(f"{name} exited:\n{self.log_path.read_text()}")
             try:
                 with urllib.request.urlopen(f"{self.url}/health", timeout=2) as r:
                     if r.status == 200:
@@ -66,15 +69,16 @@ class VictoriaMetrics:
             except OSError:
                 if time.monotonic() > deadline:
                     self.stop()
-                    raise RuntimeError("VictoriaMetrics did not become ready")
+                    raise RuntimeError(f"{name} did not become ready")
                 time.sleep(0.1)
-        self.post("/api/v1/import/prometheus", prometheus_text(INCIDENT_OM))
-        urllib.request.urlopen(f"{self.url}/internal/force_flush", timeout=30).close()
 
-    def post(self, path: str, body: bytes) -> None:
-        request = urllib.request.Request(f"{self.url}{path}", data=body, method="POST")
+    def post(self, path: str, body: bytes, headers: dict[str, str] | None = None) -> None:
+        request = urllib.request.Request(f"{self.url}{path}", data=body, method="POST", headers=headers or {})
         with urllib.request.urlopen(request, timeout=60) as r:
             assert r.status in (200, 204), r.status
+
+    def flush(self) -> None:
+        urllib.request.urlopen(f"{self.url}/internal/force_flush", timeout=30).close()
 
     def stop(self) -> None:
         self.process.terminate()
@@ -83,3 +87,10 @@ class VictoriaMetrics:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+class VictoriaMetrics(VictoriaServer):
+    def __init__(self, workdir: Path):
+        super().__init__("victoria-metrics", binary(), workdir, args=["-search.latencyOffset=1s"])
+        self.post("/api/v1/import/prometheus", prometheus_text(INCIDENT_OM))
+        self.flush()
