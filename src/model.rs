@@ -61,6 +61,23 @@ impl Value {
         }
     }
 
+    /// What `{{NAME.FIELD}}` inserts: a figure of a result that is not text itself.
+    pub fn field(&self, field: &str) -> Option<String> {
+        match (self, field) {
+            (Value::Logs(logs), "count") => Some(logs.selection.matched.to_string()),
+            (Value::Logs(logs), "shown") => Some(logs.selection.lines.len().to_string()),
+            _ => None,
+        }
+    }
+
+    /// The fields [`Value::field`] answers for this kind of value.
+    pub fn fields(&self) -> &'static [&'static str] {
+        match self {
+            Value::Logs(_) => &["count", "shown"],
+            _ => &[],
+        }
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             Value::Text(_) => "text",
@@ -68,7 +85,7 @@ impl Value {
             Value::Command(_) => "command result",
             Value::Finding(_) => "finding",
             Value::Query(_) => "query result",
-            Value::Logs(_) => "log lines",
+            Value::Logs(_) => "log result",
             Value::Check(_) => "check result",
             Value::Secret { .. } => "secret",
             Value::Probe(_) => "probe result",

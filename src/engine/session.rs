@@ -294,7 +294,8 @@ impl Investigation {
         self.sources.iter().map(|s| s.name.as_str()).collect()
     }
 
-    /// The template's text with every `{{NAME}}` replaced by its scalar value.
+    /// The template's text with every `{{NAME}}` replaced by its scalar value, and every
+    /// `{{NAME.FIELD}}` by that figure of a bound result.
     pub fn resolve(&self, template: &Template) -> Result<String, CellError> {
         self.resolve_with(template, |_, value, _| Ok(value.to_owned()))
     }
@@ -310,7 +311,7 @@ impl Investigation {
         for part in &template.parts {
             match part {
                 Part::Text(t) => text.push_str(t),
-                Part::Var { name, span } => {
+                Part::Var { name, field, span } => {
                     let value = self.get(name).ok_or_else(|| {
                         CellError::new(
                             ErrorKind::UnknownName,
@@ -318,13 +319,30 @@ impl Investigation {
                             *span,
                         )
                     })?;
-                    let scalar = value.scalar().ok_or_else(|| {
-                        CellError::new(
-                            ErrorKind::TypeError,
-                            format!("`{name}` is a {}, which cannot be inserted into text; only parameters and scalars can", value.kind()),
-                            *span,
-                        )
-                    })?;
+                    let scalar = match field {
+                        Some(field) => value.field(field).ok_or_else(|| {
+                            let has = match value.fields() {
+                                [] => "it has no fields".to_owned(),
+                                fields => format!("it has {}", fields.join(", ")),
+                            };
+                            CellError::new(
+                                ErrorKind::TypeError,
+                                format!("`{name}` ({}) has no field `{field}`: {has}", value.kind()),
+                                *span,
+                            )
+                        })?,
+                        None => value.scalar().ok_or_else(|| {
+                            let fields = match value.fields() {
+                                [] => String::new(),
+                                fields => format!(" (its figures can: {})", fields.iter().map(|f| format!("{{{{{name}.{f}}}}}")).collect::<Vec<_>>().join(", ")),
+                            };
+                            CellError::new(
+                                ErrorKind::TypeError,
+                                format!("`{name}` is a {}, which cannot be inserted into text; only parameters and scalars can{fields}", value.kind()),
+                                *span,
+                            )
+                        })?,
+                    };
                     let secret = matches!(value, Value::Secret { .. });
                     let written = insert(&text, &scalar, secret)
                         .map_err(|why| CellError::parse(why, *span))?;

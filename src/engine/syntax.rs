@@ -103,11 +103,17 @@ pub struct Template {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Part {
     Text(String),
-    Var { name: String, span: Span },
+    /// `{{NAME}}`, or `{{NAME.FIELD}}` for a figure of a bound result (`{{errors.count}}`).
+    Var {
+        name: String,
+        field: Option<String>,
+        span: Span,
+    },
 }
 
 impl Template {
-    /// Parses `text[start..end]` of `line` as literal text with `{{NAME}}` references.
+    /// Parses `text[start..end]` of `line` as literal text with `{{NAME}}` and `{{NAME.FIELD}}`
+    /// references.
     pub fn parse(line: &Line, start: usize, end: usize) -> Result<Template, CellError> {
         let chars = &line.text[..end];
         let mut parts = Vec::new();
@@ -121,8 +127,11 @@ impl Template {
                         CellError::parse("`{{` is not closed by `}}`", line.span(i, i + 2))
                     })?;
                 let inner: String = chars[i + 2..close].iter().collect();
-                let name = inner.trim();
-                if !is_name(name) {
+                let (name, field) = match inner.trim().split_once('.') {
+                    Some((name, field)) => (name, Some(field)),
+                    None => (inner.trim(), None),
+                };
+                if !is_name(name) || field.is_some_and(|f| !is_name(f)) {
                     return Err(CellError::parse(
                         format!("`{{{{{inner}}}}}` does not name a parameter or binding"),
                         line.span(i, close + 2),
@@ -133,6 +142,7 @@ impl Template {
                 }
                 parts.push(Part::Var {
                     name: name.to_owned(),
+                    field: field.map(str::to_owned),
                     span: line.span(i, close + 2),
                 });
                 i = close + 2;

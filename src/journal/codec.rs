@@ -167,6 +167,7 @@ impl LogsOutcome {
             Ok(selection) => LogsOutcome {
                 lines: Some(selection.lines.clone()),
                 matched: Some(selection.matched),
+                volume: selection.volume.clone(),
                 error: None,
             },
             Err(error) => LogsOutcome {
@@ -182,6 +183,7 @@ impl LogsOutcome {
             (None, Some(lines)) => Ok(LogSelection {
                 matched: self.matched.unwrap_or(lines.len()),
                 lines: lines.clone(),
+                volume: self.volume.clone(),
             }),
             (None, None) => Err(SourceError::Server(
                 "the journal's record of this log query holds no lines".into(),

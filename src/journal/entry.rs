@@ -12,7 +12,7 @@
 //! know is kept as written, as [`Entry::Other`].
 
 use crate::ops::command::Exit;
-use crate::ops::logs::LogLine;
+use crate::ops::logs::{LogLine, Volume};
 use crate::ops::metrics::MetricInfo;
 use crate::ops::prometheus::ApiResult;
 use crate::ops::rust::{Diagnostic, RustRun};
@@ -361,7 +361,8 @@ pub struct LogsInput {
     pub limit: Option<usize>,
 }
 
-/// The lines a log query selected (newest first) and how many matched in all; or its error.
+/// The lines a log query selected (newest first), how many matched in all and when (journals
+/// written before the volume was kept lack it); or its error.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct LogsOutcome {
@@ -369,6 +370,8 @@ pub struct LogsOutcome {
     pub lines: Option<Vec<LogLine>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub matched: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volume: Option<Volume>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<Failure>,
 }

@@ -11,7 +11,7 @@ use super::{key_of, sha256_hex, GENESIS};
 use crate::ops::check::CheckOutcome;
 use crate::ops::command::{CommandError, CommandResult, CommandSpec, Exit, Leftovers};
 use crate::ops::finding::{Finding, Severity};
-use crate::ops::logs::{LogLine, LogSelection};
+use crate::ops::logs::{LogLine, LogSelection, Volume};
 use crate::ops::metrics::{
     Answer, Interval, MetricInfo, MetricsSource, QueryResult, Range, Sample, Series, SourceError,
 };
@@ -279,19 +279,25 @@ fn every_kind() -> Vec<(Entry, Value, Value)> {
         (
             Entry::Logs {
                 input: LogsInput::of("app", r#"{app="x"} |= "error""#, &range().interval(), 20),
-                result: LogsOutcome::of(&Ok(LogSelection {
-                    lines: vec![LogLine {
+                result: LogsOutcome::of(&Ok({
+                    let lines = vec![LogLine {
                         at_ns: 1_795_170_000_123_456_789,
                         labels: [("app".to_owned(), "x".to_owned())].into(),
                         line: "error: upstream refused".into(),
-                    }],
-                    matched: 3,
+                    }];
+                    LogSelection {
+                        volume: Some(Volume::of_lines(&lines, 60_000_000_000, 3)),
+                        lines,
+                        matched: 3,
+                    }
                 })),
             },
             json!({"source": "app", "query": r#"{app="x"} |= "error""#,
                    "start": 1_795_168_800.0, "end": 1_795_176_000.0, "limit": 20}),
             json!({"lines": [{"at_ns": 1_795_170_000_123_456_789_i64, "labels": {"app": "x"},
-                              "line": "error: upstream refused"}], "matched": 3}),
+                              "line": "error: upstream refused"}], "matched": 3,
+                   "volume": {"step_ns": 60_000_000_000_i64, "complete": false, "bars": [
+                       {"at_ns": 1_795_170_000_000_000_000_i64, "level": "error", "count": 1}]}}),
         ),
         (
             Entry::Logs {

@@ -3,9 +3,9 @@
 //! the count of every line a log query matched (`count_over_time` over the whole interval).
 
 use super::http_api::{excerpt, HttpApi};
-use super::logs::{newest, LogLine, LogSelection, LogSource};
+use super::logs::{newest, LogLine, LogSelection, LogSource, Volume};
 use super::metrics::{
-    Answer, Interval, MetricInfo, MetricsSource, QueryResult, Range, SourceError,
+    to_nanos, Answer, Interval, MetricInfo, MetricsSource, QueryResult, Range, SourceError,
 };
 use super::prometheus::decode_answer;
 use serde::Deserialize;
@@ -58,7 +58,7 @@ fn error_position(message: &str) -> Option<(usize, usize)> {
 }
 
 fn nanos(seconds: f64) -> String {
-    format!("{}", (seconds * 1e9).round() as i64)
+    to_nanos(seconds).to_string()
 }
 
 #[derive(Deserialize)]
@@ -130,8 +130,14 @@ impl LogSource for Loki {
             QueryResult::Vector(samples) => samples.iter().map(|s| s.value).sum::<f64>() as usize,
             _ => 0,
         };
+        let matched = matched.max(lines.len());
+        // Loki's own volume endpoints are not asked: the bars count the lines returned, and say
+        // so when more matched.
+        let (start_ns, end_ns) = interval.nanos();
+        let step_ns = Volume::step_for(start_ns, end_ns);
         Ok(LogSelection {
-            matched: matched.max(lines.len()),
+            volume: Some(Volume::of_lines(&lines, step_ns, matched)),
+            matched,
             lines,
         })
     }

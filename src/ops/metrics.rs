@@ -61,6 +61,17 @@ impl Interval {
     pub fn until(end: f64) -> Interval {
         Interval { start: 0.0, end }
     }
+
+    /// Its ends in nanoseconds, as log lines keep time.
+    pub fn nanos(&self) -> (i64, i64) {
+        (to_nanos(self.start), to_nanos(self.end))
+    }
+}
+
+/// Seconds, as windows hold times, to the nanoseconds of log lines; saturating, as a window's
+/// ends are checked figures but an interval "since the epoch" starts at 0.
+pub fn to_nanos(seconds: f64) -> i64 {
+    (seconds * 1e9).round() as i64
 }
 
 impl Range {

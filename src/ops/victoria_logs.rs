@@ -1,10 +1,11 @@
 //! VictoriaLogs over its HTTP API. Its queries are written in its own language, LogsQL, and
 //! passed through as written: `/select/logsql/query` gives the lines, `/select/logsql/hits`
-//! how many matched in all.
+//! how many matched in each step of the window, by the `level` field, which is how many matched
+//! in all.
 
 use super::http_api::{excerpt, HttpApi};
-use super::logs::{newest, LogLine, LogSelection, LogSource};
-use super::metrics::{Interval, MetricsSource, SourceError};
+use super::logs::{newest, Counter, Level, LogLine, LogSelection, LogSource, Volume};
+use super::metrics::{to_nanos, Interval, MetricsSource, SourceError};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -46,8 +47,7 @@ impl VictoriaLogs {
 
 /// Times as VictoriaLogs reads them: RFC 3339, to the nanosecond.
 fn rfc3339(seconds: f64) -> String {
-    let nanos = (seconds * 1e9).round() as i64;
-    chrono::DateTime::from_timestamp_nanos(nanos)
+    chrono::DateTime::from_timestamp_nanos(to_nanos(seconds))
         .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
 }
 
@@ -89,9 +89,16 @@ struct Hits {
     hits: Vec<Bucket>,
 }
 
+/// The hits of one value of the field asked for: `timestamps` (RFC 3339, the start of each
+/// step) and `values` in pairs.
 #[derive(Deserialize)]
 struct Bucket {
-    total: usize,
+    #[serde(default)]
+    fields: BTreeMap<String, String>,
+    #[serde(default)]
+    timestamps: Vec<String>,
+    #[serde(default)]
+    values: Vec<u64>,
 }
 
 #[async_trait::async_trait(?Send)]
@@ -111,24 +118,47 @@ impl LogSource for VictoriaLogs {
             .map(log_line)
             .collect::<Result<Vec<_>, _>>()?;
         let lines = newest(lines, limit);
-        // One bucket as long as the interval: its total is every line that matched.
-        let step = format!("{}s", (interval.end - interval.start).ceil().max(1.0) + 1.0);
-        let mut form = vec![("query", query.to_owned()), ("step", step)];
+        let (start_ns, end_ns) = interval.nanos();
+        let step_ns = Volume::step_for(start_ns, end_ns);
+        let mut form = vec![
+            ("query", query.to_owned()),
+            ("step", format!("{}ms", step_ns / 1_000_000)),
+            ("field", "level".to_owned()),
+        ];
         form.extend(between(interval));
         let body = self.post("select/logsql/hits", &form).await?;
-        let hits: Hits = serde_json::from_slice(&body).map_err(|_| {
+        let not_hits = || {
             SourceError::Server(format!(
                 "the answer of /select/logsql/hits is not what VictoriaLogs sends: {}",
                 excerpt(&body)
             ))
-        })?;
-        let matched = hits
-            .hits
-            .iter()
-            .map(|b| b.total)
-            .sum::<usize>()
+        };
+        let hits: Hits = serde_json::from_slice(&body).map_err(|_| not_hits())?;
+        let mut volume = Counter::new(step_ns);
+        for bucket in &hits.hits {
+            let level = (bucket.fields.get("level"))
+                .and_then(|name| Level::parse(name))
+                .unwrap_or(Level::Unknown);
+            if bucket.timestamps.len() != bucket.values.len() {
+                return Err(not_hits());
+            }
+            for (at, &count) in bucket.timestamps.iter().zip(&bucket.values) {
+                let at_ns = chrono::DateTime::parse_from_rfc3339(at)
+                    .ok()
+                    .and_then(|t| t.timestamp_nanos_opt())
+                    .ok_or_else(not_hits)?;
+                volume.add_count(at_ns, level, count);
+            }
+        }
+        let volume = volume.finish(true);
+        let matched = usize::try_from(volume.total())
+            .unwrap_or(usize::MAX)
             .max(lines.len());
-        Ok(LogSelection { lines, matched })
+        Ok(LogSelection {
+            lines,
+            matched,
+            volume: Some(volume),
+        })
     }
 
     // LogsQL computes numbers with `| stats`, which `/select/logsql/stats_query_range` answers;

@@ -1,11 +1,13 @@
-//! A log query's lines: a heading with how many matched, then the lines as a table (time, the
-//! labels that tell the streams apart, the line), newest first. Runs of the same line in the
+//! A log query's lines: the volume chart (lines per step, by level), then a heading with how
+//! many matched and the lines as a table (time, the labels that tell the streams apart, the
+//! line), newest first. Runs of the same line in the
 //! same stream are shown once with their count, as Grafana's "dedup" does, so that a flood of
 //! one error does not hide the line before it.
 
 use super::bundle::{escape_html, Bundle, TEXT_ALIGN};
 use super::format::{rfc3339, window};
-use crate::ops::logs::{Labels, LogLine, LogSelection};
+use super::volume;
+use crate::ops::logs::{Labels, Level, LogLine, LogSelection};
 use crate::ops::metrics::Range;
 use std::fmt::Write;
 
@@ -13,6 +15,17 @@ use std::fmt::Write;
 /// that 1,000 lines make an output a frontend can hold: a line may be 1 MiB.
 const PLAIN_LINE_CHARS: usize = 400;
 const HTML_LINE_CHARS: usize = 2000;
+/// A `fields` column's value is a word or a short message, not a second line.
+const FIELD_CHARS: usize = 120;
+
+/// How the lines are laid out: the options that may end a `logs` statement.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Layout {
+    /// `fields A, B`: a column for each, from the line's labels or its JSON or logfmt fields.
+    pub fields: Vec<String>,
+    /// `collapse off`: every line on its own row, repeats included.
+    pub every_line: bool,
+}
 
 /// The line's first `chars` characters, and a mark of how many more there were.
 fn cut(line: &str, chars: usize) -> String {
@@ -32,11 +45,13 @@ struct Row<'a> {
     count: usize,
 }
 
-fn rows(lines: &[LogLine]) -> Vec<Row<'_>> {
+fn rows(lines: &[LogLine], every_line: bool) -> Vec<Row<'_>> {
     let mut rows: Vec<Row> = Vec::new();
     for line in lines {
         match rows.last_mut() {
-            Some(row) if row.line.line == line.line && row.line.labels == line.labels => {
+            Some(row)
+                if !every_line && row.line.line == line.line && row.line.labels == line.labels =>
+            {
                 row.count += 1
             }
             _ => rows.push(Row { line, count: 1 }),
@@ -78,17 +93,10 @@ fn labels_text(labels: &Labels, names: &[&str]) -> String {
         .join(" ")
 }
 
-/// How a line's level shows: from a `level` (or `lvl`, `severity`) label when the pipeline
-/// parsed one.
-fn level(labels: &Labels) -> Option<&'static str> {
-    let value = ["level", "lvl", "severity", "detected_level"]
-        .iter()
-        .find_map(|name| labels.get(*name))?;
-    match value.to_ascii_lowercase().as_str() {
-        "error" | "err" | "critical" | "crit" | "fatal" | "panic" | "emerg" | "alert" => {
-            Some("#c0392b")
-        }
-        "warn" | "warning" => Some("#b9770e"),
+/// The colour of a line that asks for attention (warnings and worse); others stay plain.
+fn attention(line: &LogLine) -> Option<&'static str> {
+    match Level::of(&line.labels, &line.line) {
+        level @ (Level::Critical | Level::Error | Level::Warn) => Some(volume::colour(level)),
         _ => None,
     }
 }
@@ -115,16 +123,27 @@ fn heading(query: &str, selection: &LogSelection, range: &Range) -> String {
     text
 }
 
-/// The lines a log query selected.
-pub fn lines(query: &str, selection: &LogSelection, range: &Range) -> Bundle {
+/// The lines a log query selected: the volume chart when there is one, then the table. Two
+/// outputs, as for a query: JupyterLab would show only the richer of the two in one.
+pub fn lines(query: &str, selection: &LogSelection, range: &Range, layout: &Layout) -> Vec<Bundle> {
+    let chart = (selection.volume.as_ref())
+        .and_then(|volume| volume::chart(volume, selection.matched, range));
+    chart
+        .into_iter()
+        .chain([table(query, selection, range, layout)])
+        .collect()
+}
+
+fn table(query: &str, selection: &LogSelection, range: &Range, layout: &Layout) -> Bundle {
     let heading = heading(query, selection, range);
     if selection.lines.is_empty() {
         let plain = format!("{heading}\nno line matched in the window");
         return Bundle::plain(plain.clone())
             .with("text/html", format!("<p>{}</p>", escape_html(&plain)));
     }
-    let names = varying(&selection.lines);
-    let rows = rows(&selection.lines);
+    let mut names = varying(&selection.lines);
+    names.retain(|name| !layout.fields.iter().any(|f| f == name));
+    let rows = rows(&selection.lines, layout.every_line);
     let mut plain = heading.clone();
     let mut html = format!(
         "<div class=\"playbook-logs\"><p>{}</p><table><thead><tr><th{TEXT_ALIGN}>time</th>",
@@ -136,6 +155,9 @@ pub fn lines(query: &str, selection: &LogSelection, range: &Range) -> Bundle {
             "<th{TEXT_ALIGN}>{}</th>",
             escape_html(&names.join(" "))
         );
+    }
+    for field in &layout.fields {
+        let _ = write!(html, "<th{TEXT_ALIGN}>{}</th>", escape_html(field));
     }
     html.push_str("<th style=\"text-align:left\">line</th></tr></thead><tbody>");
     for row in &rows {
@@ -150,8 +172,14 @@ pub fn lines(query: &str, selection: &LogSelection, range: &Range) -> Bundle {
         if !labels.is_empty() {
             let _ = write!(plain, "{labels}  ");
         }
+        let fields: Vec<String> = (layout.fields.iter())
+            .map(|name| cut(&row.line.field(name).unwrap_or_default(), FIELD_CHARS))
+            .collect();
+        for (name, value) in layout.fields.iter().zip(&fields) {
+            let _ = write!(plain, "{name}={value}  ");
+        }
         let _ = write!(plain, "{text}{times}");
-        let colour = level(&row.line.labels)
+        let colour = attention(row.line)
             .map(|c| format!(";color:{c}"))
             .unwrap_or_default();
         let _ = write!(
@@ -164,6 +192,13 @@ pub fn lines(query: &str, selection: &LogSelection, range: &Range) -> Bundle {
                 html,
                 "<td style=\"text-align:left;white-space:nowrap\">{}</td>",
                 escape_html(&labels)
+            );
+        }
+        for value in &fields {
+            let _ = write!(
+                html,
+                "<td style=\"text-align:left;white-space:nowrap\">{}</td>",
+                escape_html(value)
             );
         }
         let _ = write!(

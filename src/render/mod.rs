@@ -15,6 +15,7 @@ mod summary;
 mod svg;
 mod table;
 mod vegalite;
+mod volume;
 
 use crate::model::{format_number, Event, Value, MASK};
 use crate::ops::check::CheckOutcome;
@@ -278,7 +279,15 @@ pub fn value(value: &Value) -> Bundle {
         }
         Value::Finding(finding) => finding_card(finding),
         Value::Probe(result) => probe::probe(result),
-        Value::Logs(logs) => logs::lines(&logs.query, &logs.selection, &logs.range),
+        // Shown again as its table, the lines themselves.
+        Value::Logs(logs) => logs::lines(
+            &logs.query,
+            &logs.selection,
+            &logs.range,
+            &Default::default(),
+        )
+        .pop()
+        .unwrap_or_default(),
         Value::Query(q) => match &q.result {
             QueryResult::Matrix(series) if series.is_empty() => {
                 query::no_data(&q.expr, &q.range, "the query returned no series")

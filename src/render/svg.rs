@@ -7,16 +7,16 @@ use super::chart::{Chart, ValueAxis, PALETTE};
 use super::format::{self, shorten, tick_label};
 use std::fmt::Write;
 
-const WIDTH: f64 = 720.0;
-const LEFT: f64 = 64.0;
+pub(super) const WIDTH: f64 = 720.0;
+pub(super) const LEFT: f64 = 64.0;
 /// Room for the last time tick's label, centred on the plot's edge.
 const RIGHT: f64 = 32.0;
 const PLOT_HEIGHT: f64 = 240.0;
-const LINE_HEIGHT: f64 = 15.0;
+pub(super) const LINE_HEIGHT: f64 = 15.0;
 const TITLE_CHARS: usize = 96;
 const LEGEND_CHARS: usize = 52;
 const DASH: &str = "6 4";
-const INK: &str = "#444";
+pub(super) const INK: &str = "#444";
 const GRID: &str = "#e4e4e4";
 
 pub fn draw(chart: &Chart) -> String {
@@ -54,7 +54,7 @@ pub fn draw(chart: &Chart) -> String {
         );
     }
 
-    let plot = Plot::new(chart, top);
+    let plot = Plot::new(chart.time_domain(), chart.value_axis(), top, PLOT_HEIGHT);
     plot.draw_axes(&mut svg);
     if plot.values.is_some() {
         plot.draw_lines(&mut svg, chart);
@@ -71,18 +71,19 @@ pub fn draw(chart: &Chart) -> String {
     svg
 }
 
-/// The plotting area and its scales.
-struct Plot {
+/// The plotting area and its scales: a time axis below, a value axis on the left.
+pub(super) struct Plot {
     top: f64,
-    width: f64,
+    height: f64,
+    pub width: f64,
     times: (f64, f64),
     /// None when nothing finite is drawn.
-    values: Option<ValueAxis>,
+    pub values: Option<ValueAxis>,
 }
 
 impl Plot {
-    fn new(chart: &Chart, top: f64) -> Plot {
-        let (from, to) = chart.time_domain();
+    pub fn new(times: (f64, f64), values: Option<ValueAxis>, top: f64, height: f64) -> Plot {
+        let (from, to) = times;
         let times = if to > from {
             (from, to)
         } else {
@@ -90,23 +91,24 @@ impl Plot {
         };
         Plot {
             top,
+            height,
             width: WIDTH - LEFT - RIGHT,
             times,
-            values: chart.value_axis(),
+            values,
         }
     }
 
-    fn x(&self, t: f64) -> f64 {
+    pub fn x(&self, t: f64) -> f64 {
         LEFT + (t - self.times.0) / (self.times.1 - self.times.0) * self.width
     }
 
-    fn y(&self, v: f64) -> f64 {
+    pub fn y(&self, v: f64) -> f64 {
         let (lo, hi) = self.values.map_or((0.0, 1.0), |axis| (axis.lo, axis.hi));
-        self.top + (hi - v) / (hi - lo) * PLOT_HEIGHT
+        self.top + (hi - v) / (hi - lo) * self.height
     }
 
-    fn draw_axes(&self, svg: &mut String) {
-        let bottom = self.top + PLOT_HEIGHT;
+    pub fn draw_axes(&self, svg: &mut String) {
+        let bottom = self.top + self.height;
         let right = LEFT + self.width;
         let _ = write!(svg, r#"<g stroke="{GRID}">"#);
         let ticks = self
@@ -202,7 +204,7 @@ impl Plot {
     }
 }
 
-fn draw_legend(svg: &mut String, entries: &[(&str, &str, bool)], top: f64) {
+pub(super) fn draw_legend(svg: &mut String, entries: &[(&str, &str, bool)], top: f64) {
     let column = (WIDTH - LEFT - RIGHT) / 2.0;
     for (i, (name, color, dashed)) in entries.iter().enumerate() {
         let x = LEFT + column * (i % 2) as f64;
@@ -244,7 +246,7 @@ pub fn time_ticks(span: f64) -> (f64, &'static str) {
 
 /// Markup escaping, and no characters that XML 1.0 forbids: a label value may hold any byte,
 /// and one control character would make the whole image unreadable.
-fn escape_xml(text: &str) -> String {
+pub(super) fn escape_xml(text: &str) -> String {
     let clean: String = text
         .chars()
         .map(|c| {
@@ -275,7 +277,10 @@ pub fn assert_balanced(svg: &str) {
         }
     }
     assert!(open.is_empty(), "left open: {open:?}");
-    assert!(!svg.contains("NaN") && !svg.contains("inf"));
+    // A coordinate that is not finite prints as NaN or inf; the word "info" is no such thing.
+    for bad in ["NaN", "\"inf", "-inf", "inf,", "inf "] {
+        assert!(!svg.contains(bad), "{bad}");
+    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value as Json};
 
 pub const MIME: &str = "application/vnd.vegalite.v5+json";
 
-const SCHEMA: &str = "https://vega.github.io/schema/vega-lite/v5.json";
+pub(super) const SCHEMA: &str = "https://vega.github.io/schema/vega-lite/v5.json";
 
 /// Enough for a reader to tell two values of one line apart, and six times shorter in JSON than
 /// the full precision of an `f64`.
@@ -21,7 +21,7 @@ const CURRENT: &str = "current";
 
 /// Time labels by the unit a tick falls on, in 24-hour UTC as the SVG's: the chart zooms, so
 /// one fixed format would repeat "10:01" across a zoomed-in minute.
-fn clock() -> Json {
+pub(super) fn clock() -> Json {
     json!({
         "year": "%Y", "month": "%Y-%m", "date": "%m-%d", "hours": "%H:%M", "minutes": "%H:%M",
         "seconds": "%H:%M:%S", "milliseconds": "%H:%M:%S.%L"

@@ -5,7 +5,7 @@ playbook kernelspec is found through JUPYTER_PATH (conftest.py); the notebook's 
 cell points at the test Prometheus. Chromium is Debian's (/usr/bin/chromium, or
 PLAYBOOK_CHROMIUM), driven by Python Playwright; Playwright's own browser download is not used.
 The test runs every cell from the Run menu and checks what a person would look for: charts
-drawn by JupyterLab's Vega-Lite renderer, the failed check, finding cards, a log query's lines
+drawn by JupyterLab's Vega-Lite renderer, the failed check, finding cards, a log query's volume chart and lines
 (a cell added to the notebook reads tests/fixtures/incident-logs.jsonl), and no error.
 
 A screenshot goes to target/browser/incident-5xx.png (kept by CI as an artifact). With
@@ -247,6 +247,13 @@ def drive(page, lab: JupyterLab) -> None:
     assert card.first.locator("blockquote").count() + card.first.locator("strong").count() > 0, (
         "the finding card is not rendered markdown: " + card.first.inner_html()[:300]
     )
+
+    # A log query's volume: its own Vega-Lite chart, in the log cell, above the lines.
+    log_cell = notebook.locator(".jp-CodeCell", has_text='level="error" limit 5').last
+    volume = log_cell.locator(".jp-RenderedVegaCommon5 canvas, .jp-RenderedVegaCommon5 svg")
+    volume.first.wait_for(timeout=20_000)
+    box = volume.first.bounding_box()
+    assert box and box["width"] > 200 and box["height"] > 60, f"the volume chart is {box}"
 
     # A log query's lines: a table of five error lines, each coloured by its level.
     lines = notebook.locator(".jp-OutputArea-output.jp-RenderedHTMLCommon table", has_text="payments-api")

@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections import Counter
 from datetime import datetime, timezone
+from xml.etree import ElementTree
 
 import nbformat
 import pytest
@@ -59,7 +61,8 @@ def declare(kc) -> None:
 
 
 def heading(outputs) -> str:
-    return plain(outputs).split("\n")[0]
+    """The first line of the table of lines, the last output (the volume chart comes first)."""
+    return bundles(outputs)[-1]["text/plain"].split("\n")[0]
 
 
 def assert_in_order(text: str, raws: list[str]) -> None:
@@ -201,7 +204,69 @@ def test_a_log_query_is_recorded_and_replayed_without_the_files(tmp_path):
     )
     shown, steps = recorded_and_replayed(path, logs, exit_code=0)
     assert steps.count("logs") == 1, steps
-    assert "180 lines" in shown[0][0] and shown[1] == shown[0], shown
+    chart, table = shown[0]
+    assert chart.startswith("log lines per 2m, by level: 180 lines"), chart
+    assert "180 lines" in table and shown[1] == [table], shown
+
+
+def test_fields_add_columns_and_a_bound_result_inserts_its_count(kernel):
+    _, kc = kernel
+    declare(kc)
+    expected = [line for line in fixture() if line[3]["service"] == "checkout" and line[3]["level"] == "error"]
+    outputs = run_ok(kc, 'errors = logs {service="checkout"} |= "refused" limit 4 fields status, dependency')
+    table = bundles(outputs)[-1]
+    rows = table["text/plain"].split("\n")[1:]
+    newest = [fields for _, _, _, fields in newest_first(expected) if "refused" in fields["msg"]][:4]
+    assert len(rows) == 4
+    for row, fields in zip(rows, newest):
+        # Without `| json`, the fields are read from the line itself.
+        assert f"  status={fields['status']}  dependency={fields['dependency']}  " in row, row
+    assert '<th style="text-align:left">status</th><th style="text-align:left">dependency</th>' in table["text/html"]
+    refused = sum("refused" in fields["msg"] for _, _, _, fields in expected)
+    outputs = run_ok(kc, 'run echo "{{errors.count}} lines, {{errors.shown}} shown"')
+    assert f"{refused} lines, 4 shown" in "".join(m["content"].get("text", "") for m in outputs)
+    message = run_error(kc, 'run echo "{{errors.size}}"')
+    assert "`errors` (log result) has no field `size`: it has count, shown" in message["evalue"], message
+
+
+def test_repeats_collapse_into_one_row_unless_collapse_is_off(kernel, tmp_path):
+    _, kc = kernel
+    flood = tmp_path / "flood.log"
+    flood.write_text("2026-11-20T10:00:00Z ERROR pool exhausted\n" * 3 + "2026-11-20T10:00:01Z INFO recovered\n")
+    run_ok(kc, f"source flood logs {flood} format text\n{INCIDENT}")
+    collapsed = bundles(run_ok(kc, 'logs {filename=~".+"}'))[-1]["text/plain"].split("\n")[1:]
+    assert [row.split("  ", 1)[1] for row in collapsed] == [
+        "2026-11-20T10:00:01Z INFO recovered",
+        "2026-11-20T10:00:00Z ERROR pool exhausted (×3)",
+    ], collapsed
+    every = bundles(run_ok(kc, 'logs {filename=~".+"} collapse off'))[-1]["text/plain"].split("\n")[1:]
+    assert [row.split("  ", 1)[1] for row in every] == [
+        "2026-11-20T10:00:01Z INFO recovered"
+    ] + ["2026-11-20T10:00:00Z ERROR pool exhausted"] * 3, every
+
+
+def test_the_volume_chart_counts_every_matching_line_per_step_by_level(kernel):
+    _, kc = kernel
+    declare(kc)
+    outputs = run_ok(kc, 'logs {service=~"checkout|cart"} limit 3')
+    chart = bundles(outputs)[0]
+    # Worked out from the file: two-minute bars (a two-hour window), starting at whole
+    # multiples of two minutes, by the line's `level` field.
+    expected = Counter()
+    for t, _, _, fields in fixture():
+        if fields["service"] in ("checkout", "cart"):
+            expected[(int(t // 120 * 120 * 1000), fields["level"])] += 1
+    assert set(level for _, level in expected) == {"info", "error", "warn"}
+    spec = chart["application/vnd.vegalite.v5+json"]
+    counted = {(row["t"], row["level"]): row["n"] for row in spec["data"]["values"]}
+    assert counted == dict(expected)
+    assert spec["encoding"]["color"]["scale"]["domain"] == ["error", "warn", "info"]
+    assert chart["text/plain"].startswith(f"log lines per 2m, by level: {sum(expected.values())} lines")
+    # The static drawing has one bar per (step, level), each titled with its count.
+    image = ElementTree.fromstring(chart["image/svg+xml"])
+    titles = [t.text for t in image.iter("{http://www.w3.org/2000/svg}title")]
+    assert len(titles) == len(expected)
+    assert sorted(int(t.split(": ")[1].split()[0]) for t in titles) == sorted(expected.values())
 
 
 def test_a_thousand_lines_stay_under_a_megabyte_and_a_long_line_is_cut_where_shown(kernel, tmp_path):

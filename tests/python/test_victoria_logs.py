@@ -1,6 +1,7 @@
 """The victorialogs source against a real VictoriaLogs (1.26), loaded with the same
 tests/fixtures/incident-logs.jsonl the embedded engine reads: LogQL on the files and LogsQL on the
-server, pair by pair, must give the same lines (time and message) and the same count.
+server, pair by pair, must give the same lines (time and message), the same count, and the
+same volume (lines per step, by level).
 
 Where the two languages differ, the pairs say so: a LogQL line filter reads the whole line as the
 file holds it (here the JSON object), a LogsQL filter without a field reads `_msg` (here the
@@ -90,6 +91,9 @@ def test_logql_on_the_files_and_logsql_on_the_server_give_the_same_lines(tmp_pat
         on_server = seen(server, lambda line: line)
         assert on_files[0] > 0, files["input"]["query"]
         assert on_files == on_server, (files["input"]["query"], server["input"]["query"], on_files[0], on_server[0])
+        # The volume chart's bars: the same lines per step and level, counted by each.
+        assert files["result"]["volume"] == server["result"]["volume"], files["input"]["query"]
+        assert sum(bar["count"] for bar in files["result"]["volume"]["bars"]) == on_files[0]
     # The window's end is included by both: cart's last warning is at 12:00:00.
     warnings = records[2 * PAIRS.index(('{service="cart"} | json | level="warn"', '{service="cart"} level:=warn')) + 1]
     assert max(line["at_ns"] for line in warnings["result"]["lines"]) == 1_795_176_000 * 10**9

@@ -408,6 +408,47 @@ fn logs_takes_a_source_a_query_and_a_limit() {
 }
 
 #[test]
+fn logs_options_end_the_statement_in_any_order_once_each() {
+    let Statement::Logs(logs) =
+        one(r#"logs {app="x"} | json | fields="a b" collapse off fields status, msg limit 7"#)
+            .statement
+    else {
+        panic!("not logs")
+    };
+    assert_eq!(
+        logs.query.literal().unwrap(),
+        r#"{app="x"} | json | fields="a b""#
+    );
+    assert_eq!(logs.limit, 7);
+    assert_eq!(logs.shown.fields, ["status", "msg"]);
+    assert!(logs.shown.every_line);
+    // Words of the query that look like options are the query's.
+    let Statement::Logs(logs) = one(r#"logs {app="x"} |= "fields a" |= "collapse off""#).statement
+    else {
+        panic!("not logs")
+    };
+    assert_eq!(
+        logs.query.literal().unwrap(),
+        r#"{app="x"} |= "fields a" |= "collapse off""#
+    );
+    assert_eq!(logs.shown, Default::default());
+    error_at(
+        r#"logs {app="x"} limit 5 limit 6"#,
+        1,
+        16,
+        "`limit` is given twice",
+    );
+    error_at(r#"logs {app="x"} collapse maybe"#, 1, 25, "collapse off");
+    error_at(
+        r#"logs {app="x"} fields a fields b"#,
+        1,
+        16,
+        "`fields` is given twice",
+    );
+    error_at(r#"logs collapse off"#, 1, 18, "LogQL query");
+}
+
+#[test]
 fn a_logs_source_takes_paths_a_format_and_labels() {
     let step = one("source app logs a.log logs/*.jsonl format json label env=prod label level");
     let Statement::Source(source) = step.statement else {

@@ -16,6 +16,7 @@
 //! points per series) are `Unsupported`.
 
 mod files;
+mod level;
 mod lexer;
 mod logfmt;
 mod logql;
@@ -24,6 +25,7 @@ mod metric_parse;
 mod pipeline;
 mod source;
 mod timestamp;
+mod volume;
 
 #[cfg(test)]
 mod metric_tests;
@@ -47,12 +49,38 @@ pub struct LogLine {
     pub line: String,
 }
 
-/// What a log query selected in an interval: at most `limit` lines, newest first, and how many
-/// matched in all.
+impl LogLine {
+    /// A field of the line for a `fields` column: a label (the stream's, or one its pipeline
+    /// parsed), else a top-level field of the line read as JSON, else as logfmt. A JSON value
+    /// that is not a string is shown as JSON.
+    pub fn field(&self, name: &str) -> Option<String> {
+        if let Some(value) = self.labels.get(name) {
+            return Some(value.clone());
+        }
+        if self.line.trim_start().starts_with('{') {
+            let object: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(&self.line).ok()?;
+            return object.get(name).map(|value| match value {
+                serde_json::Value::String(text) => text.clone(),
+                other => other.to_string(),
+            });
+        }
+        let pairs = logfmt::pairs(&self.line).unwrap_or_else(|malformed| malformed.before);
+        pairs
+            .into_iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value)
+    }
+}
+
+/// What a log query selected in an interval: at most `limit` lines, newest first, how many
+/// matched in all, and when (the volume chart's bars; none from a journal written before they
+/// were kept).
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct LogSelection {
     pub lines: Vec<LogLine>,
     pub matched: usize,
+    pub volume: Option<Volume>,
 }
 
 /// How the lines of a log file are written, which says where each line's time is.
@@ -94,7 +122,9 @@ pub enum LogError {
 }
 
 pub use files::LogLoadError;
+pub use level::Level;
 pub use source::{newest, LogSource};
+pub use volume::{Bar, Counter, Volume};
 
 /// Log files loaded into memory, shared (cheap Clone via Arc) so a query can run on a worker
 /// thread.
@@ -144,6 +174,7 @@ impl LogFiles {
         let query = logql::parse(query)?;
         let mut newest = BinaryHeap::<Candidate>::new();
         let mut matched = 0usize;
+        let mut volume = Counter::new(Volume::step_for(start_ns, end_ns));
         let mut looked_at = 0usize;
         for stream in self.streams.iter() {
             if !query.selects(&stream.labels) {
@@ -160,6 +191,7 @@ impl LogFiles {
                     continue;
                 };
                 matched += 1;
+                volume.add(stored.at_ns, Level::of(&labels, &stored.text));
                 let order = (stored.at_ns, stored.file, stored.number);
                 // A min-heap of the `limit` newest: a line older than all kept ones is not
                 // built at all.
@@ -187,7 +219,11 @@ impl LogFiles {
             .into_iter()
             .map(|c| c.line)
             .collect();
-        Ok(LogSelection { lines, matched })
+        Ok(LogSelection {
+            lines,
+            matched,
+            volume: Some(volume.finish(true)),
+        })
     }
 
     /// A LogQL metric query evaluated at start, start+step, ... up to end (inclusive), as Loki's

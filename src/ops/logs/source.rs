@@ -3,7 +3,9 @@
 
 use super::{LogError, LogFiles, LogFormat, LogLine, LogSelection};
 use crate::ops::file_source::off_thread;
-use crate::ops::metrics::{Answer, Interval, MetricInfo, MetricsSource, Range, SourceError};
+use crate::ops::metrics::{
+    to_nanos, Answer, Interval, MetricInfo, MetricsSource, Range, SourceError,
+};
 
 #[async_trait::async_trait(?Send)]
 pub trait LogSource {
@@ -25,12 +27,6 @@ pub fn newest(mut lines: Vec<LogLine>, limit: usize) -> Vec<LogLine> {
     lines.sort_by_key(|line| std::cmp::Reverse(line.at_ns));
     lines.truncate(limit);
     lines
-}
-
-/// Seconds, as windows hold times, to the nanoseconds of log lines; saturating, as a window's
-/// ends are checked figures but an interval "since the epoch" starts at 0.
-fn to_nanos(seconds: f64) -> i64 {
-    (seconds * 1e9).round() as i64
 }
 
 impl From<LogError> for SourceError {
@@ -57,7 +53,7 @@ impl LogSource for LogFiles {
         // The syntax is checked here, so that a bad query costs no thread.
         super::check_query(query)?;
         let (files, query) = (self.clone(), query.to_owned());
-        let (start, end) = (to_nanos(interval.start), to_nanos(interval.end));
+        let (start, end) = interval.nanos();
         off_thread("logql", move |stop| {
             Ok(files.select(&query, start, end, limit, stop)?)
         })
