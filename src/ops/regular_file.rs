@@ -68,13 +68,25 @@ pub fn open(path: &Path, cap: Cap) -> io::Result<Capped<File>> {
         ));
     }
     if meta.len() > cap.bytes {
-        return Err(too_large(Some(meta.len()), cap));
+        return Err(too_large(Ok(meta.len()), cap));
     }
     Ok(Capped {
         inner: file,
         left: cap.bytes,
         cap,
+        past_cap: "it grew while it was read",
     })
+}
+
+/// What a compressed file decompresses to, under the same cap as a file: a small file may
+/// decompress to any size.
+pub fn decompressed<R: Read>(inner: R, cap: Cap) -> Capped<R> {
+    Capped {
+        inner,
+        left: cap.bytes,
+        cap,
+        past_cap: "it holds more once decompressed",
+    }
 }
 
 /// The whole content of a regular file of at most `cap` bytes.
@@ -84,10 +96,10 @@ pub fn read(path: &Path, cap: Cap) -> io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-fn too_large(size: Option<u64>, cap: Cap) -> io::Error {
+fn too_large(size: Result<u64, &str>, cap: Cap) -> io::Error {
     let size = match size {
-        Some(size) => format!("it has {}", super::human_bytes(size)),
-        None => "it grew while it was read".to_owned(),
+        Ok(size) => format!("it has {}", super::human_bytes(size)),
+        Err(past_cap) => past_cap.to_owned(),
     };
     let setting = if cap.settable {
         " (PLAYBOOK_MAX_FILE_BYTES sets the cap, in bytes)"
@@ -108,6 +120,8 @@ pub struct Capped<R> {
     inner: R,
     left: u64,
     cap: Cap,
+    /// What the error says happened.
+    past_cap: &'static str,
 }
 
 impl<R: Read> Read for Capped<R> {
@@ -117,7 +131,7 @@ impl<R: Read> Read for Capped<R> {
         let want = buf.len().min(room);
         let n = self.inner.read(&mut buf[..want])?;
         if n as u64 > self.left {
-            return Err(too_large(None, self.cap));
+            return Err(too_large(Err(self.past_cap), self.cap));
         }
         self.left -= n as u64;
         Ok(n)
@@ -176,15 +190,27 @@ mod tests {
 
     #[test]
     fn a_file_that_grows_past_the_cap_while_read_fails() {
-        let mut capped = Capped {
-            inner: std::io::repeat(b'x'),
-            left: 1000,
-            cap: Cap::fixed(1000),
-        };
+        let path = temp("growing", b"x");
+        let mut capped = open(&path, Cap::fixed(1000)).unwrap();
+        std::fs::write(&path, [b'x'; 2000]).unwrap();
         let mut sink = Vec::new();
         let error = capped.read_to_end(&mut sink).unwrap_err();
         assert!(
             error.to_string().contains("grew while it was read"),
+            "{error}"
+        );
+        assert!(sink.len() <= 1000);
+    }
+
+    #[test]
+    fn what_decompresses_past_the_cap_fails() {
+        let mut capped = decompressed(std::io::repeat(b'x'), Cap::fixed(1000));
+        let mut sink = Vec::new();
+        let error = capped.read_to_end(&mut sink).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("it holds more once decompressed, over the 1000 B"),
             "{error}"
         );
         assert!(sink.len() <= 1000);

@@ -8,6 +8,7 @@ tests (as grep and jq would), never taken from the kernel.
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import shutil
@@ -243,6 +244,43 @@ def test_repeats_collapse_into_one_row_unless_collapse_is_off(kernel, tmp_path):
     assert [row.split("  ", 1)[1] for row in every] == [
         "2026-11-20T10:00:01Z INFO recovered"
     ] + ["2026-11-20T10:00:00Z ERROR pool exhausted"] * 3, every
+
+
+def test_rotated_gz_files_read_as_the_plain_one_and_a_gz_bomb_is_refused(tmp_path):
+    # The fixture split in two, the older half compressed as logrotate leaves it.
+    raws = LOGS.read_bytes().splitlines(keepends=True)
+    (tmp_path / "app.log").write_bytes(b"".join(raws[400:]))
+    with gzip.open(tmp_path / "app.log.1.gz", "wb") as out:
+        out.write(b"".join(raws[:400]))
+    expected = sum(1 for _, _, _, fields in fixture() if fields["level"] == "error")
+    path = notebook(
+        tmp_path,
+        f"source app logs app.log* format json\n{INCIDENT}",
+        'logs {filename=~".+"} | json | level="error" limit 1',
+    )
+    proc = playbook_run(str(path), "-o", str(tmp_path / "out.ipynb"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert f"{expected} lines · " in proc.stdout, proc.stdout
+    # 50 MB of zeros compress to about 50 KB: the cap applies to what they decompress to.
+    with gzip.open(tmp_path / "bomb.log.gz", "wb") as out:
+        out.write(b"0" * 50_000_000)
+    assert (tmp_path / "bomb.log.gz").stat().st_size < 1_000_000
+    path = notebook(tmp_path, f"source bomb logs bomb.log.gz format plain")
+    env = {**os.environ, "PLAYBOOK_MAX_FILE_BYTES": "1000000"}
+    proc = playbook_run(str(path), "-o", str(tmp_path / "out.ipynb"), cwd=tmp_path, env=env)
+    assert proc.returncode == 2, proc.stderr
+    assert "bomb.log.gz" in proc.stderr and "it holds more once decompressed, over the" in proc.stderr, proc.stderr
+
+
+def test_plain_lines_say_they_carry_no_time(kernel, tmp_path):
+    _, kc = kernel
+    out = tmp_path / "crash.txt"
+    out.write_text("starting\npanic: nil map\n")
+    os.utime(out, (seconds("2026-11-20T11:00:00Z"),) * 2)
+    shown = plain(run_ok(kc, f"source crash logs {out} format plain\n{INCIDENT}"))
+    assert "their lines carry no time: each has the time its file was last written" in shown, shown
+    table = bundles(run_ok(kc, 'logs @crash {filename=~".+"} |= "panic"'))[-1]["text/plain"]
+    assert table.split("\n")[1] == "2026-11-20T11:00:00Z  panic: nil map", table
 
 
 def test_the_volume_chart_counts_every_matching_line_per_step_by_level(kernel):

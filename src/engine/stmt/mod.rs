@@ -77,7 +77,7 @@ pub const STATEMENTS: &[Keyword] = &[
     Keyword {
         name: "source",
         syntax: "source NAME prometheus URL [header K=V]... [token REF] [basic REF REF] [timeout D] [max-answer SIZE]\nsource NAME file PATH\nsource NAME logs PATH... [format json|logfmt|text] [label K=V]... [label FIELD]...\nsource NAME victorialogs URL [header K=V]... [token REF] [basic REF REF] [tenant ACCOUNT:PROJECT] [timeout D]",
-        help: "Declares a metrics source: a Prometheus-compatible server (Prometheus, Thanos, Mimir, VictoriaMetrics), or a metrics file evaluated in-process; or log files read in-process for `logs` (JSON lines, logfmt, or text with a timestamp at the start of each line; globs allowed; `label K=V` gives every stream a label, `label FIELD` takes one from each JSON or logfmt line), or a VictoriaLogs server, whose `logs` queries are LogsQL. The first source of each kind is its default. Secrets only by reference: env:VAR or file:PATH. `timeout` bounds each request (default 30s).",
+        help: "Declares a metrics source: a Prometheus-compatible server (Prometheus, Thanos, Mimir, VictoriaMetrics), or a metrics file evaluated in-process; or log files read in-process for `logs` (JSON lines, logfmt, text with a timestamp at the start of each line (RFC 3339, `2006-01-02 15:04:05`, syslog), or `plain` lines without one; `.gz` files decompressed; globs allowed; `label K=V` gives every stream a label, `label FIELD` takes one from each JSON or logfmt line), or a VictoriaLogs server, whose `logs` queries are LogsQL. The first source of each kind is its default. Secrets only by reference: env:VAR or file:PATH. `timeout` bounds each request (default 30s).",
         binds: false,
         parse: |t| Ok(Statement::Source(source::parse(t)?)),
     },
@@ -97,8 +97,8 @@ pub const STATEMENTS: &[Keyword] = &[
     },
     Keyword {
         name: "logs",
-        syntax: "logs [@SOURCE] LOGQL [limit N]",
-        help: "The lines a LogQL log query selects in the window, newest first (at most N, 1,000 by default; the heading says how many matched in all), as a table of time, the labels that tell the streams apart, and the line; runs of the same line are shown once with their count. The embedded engine over log files evaluates stream selectors, line filters (|= != |~ !~), the json and logfmt parsers and label filters; what it does not evaluate yet is an UnsupportedInEmbeddedEngine error.",
+        syntax: "logs [@SOURCE] LOGQL [limit N] [fields A, B] [collapse off]",
+        help: "The lines a LogQL log query selects in the window, newest first (at most N, 1,000 by default; the heading says how many matched in all), under a chart of how many matched in each step, by level; then a table of time, the labels that tell the streams apart, a column per `fields` name, and the line; runs of the same line are shown once with their count unless `collapse off`. Bound, `{{NAME.count}}` inserts how many matched. The embedded engine over log files evaluates stream selectors, line filters (|= != |~ !~), the json and logfmt parsers and label filters; what it does not evaluate yet is an UnsupportedInEmbeddedEngine error.",
         binds: true,
         parse: |t| Ok(Statement::Logs(logs::parse(t)?)),
     },

@@ -320,7 +320,14 @@ impl NewSource {
                     .iter()
                     .map(|p| p.display().to_string())
                     .collect();
-                let description = format!("the log files {}, read in-process", paths.join(", "));
+                let mut description =
+                    format!("the log files {}, read in-process", paths.join(", "));
+                if files.format == LogFormat::Plain {
+                    // Said where it is declared, so nobody reads the times as the lines' own.
+                    description.push_str(
+                        "; their lines carry no time: each has the time its file was last written",
+                    );
+                }
                 let entry = Entry::logs_source(&self.name, &paths, &files.format.to_string());
                 let spec = LogSpec::Files(files.clone());
                 return self.apply_logs(spec, description, entry, span, cx).await;

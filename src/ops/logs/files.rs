@@ -1,11 +1,10 @@
 //! Reading log files into streams: one stream per distinct label set, its lines sorted by time.
-//! Syslog lines (`Nov 30 10:28:00 host app[1]: ...`) are not supported yet: they carry no year
-//! and no zone.
+//! A file whose name ends in `.gz` is decompressed as it is read, under the same size cap.
 
 use super::{logfmt, timestamp, Labels, LogFormat};
-use crate::ops::regular_file::{open, Cap};
+use crate::ops::regular_file::{decompressed, open, Cap};
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 /// The longest line kept whole; longer ones are cut at a character boundary and marked.
@@ -66,18 +65,31 @@ pub fn load(
     for given in paths {
         for path in expand(given)? {
             let name = path.display().to_string();
-            let reader = open(&path, Cap::data()).map_err(|why| LogLoadError::Open {
+            let open_error = |why| LogLoadError::Open {
                 path: path.clone(),
                 why,
-            })?;
+            };
+            let file = open(&path, Cap::data()).map_err(open_error)?;
+            let written_ns = std::fs::metadata(&path)
+                .and_then(|meta| meta.modified())
+                .map(chrono::DateTime::<chrono::Utc>::from)
+                .ok()
+                .and_then(|at| at.timestamp_nanos_opt())
+                .unwrap_or(0);
+            let reader: Box<dyn Read> = if path.extension().is_some_and(|e| e == "gz") {
+                Box::new(decompressed(
+                    flate2::read::MultiGzDecoder::new(file),
+                    Cap::data(),
+                ))
+            } else {
+                Box::new(file)
+            };
             read_lines(BufReader::new(reader), &name, |number, text| {
-                let (at_ns, mut labels) =
-                    parse_line(format, text, label_fields).map_err(|problem| {
-                        LogLoadError::Line {
-                            file: name.clone(),
-                            line: number,
-                            problem,
-                        }
+                let (at_ns, mut labels) = parse_line(format, text, label_fields, written_ns)
+                    .map_err(|problem| LogLoadError::Line {
+                        file: name.clone(),
+                        line: number,
+                        problem,
                     })?;
                 labels.extend(fixed.iter().map(|(k, v)| (k.clone(), v.clone())));
                 labels.insert("filename".to_owned(), name.clone());
@@ -194,20 +206,25 @@ fn cut(text: &str) -> String {
 }
 
 /// A line's time and the stream labels its fields give, or what is wrong with it.
+/// `written_ns`: when the file was last written, the time of a `plain` line and the year of a
+/// syslog one.
 fn parse_line(
     format: LogFormat,
     text: &str,
     label_fields: &[String],
+    written_ns: i64,
 ) -> Result<(i64, Labels), String> {
     let fields: Vec<(String, Option<String>)> = match format {
+        LogFormat::Plain => return Ok((written_ns, Labels::new())),
         LogFormat::Text => {
-            return match timestamp::leading(text.trim_start()) {
+            let text = text.trim_start();
+            let leading = timestamp::leading(text).or_else(|| timestamp::syslog(text, written_ns));
+            return match leading {
                 Some((at_ns, _)) => Ok((at_ns, Labels::new())),
-                None => Err(
-                    "no timestamp at the start of the line (expected RFC 3339 or \
-                             `2006-01-02 15:04:05`)"
-                        .to_owned(),
-                ),
+                None => Err("no timestamp at the start of the line (expected RFC 3339, \
+                     `2006-01-02 15:04:05` or syslog's `Nov 30 10:28:00`; `format plain` reads \
+                     lines without one)"
+                    .to_owned()),
             };
         }
         LogFormat::Json => {

@@ -88,7 +88,10 @@ pub struct LogSelection {
 pub enum LogFormat {
     Json,
     Logfmt,
+    /// A timestamp at the start of each line: RFC 3339, `2006-01-02 15:04:05`, or syslog's.
     Text,
+    /// No timestamps: every line has the time the file was last written.
+    Plain,
 }
 
 impl FromStr for LogFormat {
@@ -99,8 +102,9 @@ impl FromStr for LogFormat {
             "json" => Ok(LogFormat::Json),
             "logfmt" => Ok(LogFormat::Logfmt),
             "text" => Ok(LogFormat::Text),
+            "plain" => Ok(LogFormat::Plain),
             other => Err(format!(
-                "unknown log format `{other}`: expected `json`, `logfmt` or `text`"
+                "unknown log format `{other}`: expected `json`, `logfmt`, `text` or `plain`"
             )),
         }
     }

@@ -116,6 +116,7 @@ impl std::fmt::Display for LogFormat {
             LogFormat::Json => "json",
             LogFormat::Logfmt => "logfmt",
             LogFormat::Text => "text",
+            LogFormat::Plain => "plain",
         })
     }
 }

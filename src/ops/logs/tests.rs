@@ -320,15 +320,17 @@ fn load_errors_name_the_file_and_the_line() {
             "app.log",
             LogFormat::Text,
             "2026-11-30T10:00:00Z ok\n\nhello\n",
-            "line 3: no timestamp at the start of the line (expected RFC 3339 or \
-             `2006-01-02 15:04:05`)",
+            "line 3: no timestamp at the start of the line (expected RFC 3339, \
+             `2006-01-02 15:04:05` or syslog's `Nov 30 10:28:00`; `format plain` reads lines \
+             without one)",
         ),
         (
             "zone.log",
             LogFormat::Text,
             "2026-11-30T10:00:00 no zone\n",
-            "line 1: no timestamp at the start of the line (expected RFC 3339 or \
-             `2006-01-02 15:04:05`)",
+            "line 1: no timestamp at the start of the line (expected RFC 3339, \
+             `2006-01-02 15:04:05` or syslog's `Nov 30 10:28:00`; `format plain` reads lines \
+             without one)",
         ),
         (
             "open.logfmt",
@@ -406,13 +408,14 @@ fn a_glob_in_the_last_component_loads_the_files_it_matches() {
 }
 
 #[test]
-fn the_format_names_are_json_logfmt_and_text() {
+fn the_format_names_are_json_logfmt_text_and_plain() {
     assert_eq!("json".parse::<LogFormat>(), Ok(LogFormat::Json));
     assert_eq!("logfmt".parse::<LogFormat>(), Ok(LogFormat::Logfmt));
     assert_eq!("text".parse::<LogFormat>(), Ok(LogFormat::Text));
+    assert_eq!("plain".parse::<LogFormat>(), Ok(LogFormat::Plain));
     assert_eq!(
         "syslog".parse::<LogFormat>(),
-        Err("unknown log format `syslog`: expected `json`, `logfmt` or `text`".to_owned())
+        Err("unknown log format `syslog`: expected `json`, `logfmt`, `text` or `plain`".to_owned())
     );
 }
 
@@ -1052,4 +1055,99 @@ fn random_files_never_panic() {
             }
         }
     }
+}
+
+/// Sets a file's modification time, as `touch -d` would.
+fn written_at(path: &Path, unix_seconds: i64) {
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix_seconds as u64);
+    let file = std::fs::File::options().write(true).open(path).unwrap();
+    file.set_modified(at).unwrap();
+}
+
+#[test]
+fn syslog_lines_take_the_year_the_file_was_written_and_utc() {
+    let dir = scratch();
+    let text = "Nov 30 10:00:01 web-1 nginx[12]: GET /health 200\n\
+                <34>Nov 30 10:00:02 web-1 su: denied\n\
+                Dec  1 09:59:59 web-1 cron[7]: late\n\
+                <165>1 2026-11-30T10:00:03.5Z web-1 app 8 ID47 - started\n";
+    let path = write(&dir, "syslog", text.as_bytes());
+    // Written on 2026-12-01 at 10:00 UTC (T0 + one day).
+    written_at(&path, T0 + 86_400);
+    let files = load(&path, LogFormat::Text, &[]);
+    let times: Vec<i64> = (select(&files, r#"{filename=~".+"}"#).lines.iter())
+        .map(|l| l.at_ns)
+        .collect();
+    assert_eq!(
+        times,
+        [at(86_399), at(3) + 500_000_000, at(2), at(1)],
+        "Dec 1 09:59:59 is a second before the file was written, Nov 30 the day before"
+    );
+    // A file written on 2027-01-01 puts December's lines in 2026, not in 2027's December.
+    let path = write(&dir, "rolled", b"Dec 31 23:59:59 web-1 app: last\n");
+    let new_year = 1_798_761_600; // 2027-01-01T00:00:00Z
+    written_at(&path, new_year);
+    let files = load(&path, LogFormat::Text, &[]);
+    let rolled = select(&files, r#"{filename=~".+"}"#).lines[0].at_ns;
+    assert_eq!(rolled, (new_year - 1) * SECOND);
+    // Not syslog: a month name that is not one, a day of three digits, a bad priority.
+    for bad in [
+        "Foo 30 10:00:01 x",
+        "Nov 300 10:00:01 x",
+        "<x>Nov 30 10:00:01 x",
+    ] {
+        let path = write(&dir, "bad", format!("{bad}\n").as_bytes());
+        assert!(
+            load_error(&path, LogFormat::Text).contains("no timestamp"),
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn plain_lines_have_the_time_their_file_was_written_and_keep_their_order() {
+    let dir = scratch();
+    let path = write(&dir, "out.txt", b"starting\npanic: boom\n\nexiting\n");
+    written_at(&path, T0);
+    let files = load(&path, LogFormat::Plain, &[]);
+    let selection = select(&files, r#"{filename=~".+"} |~ ".""#);
+    let got: Vec<(i64, &str)> = (selection.lines.iter())
+        .map(|l| (l.at_ns, l.line.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (at(0), "exiting"),
+            (at(0), "panic: boom"),
+            (at(0), "starting")
+        ]
+    );
+    assert_eq!("plain".parse::<LogFormat>(), Ok(LogFormat::Plain));
+}
+
+#[test]
+fn a_gz_file_is_read_decompressed_and_a_corrupt_one_names_the_file() {
+    use std::io::Write;
+    let dir = scratch();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(b"{\"ts\":\"2026-11-30T10:00:00Z\",\"msg\":\"a\"}\n")
+        .unwrap();
+    let mut compressed = gz.finish().unwrap();
+    // A second member, as `cat a.gz b.gz` makes and logrotate leaves.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(b"{\"ts\":\"2026-11-30T10:00:01Z\",\"msg\":\"b\"}\n")
+        .unwrap();
+    compressed.extend(gz.finish().unwrap());
+    let path = write(&dir, "app.log.gz", &compressed);
+    let files = load(&path, LogFormat::Json, &[]);
+    assert_eq!(
+        texts(&files, r#"{filename=~".+"}"#),
+        [
+            r#"{"ts":"2026-11-30T10:00:01Z","msg":"b"}"#,
+            r#"{"ts":"2026-11-30T10:00:00Z","msg":"a"}"#
+        ]
+    );
+    let path = write(&dir, "broken.log.gz", &compressed[..compressed.len() / 3]);
+    let error = load_error(&path, LogFormat::Json);
+    assert!(error.contains("broken.log.gz"), "{error}");
 }

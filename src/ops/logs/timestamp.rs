@@ -1,6 +1,65 @@
-//! The times log lines carry: RFC 3339, `2006-01-02 15:04:05[.fff]`, or epoch numbers.
+//! The times log lines carry: RFC 3339, `2006-01-02 15:04:05[.fff]`, epoch numbers, or syslog's.
 
-use chrono::{FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{Datelike, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
+
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// A syslog line's time: RFC 5424 (`<34>1 2026-11-30T10:28:00.003Z host ...`: its RFC 3339
+/// time) or RFC 3164 (`<34>Nov 30 10:28:00 host ...`, the `<PRI>` optional). An RFC 3164 time
+/// has no year and no zone: it is taken as UTC, in the year of `written_ns` (when the file was
+/// last written), or the year before when that would put it more than a day after.
+pub fn syslog(text: &str, written_ns: i64) -> Option<(i64, usize)> {
+    let mut at = 0;
+    if let Some(rest) = text.strip_prefix('<') {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if !(1..=3).contains(&digits) || rest.as_bytes().get(digits) != Some(&b'>') {
+            return None;
+        }
+        at = digits + 2;
+        if let Some(after) = text[at..].strip_prefix("1 ") {
+            let (ns, used) = leading(after)?;
+            return Some((ns, at + 2 + used));
+        }
+    }
+    let rest = &text[at..];
+    let month = MONTHS.iter().position(|m| rest.starts_with(m))? as u32 + 1;
+    let mut cursor = Cursor {
+        bytes: rest.as_bytes(),
+        at: 3,
+    };
+    cursor.expect(b' ')?;
+    if cursor.peek() == Some(b' ') {
+        cursor.at += 1;
+    }
+    let day_start = cursor.at;
+    while cursor.peek().is_some_and(|b| b.is_ascii_digit()) && cursor.at - day_start < 2 {
+        cursor.at += 1;
+    }
+    let day: u32 = rest.get(day_start..cursor.at)?.parse().ok()?;
+    cursor.expect(b' ')?;
+    let hour = cursor.digits(2)?;
+    cursor.expect(b':')?;
+    let minute = cursor.digits(2)?;
+    cursor.expect(b':')?;
+    let second = cursor.digits(2)?;
+    if cursor.peek().is_some_and(|b| b.is_ascii_alphanumeric()) {
+        return None;
+    }
+    let written = chrono::DateTime::from_timestamp_nanos(written_ns);
+    let in_year = |year: i32| {
+        let naive = NaiveDate::from_ymd_opt(year, month, day)?.and_hms_opt(hour, minute, second)?;
+        Utc.from_utc_datetime(&naive).timestamp_nanos_opt()
+    };
+    const DAY_NS: i64 = 86_400 * 1_000_000_000;
+    let ns = match in_year(written.year()) {
+        Some(ns) if ns <= written_ns.saturating_add(DAY_NS) => ns,
+        // December's lines in a file written in January; or 29 February of another year.
+        _ => in_year(written.year() - 1)?,
+    };
+    Some((ns, at + cursor.at))
+}
 
 /// Reads a timestamp at the start of `text`: `2026-11-30T10:28:00Z`,
 /// `2026-11-30T10:28:00.123+01:00` (RFC 3339: with `T`, the zone is required), or
