@@ -1,6 +1,7 @@
 //! Completion and inspection: what a person gets from Tab and Shift+Tab. Statement keywords,
 //! bound names, severities and `{{` references come from the session; metric names, label names
-//! and label values from the live source, fetched once and kept for the session.
+//! and label values from the live source (in a `logs` statement, the log source's label names
+//! and values), fetched once and kept for the session.
 
 use super::rust_cell;
 use super::session::Vocabulary;
@@ -49,6 +50,22 @@ fn promql_before_cursor(line: &str) -> Option<(Option<String>, &str)> {
         return None;
     }
     Some((None, expr))
+}
+
+/// The LogQL of a `logs` line up to the cursor, and the source it names.
+fn logql_before_cursor(line: &str) -> Option<(Option<String>, &str)> {
+    let mut rest = line.trim_start();
+    if let Some((name, after)) = rest.split_once('=') {
+        if super::syntax::is_name(name.trim()) && !after.starts_with(['=', '~']) {
+            rest = after.trim_start();
+        }
+    }
+    let after = rest.strip_prefix("logs ")?.trim_start();
+    if let Some(tail) = after.strip_prefix('@') {
+        let (name, tail) = tail.split_once(' ')?;
+        return Some((Some(name.to_owned()), tail.trim_start()));
+    }
+    Some((None, after))
 }
 
 /// Where the cursor stands in an expression: in braces, in a quoted label value, or outside.
@@ -158,11 +175,17 @@ impl Engine {
             .rposition(|&c| c == '\n')
             .map_or(0, |i| i + 1);
         let line: String = chars[line_start..cursor].iter().collect();
-        if let Some((source, promql)) = promql_before_cursor(&line) {
-            let slot = slot(promql);
+        let logql = logql_before_cursor(&line).map(|found| (found, true));
+        let expression = logql.or_else(|| promql_before_cursor(&line).map(|found| (found, false)));
+        if let Some(((source, expr), logs)) = expression {
+            let slot = slot(expr);
             let start = word_start(&chars, cursor, matches!(slot, PromqlSlot::LabelValue(_)));
             let prefix: String = chars[start..cursor].iter().collect();
-            let mut candidates = self.vocabulary(source.as_deref(), &slot).await;
+            // A log query has no metric names; outside braces its words are LogQL's own.
+            if logs && slot == PromqlSlot::Metric {
+                return (Vec::new(), start, cursor);
+            }
+            let mut candidates = self.vocabulary(source.as_deref(), logs, &slot).await;
             candidates.retain(|c| c.starts_with(&prefix));
             return (candidates, start, cursor);
         }
@@ -199,19 +222,23 @@ impl Engine {
     /// The source's names for a slot within the window, fetched on first use and kept while the
     /// window stays as declared. A source that fails or is slow gives no candidates, and is asked
     /// again next time.
-    async fn vocabulary(&mut self, source: Option<&str>, slot: &PromqlSlot) -> Vec<String> {
+    async fn vocabulary(
+        &mut self,
+        source: Option<&str>,
+        logs: bool,
+        slot: &PromqlSlot,
+    ) -> Vec<String> {
         let window = self.session.state.window.clone();
         let interval = window.resolve(self.session.ops.clock.now()).interval();
-        let Some(named) = self.session.state.named_source_mut(source) else {
+        let Some((words, source)) = self.session.state.words_of(source, logs) else {
             return Vec::new();
         };
-        if named.vocabulary.window.as_ref() != Some(&window) {
-            named.vocabulary = Vocabulary {
+        if words.window.as_ref() != Some(&window) {
+            *words = Vocabulary {
                 window: Some(window),
                 ..Vocabulary::default()
             };
         }
-        let words = &mut named.vocabulary;
         let cached = match slot {
             PromqlSlot::Metric => words.metric_names.as_ref(),
             PromqlSlot::Label => words.label_names.as_ref(),
@@ -221,18 +248,18 @@ impl Engine {
             return cached.clone();
         }
         let fetch = match slot {
-            PromqlSlot::Metric => named.source.label_values("__name__", &interval),
-            PromqlSlot::Label => named.source.label_names(&interval),
-            PromqlSlot::LabelValue(label) => named.source.label_values(label, &interval),
+            PromqlSlot::Metric => source.label_values("__name__", &interval),
+            PromqlSlot::Label => source.label_names(&interval),
+            PromqlSlot::LabelValue(label) => source.label_values(label, &interval),
         };
         let mut fetched = match tokio::time::timeout(VOCABULARY_TIMEOUT, fetch).await {
             Ok(Ok(fetched)) => fetched,
             Ok(Err(e)) => {
-                named.vocabulary.failure = Some(format!("the source answered: {e}"));
+                words.failure = Some(format!("the source answered: {e}"));
                 return Vec::new();
             }
             Err(_) => {
-                named.vocabulary.failure = Some(format!(
+                words.failure = Some(format!(
                     "the source did not answer within {} s",
                     VOCABULARY_TIMEOUT.as_secs()
                 ));
@@ -240,7 +267,6 @@ impl Engine {
             }
         };
         fetched.sort();
-        let words = &mut named.vocabulary;
         words.failure = None;
         match slot {
             PromqlSlot::Metric => words.metric_names = Some(fetched.clone()),
@@ -334,5 +360,16 @@ mod tests {
         );
         assert_eq!(promql_before_cursor("check \"ok\": run ls"), None);
         assert_eq!(promql_before_cursor("run query x"), None);
+    }
+
+    #[test]
+    fn logql_lines() {
+        assert_eq!(logql_before_cursor("logs {serv"), Some((None, "{serv")));
+        assert_eq!(
+            logql_before_cursor("errors = logs @app {service=\"ch"),
+            Some((Some("app".into()), "{service=\"ch"))
+        );
+        assert_eq!(logql_before_cursor("run logs x"), None);
+        assert_eq!(logql_before_cursor("query logs"), None);
     }
 }

@@ -37,8 +37,10 @@ pub struct NamedLogs {
     pub name: String,
     pub spec: LogSpec,
     pub source: Box<dyn LogSource>,
-    /// The same source's metric queries, when it answers them.
+    /// The same source's metric queries, when it answers them; also what completion asks for
+    /// label names and values.
     pub metrics: Option<Box<dyn MetricsSource>>,
+    pub vocabulary: Vocabulary,
 }
 
 /// Metric names, label names and label values of one source within one window, fetched once
@@ -284,6 +286,31 @@ impl Investigation {
             Some(name) => self.sources.iter_mut().find(|s| s.name == name),
             None => self.sources.first_mut(),
         }
+    }
+
+    /// What completion asks for names, and where it keeps them: the metrics source `name` (the
+    /// default one without a name), or the log source so named; for a `logs` statement
+    /// (`logs`), the log source `name` or the default one. A log source that answers no label
+    /// lookups (VictoriaLogs) has none.
+    pub fn words_of(
+        &mut self,
+        name: Option<&str>,
+        logs: bool,
+    ) -> Option<(&mut Vocabulary, &dyn MetricsSource)> {
+        let metrics = (!logs).then(|| self.sources.iter_mut());
+        if let Some(named) = metrics.and_then(|mut all| match name {
+            Some(name) => all.find(|s| s.name == name),
+            None => all.next(),
+        }) {
+            return Some((&mut named.vocabulary, named.source.as_ref()));
+        }
+        let named = match name {
+            Some(name) => self.log_sources.iter_mut().find(|s| s.name == name),
+            None if logs => self.log_sources.first_mut(),
+            None => None,
+        }?;
+        let source = named.metrics.as_deref()?;
+        Some((&mut named.vocabulary, source))
     }
 
     pub fn sources_mut(&mut self) -> impl Iterator<Item = &mut NamedSource> {

@@ -1,14 +1,19 @@
 //! VictoriaLogs over its HTTP API. Its queries are written in its own language, LogsQL, and
 //! passed through as written: `/select/logsql/query` gives the lines, `/select/logsql/hits`
 //! how many matched in each step of the window, by the `level` field, which is how many matched
-//! in all.
+//! in all. A LogsQL query ending in `| stats ...` is a metric query (`query @NAME`, checks):
+//! `/select/logsql/stats_query_range` and `/select/logsql/stats_query` answer it in the
+//! Prometheus API's shape; `/select/logsql/field_names` and `field_values` give completion its
+//! names.
 
 use super::http_api::{excerpt, HttpApi};
 use super::logs::{newest, Counter, Level, LogLine, LogSelection, LogSource, Volume};
-use super::metrics::{to_nanos, Interval, MetricsSource, SourceError};
+use super::metrics::{to_nanos, Answer, Interval, MetricInfo, MetricsSource, Range, SourceError};
+use super::prometheus::decode_answer;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
+#[derive(Clone)]
 pub struct VictoriaLogs {
     api: HttpApi,
     /// `AccountID` and `ProjectID`, sent as headers when the source names a tenant.
@@ -161,9 +166,72 @@ impl LogSource for VictoriaLogs {
         })
     }
 
-    // LogsQL computes numbers with `| stats`, which `/select/logsql/stats_query_range` answers;
-    // not asked of it yet.
     fn metrics(&self) -> Option<Box<dyn MetricsSource>> {
-        None
+        Some(Box::new(self.clone()))
+    }
+}
+
+#[async_trait::async_trait(?Send)]
+impl MetricsSource for VictoriaLogs {
+    async fn query_range(&self, expr: &str, range: &Range) -> Result<Answer, SourceError> {
+        let mut form = vec![
+            ("query", expr.to_owned()),
+            ("step", format!("{}ms", (range.step * 1000.0).round())),
+        ];
+        form.extend(between(&range.interval()));
+        decode_answer(&self.post("select/logsql/stats_query_range", &form).await?)
+    }
+
+    async fn query_instant(&self, expr: &str, time: f64) -> Result<Answer, SourceError> {
+        let form = [("query", expr.to_owned()), ("time", rfc3339(time))];
+        decode_answer(&self.post("select/logsql/stats_query", &form).await?)
+    }
+
+    async fn label_names(&self, interval: &Interval) -> Result<Vec<String>, SourceError> {
+        self.names("select/logsql/field_names", None, interval)
+            .await
+    }
+
+    async fn label_values(
+        &self,
+        label: &str,
+        interval: &Interval,
+    ) -> Result<Vec<String>, SourceError> {
+        self.names("select/logsql/field_values", Some(label), interval)
+            .await
+    }
+
+    async fn metadata(&self, _: &str) -> Result<Option<MetricInfo>, SourceError> {
+        Ok(None)
+    }
+}
+
+impl VictoriaLogs {
+    /// Field names, or one field's values, of every line in the interval.
+    async fn names(
+        &self,
+        path: &str,
+        field: Option<&str>,
+        interval: &Interval,
+    ) -> Result<Vec<String>, SourceError> {
+        #[derive(Deserialize)]
+        struct Names {
+            values: Vec<Name>,
+        }
+        #[derive(Deserialize)]
+        struct Name {
+            value: String,
+        }
+        let mut form = vec![("query", "*".to_owned())];
+        form.extend(field.map(|field| ("field", field.to_owned())));
+        form.extend(between(interval));
+        let body = self.post(path, &form).await?;
+        let names: Names = serde_json::from_slice(&body).map_err(|_| {
+            SourceError::Server(format!(
+                "the answer of /{path} is not what VictoriaLogs sends: {}",
+                excerpt(&body)
+            ))
+        })?;
+        Ok(names.values.into_iter().map(|n| n.value).collect())
     }
 }

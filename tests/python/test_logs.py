@@ -23,6 +23,7 @@ from kernel_client import (
     REPO,
     bundles,
     caret_under,
+    get_reply,
     notebook,
     plain,
     playbook_run,
@@ -281,6 +282,21 @@ def test_plain_lines_say_they_carry_no_time(kernel, tmp_path):
     assert "their lines carry no time: each has the time its file was last written" in shown, shown
     table = bundles(run_ok(kc, 'logs @crash {filename=~".+"} |= "panic"'))[-1]["text/plain"]
     assert table.split("\n")[1] == "2026-11-20T11:00:00Z  panic: nil map", table
+
+
+def test_label_names_and_values_complete_in_a_logs_statement(kernel):
+    _, kc = kernel
+    declare(kc)
+    services = sorted({fields["service"] for _, _, _, fields in fixture()})
+    for code, expected in [
+        ("logs {", ["filename", "instance", "service"]),
+        ("errors = logs {serv", ["service"]),
+        ('logs @app {service="', services),
+        ('logs {service="checkout", instance=~"checkout-', ["checkout-a:8080", "checkout-b:8080"]),
+        ("logs ", []),  # a log query has no metric names
+    ]:
+        reply = get_reply(kc, kc.complete(code, len(code)), timeout=15)["content"]
+        assert reply["status"] == "ok" and reply["matches"] == expected, (code, reply)
 
 
 def test_the_volume_chart_counts_every_matching_line_per_step_by_level(kernel):

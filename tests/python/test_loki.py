@@ -13,7 +13,7 @@ import os
 import pytest
 
 from http_stub import StubReply, StubServer
-from kernel_client import caret_under, plain, run_error, run_ok
+from kernel_client import bundles, caret_under, get_reply, plain, run_error, run_ok
 
 WINDOW = "window 2026-11-20T10:00:00Z .. 2026-11-20T12:00:00Z"
 START_NS, END_NS = 1_795_168_800 * 10**9, 1_795_176_000 * 10**9
@@ -36,6 +36,10 @@ def loki(request):
         return StubReply(429, "too many outstanding requests", "text/plain")
     if "broken" in query:
         return StubReply(500, "internal server error", "text/plain")
+    if request.path == "/loki/api/v1/labels":
+        return StubReply(body={"status": "success", "data": ["instance", "service"]})
+    if request.path == "/loki/api/v1/label/service/values":
+        return StubReply(body={"status": "success", "data": ["cart", "checkout"]})
     if request.path == "/loki/api/v1/query":
         # The count of every match: sum(count_over_time(QUERY [7200s])).
         return StubReply(body={"status": "success", "data": {"resultType": "vector", "result": [
@@ -74,6 +78,24 @@ def test_lines_come_newest_first_across_streams_with_what_was_sent(kernel, stub,
     [count] = [r for r in stub.requests if r.path == "/loki/api/v1/query"]
     assert count.param("query") == 'sum(count_over_time({service="checkout"} |= "payments-api" [7200s]))'
     assert token not in str(outputs)
+    # The volume chart counts the two lines returned (the limit), and says that more matched.
+    chart = bundles(outputs)[0]
+    assert "counts the 2 lines returned; 40 more matched" in chart["image/svg+xml"], chart["text/plain"]
+
+
+def test_label_names_and_values_complete_from_loki(kernel, stub):
+    _, kc = kernel
+    run_ok(kc, f"source lk loki {stub.url} tenant team-a\n{WINDOW}")
+    code = "errors = logs @lk {ser"
+    reply = get_reply(kc, kc.complete(code, len(code)), timeout=15)["content"]
+    assert reply["matches"] == ["service"], reply
+    assert reply["cursor_start"] == len(code) - len("ser")
+    code = 'logs @lk {service="c'
+    reply = get_reply(kc, kc.complete(code, len(code)), timeout=15)["content"]
+    assert reply["matches"] == ["cart", "checkout"], reply
+    [values] = [r for r in stub.requests if r.path == "/loki/api/v1/label/service/values"]
+    assert values.headers["x-scope-orgid"] == "team-a"
+    assert (int(values.param("start")), int(values.param("end"))) == (START_NS, END_NS)
 
 
 def test_a_metric_query_is_a_chart_and_errors_say_what_loki_said(kernel, stub):

@@ -1,7 +1,8 @@
 """The victorialogs source against a real VictoriaLogs (1.26), loaded with the same
 tests/fixtures/incident-logs.jsonl the embedded engine reads: LogQL on the files and LogsQL on the
 server, pair by pair, must give the same lines (time and message), the same count, and the
-same volume (lines per step, by level).
+same volume (lines per step, by level). A LogsQL `| stats` query answers `query` with the counts
+per step worked out from the file, and completion takes field names and values from the server.
 
 Where the two languages differ, the pairs say so: a LogQL line filter reads the whole line as the
 file holds it (here the JSON object), a LogsQL filter without a field reads `_msg` (here the
@@ -17,10 +18,11 @@ beside the repository).
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 
 import pytest
 
-from kernel_client import REPO, notebook, playbook_run
+from kernel_client import REPO, get_reply, notebook, playbook_run, run_ok
 from victoria_logs import ENV, VictoriaLogs, binary
 
 pytestmark = pytest.mark.skipif(binary() is None, reason=f"no VictoriaLogs binary: set {ENV}")
@@ -101,6 +103,45 @@ def test_logql_on_the_files_and_logsql_on_the_server_give_the_same_lines(tmp_pat
     files, server = records[-2:]
     assert files["result"]["matched"] == server["result"]["matched"] == 180
     assert [line["at_ns"] for line in files["result"]["lines"]] == [line["at_ns"] for line in server["result"]["lines"]]
+
+
+def test_a_logsql_stats_query_answers_query_step_by_step_as_counted_from_the_file(tmp_path, victoria_logs):
+    path = notebook(
+        tmp_path,
+        f"source vl victorialogs {victoria_logs.url}\n{WINDOW} step 2m",
+        'query @vl {service=~"checkout|cart"} | stats by (level) count() as lines',
+    )
+    journal = tmp_path / "j.jsonl"
+    proc = playbook_run(str(path), "--journal", str(journal), "-o", str(tmp_path / "out.ipynb"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    [record] = [r for r in map(json.loads, journal.read_text().splitlines()) if r["step"] == "query"]
+    got = {
+        (series["metric"]["level"], int(float(t))): float(v)
+        for series in record["result"]["result"]
+        for t, v in series["values"]
+        if float(v) != 0
+    }
+    # Worked out from the file: two-minute steps from the window's start, both ends included.
+    start, end = 1_795_168_800, 1_795_176_000
+    expected = {}
+    for raw in LOGS.read_text().splitlines():
+        fields = json.loads(raw)
+        at = int(datetime.strptime(fields["ts"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp())
+        if start <= at <= end:
+            key = (fields["level"], start + (at - start) // 120 * 120)
+            expected[key] = expected.get(key, 0) + 1
+    assert got == expected
+
+
+def test_field_names_and_values_complete_from_victorialogs(kernel, victoria_logs):
+    _, kc = kernel
+    run_ok(kc, f"source vl victorialogs {victoria_logs.url}\n{WINDOW}")
+    code = "logs @vl {serv"
+    reply = get_reply(kc, kc.complete(code, len(code)), timeout=15)["content"]
+    assert reply["matches"] == ["service"], reply
+    code = 'logs @vl {service="c'
+    reply = get_reply(kc, kc.complete(code, len(code)), timeout=15)["content"]
+    assert reply["matches"] == ["cart", "checkout"], reply
 
 
 def test_a_logsql_error_is_a_log_query_error_and_the_session_goes_on(tmp_path, victoria_logs):

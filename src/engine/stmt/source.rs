@@ -408,6 +408,7 @@ impl NewSource {
             spec,
             metrics: opened.source.metrics(),
             source: opened.source,
+            vocabulary: Default::default(),
         };
         let is_default = cx.state.add_log_source(named, span)?;
         let role = if is_default {
