@@ -178,6 +178,38 @@ def test_a_secret_in_a_log_line_reaches_no_output_and_no_journal(tmp_path):
     assert token not in proc.stdout + proc.stderr
 
 
+def test_a_secret_in_a_field_column_is_masked_whether_written_plain_or_json_escaped(tmp_path):
+    token = "tok-" + os.urandom(8).hex()
+    # The JSON line writes the token with every character as a \u escape: the column shows it
+    # decoded, the line as written.
+    escaped = "".join(f"\\u{ord(c):04x}" for c in token)
+    logs = tmp_path / "auth.jsonl"
+    logs.write_text(
+        f'{{"ts": "2026-11-20T10:05:00Z", "msg": "login", "token": "{escaped}"}}\n'
+        f'{{"ts": "2026-11-20T10:06:00Z", "msg": "login", "token": "{token}"}}\n'
+    )
+    path = notebook(
+        tmp_path,
+        "secret T from env:LOG_TOKEN",
+        f"source auth logs {logs.name} format json\n{INCIDENT}",
+        'found = logs {filename=~".+"} |= "login" fields token, msg collapse off',
+        "found",
+        'run echo "{{found.count}}"',
+    )
+    journal, out = tmp_path / "j.jsonl", tmp_path / "out.ipynb"
+    env = {**os.environ, "LOG_TOKEN": token}
+    proc = playbook_run(str(path), "--journal", str(journal), "-o", str(out), cwd=tmp_path, env=env, )
+    assert proc.returncode == 0, proc.stderr
+    shown = out.read_text()
+    for where, text in (("notebook", shown), ("journal", journal.read_text()), ("terminal", proc.stdout + proc.stderr)):
+        assert token not in text, f"the secret is in the {where}"
+        assert escaped not in text, f"the escaped secret is in the {where}"
+    executed = nbformat.read(out, as_version=4)
+    table = executed.cells[2].outputs[-1]["data"]
+    assert table["text/plain"].count(f"token={MASK}") == 2, table["text/plain"]
+    assert f"<td style=\"text-align:left;white-space:nowrap\">{MASK}</td>" in table["text/html"]
+
+
 def recorded_and_replayed(path, logs, exit_code: int):
     """Runs the notebook with a journal, removes the log file, replays it: the text/plain of
     every cell but the first, the same both times, and the journal's steps."""
