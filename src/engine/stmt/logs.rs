@@ -21,7 +21,7 @@ pub struct Logs {
     /// Where the query starts in the cell, to place LogQL errors.
     pub query_span: Span,
     pub limit: usize,
-    pub shown: Layout,
+    pub layout: Layout,
 }
 
 /// The options that may end a `logs` statement, in any order: `limit N`, `fields A, B, ...`,
@@ -33,7 +33,7 @@ fn trailing_options(
 ) -> Result<(usize, usize, Layout), CellError> {
     let text = &tokens.line.text;
     let mut limit = None;
-    let mut shown = Layout::default();
+    let mut layout = Layout::default();
     let mut fields = false;
     let mut collapse = false;
     loop {
@@ -80,7 +80,7 @@ fn trailing_options(
                     return Err(twice("collapse"));
                 }
                 collapse = true;
-                shown.every_line = match value.as_str() {
+                layout.every_line = match value.as_str() {
                     "on" => false,
                     "off" => true,
                     _ => {
@@ -105,7 +105,7 @@ fn trailing_options(
                 }
                 fields = true;
                 let list: String = text[at + "fields".len()..end].iter().collect();
-                shown.fields = list.split(',').map(|f| f.trim().to_owned()).collect();
+                layout.fields = list.split(',').map(|f| f.trim().to_owned()).collect();
                 end = at;
             }
         }
@@ -113,7 +113,7 @@ fn trailing_options(
     while end > start && text[end - 1].is_whitespace() {
         end -= 1;
     }
-    Ok((end, limit.unwrap_or(DEFAULT_LIMIT), shown))
+    Ok((end, limit.unwrap_or(DEFAULT_LIMIT), layout))
 }
 
 /// Where a trailing `fields A, B, ...` begins in `text[start..end]`, if it ends the text: the
@@ -141,7 +141,7 @@ pub fn parse(tokens: &mut Tokens) -> Result<Logs, CellError> {
         _ => tokens.pos = before,
     }
     let (start, end) = tokens.rest();
-    let (end, limit, shown) = trailing_options(tokens, start, end)?;
+    let (end, limit, layout) = trailing_options(tokens, start, end)?;
     if start >= end {
         return Err(tokens.missing("a LogQL query, e.g. {app=\"checkout\"} |= \"error\""));
     }
@@ -150,7 +150,7 @@ pub fn parse(tokens: &mut Tokens) -> Result<Logs, CellError> {
         query: Template::parse(tokens.line, start, end)?,
         query_span: tokens.line.span(start, end),
         limit,
-        shown,
+        layout,
     })
 }
 
@@ -167,7 +167,7 @@ impl Logs {
         )
         .await?
         .map_err(|e| source_error(e, &self.query, self.query_span, "the log query"))?;
-        for output in render::logs::lines(&query, &selection, &range, &self.shown) {
+        for output in render::logs::lines(&query, &selection, &range, &self.layout) {
             cx.out.display(output, None);
         }
         Ok(Value::Logs(LogsValue {

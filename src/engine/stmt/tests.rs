@@ -420,8 +420,8 @@ fn logs_options_end_the_statement_in_any_order_once_each() {
         r#"{app="x"} | json | fields="a b""#
     );
     assert_eq!(logs.limit, 7);
-    assert_eq!(logs.shown.fields, ["status", "msg"]);
-    assert!(logs.shown.every_line);
+    assert_eq!(logs.layout.fields, ["status", "msg"]);
+    assert!(logs.layout.every_line);
     // Words of the query that look like options are the query's.
     let Statement::Logs(logs) = one(r#"logs {app="x"} |= "fields a" |= "collapse off""#).statement
     else {
@@ -431,7 +431,7 @@ fn logs_options_end_the_statement_in_any_order_once_each() {
         logs.query.literal().unwrap(),
         r#"{app="x"} |= "fields a" |= "collapse off""#
     );
-    assert_eq!(logs.shown, Default::default());
+    assert_eq!(logs.layout, Default::default());
     error_at(
         r#"logs {app="x"} limit 5 limit 6"#,
         1,
