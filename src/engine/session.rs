@@ -297,12 +297,14 @@ impl Investigation {
         name: Option<&str>,
         logs: bool,
     ) -> Option<(&mut Vocabulary, &dyn MetricsSource)> {
-        let metrics = (!logs).then(|| self.sources.iter_mut());
-        if let Some(named) = metrics.and_then(|mut all| match name {
-            Some(name) => all.find(|s| s.name == name),
-            None => all.next(),
-        }) {
-            return Some((&mut named.vocabulary, named.source.as_ref()));
+        if !logs {
+            let metrics = match name {
+                Some(name) => self.sources.iter_mut().find(|s| s.name == name),
+                None => self.sources.first_mut(),
+            };
+            if let Some(named) = metrics {
+                return Some((&mut named.vocabulary, named.source.as_ref()));
+            }
         }
         let named = match name {
             Some(name) => self.log_sources.iter_mut().find(|s| s.name == name),

@@ -172,8 +172,8 @@ fn table(query: &str, selection: &LogSelection, range: &Range, layout: &Layout) 
         if !labels.is_empty() {
             let _ = write!(plain, "{labels}  ");
         }
-        let fields: Vec<String> = (layout.fields.iter())
-            .map(|name| cut(&row.line.field(name).unwrap_or_default(), FIELD_CHARS))
+        let fields: Vec<String> = (row.line.fields(&layout.fields).into_iter())
+            .map(|value| cut(&value.unwrap_or_default(), FIELD_CHARS))
             .collect();
         for (name, value) in layout.fields.iter().zip(&fields) {
             let _ = write!(plain, "{name}={value}  ");

@@ -145,6 +145,15 @@ def plain(outputs: list[dict]) -> str:
     return "\n".join(b.get("text/plain", "") for b in bundles(outputs))
 
 
+def complete(kc, code: str, cursor_pos: int | None = None) -> dict:
+    """The content of a complete_reply for `code`, the cursor at its end unless given; asserts
+    the reply is ok."""
+    msg_id = kc.complete(code, len(code) if cursor_pos is None else cursor_pos)
+    reply = get_reply(kc, msg_id, timeout=15)
+    assert reply["content"]["status"] == "ok", reply["content"]
+    return reply["content"]
+
+
 def run_ok(kc, code: str, timeout: float = 30, **options) -> list[dict]:
     """Execute `code`, assert it succeeded, and return its output messages. `options` go to
     `kc.execute`."""

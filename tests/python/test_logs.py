@@ -23,7 +23,7 @@ from kernel_client import (
     REPO,
     bundles,
     caret_under,
-    get_reply,
+    complete,
     notebook,
     plain,
     playbook_run,
@@ -327,7 +327,7 @@ def test_label_names_and_values_complete_in_a_logs_statement(kernel):
         ('logs {service="checkout", instance=~"checkout-', ["checkout-a:8080", "checkout-b:8080"]),
         ("logs ", []),  # a log query has no metric names
     ]:
-        reply = get_reply(kc, kc.complete(code, len(code)), timeout=15)["content"]
+        reply = complete(kc, code)
         assert reply["status"] == "ok" and reply["matches"] == expected, (code, reply)
 
 

@@ -13,7 +13,7 @@ import os
 import pytest
 
 from http_stub import StubReply, StubServer
-from kernel_client import bundles, caret_under, get_reply, plain, run_error, run_ok
+from kernel_client import bundles, caret_under, complete, plain, run_error, run_ok
 
 WINDOW = "window 2026-11-20T10:00:00Z .. 2026-11-20T12:00:00Z"
 START_NS, END_NS = 1_795_168_800 * 10**9, 1_795_176_000 * 10**9
@@ -87,11 +87,11 @@ def test_label_names_and_values_complete_from_loki(kernel, stub):
     _, kc = kernel
     run_ok(kc, f"source lk loki {stub.url} tenant team-a\n{WINDOW}")
     code = "errors = logs @lk {ser"
-    reply = get_reply(kc, kc.complete(code, len(code)), timeout=15)["content"]
+    reply = complete(kc, code)
     assert reply["matches"] == ["service"], reply
     assert reply["cursor_start"] == len(code) - len("ser")
     code = 'logs @lk {service="c'
-    reply = get_reply(kc, kc.complete(code, len(code)), timeout=15)["content"]
+    reply = complete(kc, code)
     assert reply["matches"] == ["cart", "checkout"], reply
     [values] = [r for r in stub.requests if r.path == "/loki/api/v1/label/service/values"]
     assert values.headers["x-scope-orgid"] == "team-a"

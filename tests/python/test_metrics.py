@@ -28,6 +28,7 @@ from kernel_client import (
     assert_cells_ran,
     bundles,
     caret_under,
+    complete,
     get_reply,
     notebook,
     plain,
@@ -608,13 +609,6 @@ def test_a_check_over_the_normal_week_passes(kernel, prometheus):
 
 
 # --- completion and inspect -------------------------------------------------------------------
-
-
-def complete(kc, code: str, cursor_pos: int | None = None) -> dict:
-    msg_id = kc.complete(code, len(code) if cursor_pos is None else cursor_pos)
-    reply = get_reply(kc, msg_id, timeout=15)
-    assert reply["content"]["status"] == "ok", reply["content"]
-    return reply["content"]
 
 
 def bare(match: str) -> str:

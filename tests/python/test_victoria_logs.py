@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from kernel_client import REPO, get_reply, notebook, playbook_run, run_ok
+from kernel_client import REPO, complete, notebook, playbook_run, run_ok
 from victoria_logs import ENV, VictoriaLogs, binary
 
 pytestmark = pytest.mark.skipif(binary() is None, reason=f"no VictoriaLogs binary: set {ENV}")
@@ -137,10 +137,10 @@ def test_field_names_and_values_complete_from_victorialogs(kernel, victoria_logs
     _, kc = kernel
     run_ok(kc, f"source vl victorialogs {victoria_logs.url}\n{WINDOW}")
     code = "logs @vl {serv"
-    reply = get_reply(kc, kc.complete(code, len(code)), timeout=15)["content"]
+    reply = complete(kc, code)
     assert reply["matches"] == ["service"], reply
     code = 'logs @vl {service="c'
-    reply = get_reply(kc, kc.complete(code, len(code)), timeout=15)["content"]
+    reply = complete(kc, code)
     assert reply["matches"] == ["cart", "checkout"], reply
 
 

@@ -20,35 +20,11 @@ pub enum Level {
 /// Names a level is given under, as labels or fields.
 const NAMES: [&str; 5] = ["level", "lvl", "severity", "detected_level", "loglevel"];
 
-/// The same names as a JSON key or a logfmt key starts them.
-const FIELDS: [&str; 10] = [
-    "\"level\":",
-    "level=",
-    "\"lvl\":",
-    "lvl=",
-    "\"severity\":",
-    "severity=",
-    "\"detected_level\":",
-    "detected_level=",
-    "\"loglevel\":",
-    "loglevel=",
-];
-
 /// How far into a line a level word or field is looked for: it is written near the start, and
 /// a line may be 1 MiB.
 const LOOK_BYTES: usize = 512;
 
 impl Level {
-    pub const ALL: [Level; 7] = [
-        Level::Critical,
-        Level::Error,
-        Level::Warn,
-        Level::Info,
-        Level::Debug,
-        Level::Trace,
-        Level::Unknown,
-    ];
-
     pub fn as_str(self) -> &'static str {
         match self {
             Level::Critical => "critical",
@@ -108,15 +84,24 @@ impl Level {
             end -= 1;
         }
         let head = &line[..end];
-        for field in FIELDS {
-            if let Some(at) = head.find(field) {
-                let value = head[at + field.len()..]
+        // A name written as a JSON key (`"level":`) or a logfmt key (`level=`).
+        for name in NAMES {
+            for (at, _) in head.match_indices(name) {
+                let after = &head[at + name.len()..];
+                let quoted = head[..at].ends_with('"');
+                let value = match (quoted, after.strip_prefix('"'), after.strip_prefix('=')) {
+                    (true, Some(rest), _) => rest.trim_start().strip_prefix(':'),
+                    (false, _, Some(rest)) => Some(rest),
+                    _ => None,
+                };
+                let word = (value
+                    .unwrap_or_default()
                     .trim_start()
-                    .trim_start_matches('"')
-                    .split(|c: char| !c.is_ascii_alphanumeric())
-                    .next()
-                    .unwrap_or_default();
-                if let Some(level) = Level::parse(value) {
+                    .trim_start_matches('"'))
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .next()
+                .unwrap_or_default();
+                if let Some(level) = Level::parse(word) {
                     return Some(level);
                 }
             }
@@ -179,7 +164,16 @@ mod tests {
 
     #[test]
     fn names_round_trip_and_stack_most_severe_first() {
-        for level in Level::ALL {
+        let all = [
+            Level::Critical,
+            Level::Error,
+            Level::Warn,
+            Level::Info,
+            Level::Debug,
+            Level::Trace,
+            Level::Unknown,
+        ];
+        for level in all {
             assert_eq!(Level::parse(level.as_str()), Some(level));
         }
         assert!(Level::Critical < Level::Error && Level::Trace < Level::Unknown);

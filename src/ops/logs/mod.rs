@@ -50,26 +50,34 @@ pub struct LogLine {
 }
 
 impl LogLine {
-    /// A field of the line for a `fields` column: a label (the stream's, or one its pipeline
-    /// parsed), else a top-level field of the line read as JSON, else as logfmt. A JSON value
-    /// that is not a string is shown as JSON.
-    pub fn field(&self, name: &str) -> Option<String> {
-        if let Some(value) = self.labels.get(name) {
-            return Some(value.clone());
-        }
-        if self.line.trim_start().starts_with('{') {
-            let object: serde_json::Map<String, serde_json::Value> =
-                serde_json::from_str(&self.line).ok()?;
-            return object.get(name).map(|value| match value {
-                serde_json::Value::String(text) => text.clone(),
-                other => other.to_string(),
-            });
-        }
-        let pairs = logfmt::pairs(&self.line).unwrap_or_else(|malformed| malformed.before);
-        pairs
-            .into_iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value)
+    /// Fields of the line for `fields` columns, in the order asked: a label (the stream's, or
+    /// one its pipeline parsed), else a top-level field of the line read as JSON, else as
+    /// logfmt; the line is read once, whatever the number of fields. A JSON value that is not a
+    /// string is shown as JSON.
+    pub fn fields(&self, names: &[String]) -> Vec<Option<String>> {
+        let mut read: Option<Vec<(String, String)>> = None;
+        let mut read_line = || {
+            if self.line.trim_start().starts_with('{') {
+                let object: serde_json::Map<String, serde_json::Value> =
+                    serde_json::from_str(&self.line).unwrap_or_default();
+                (object.into_iter())
+                    .map(|(key, value)| match value {
+                        serde_json::Value::String(text) => (key, text),
+                        other => (key, other.to_string()),
+                    })
+                    .collect()
+            } else {
+                logfmt::pairs(&self.line).unwrap_or_else(|malformed| malformed.before)
+            }
+        };
+        (names.iter())
+            .map(|name| match self.labels.get(name) {
+                Some(value) => Some(value.clone()),
+                None => (read.get_or_insert_with(&mut read_line).iter())
+                    .find(|(key, _)| key == name)
+                    .map(|(_, value)| value.clone()),
+            })
+            .collect()
     }
 }
 
