@@ -3,14 +3,15 @@
 //! secrets) become entries through the constructors the engine calls.
 
 use super::entry::{
-    Backend, CheckInput, CheckVerdict, Entry, Failure, FindingInput, LogsInput, LogsOutcome,
-    LookupInput, LookupOutcome, ProbeInput, ProbeOutcome, QueryInput, QueryOutcome, RunInput,
-    RunOutcome, RustInput, RustOutcome, SecretInput, SourceInput, WindowInput, WindowOutcome,
+    Backend, CheckInput, CheckVerdict, Entry, Failure, FindingInput, Lenient, LogsInput,
+    LogsOutcome, LookupInput, LookupOutcome, ProbeInput, ProbeOutcome, QueryInput, QueryOutcome,
+    RunInput, RunOutcome, RustInput, RustOutcome, SecretInput, SourceInput, WindowInput,
+    WindowOutcome,
 };
 use crate::ops::check::CheckOutcome;
 use crate::ops::command::{CommandError, CommandResult, CommandSpec, Exit, Leftovers};
 use crate::ops::finding::Finding;
-use crate::ops::logs::LogSelection;
+use crate::ops::logs::{LogSelection, Volume};
 use crate::ops::metrics::{Answer, Interval, MetricInfo, Range, SourceError};
 use crate::ops::probe::{ProbeResult, ProbeSpec};
 use crate::ops::prometheus::ApiResult;
@@ -167,7 +168,7 @@ impl LogsOutcome {
             Ok(selection) => LogsOutcome {
                 lines: Some(selection.lines.clone()),
                 matched: Some(selection.matched),
-                volume: selection.volume.clone(),
+                volume: selection.volume.clone().map(Lenient::Fits),
                 error: None,
             },
             Err(error) => LogsOutcome {
@@ -177,18 +178,35 @@ impl LogsOutcome {
         }
     }
 
-    pub fn to_selection(&self) -> Result<LogSelection, SourceError> {
+    /// The selection recorded for a query over `interval`.
+    pub fn to_selection(&self, interval: &Interval) -> Result<LogSelection, SourceError> {
         match (&self.error, &self.lines) {
             (Some(error), _) => Err(error.to_source_error()),
             (None, Some(lines)) => Ok(LogSelection {
                 matched: self.matched.unwrap_or(lines.len()),
                 lines: lines.clone(),
-                volume: self.volume.clone(),
+                volume: self.checked_volume(interval),
             }),
             (None, None) => Err(SourceError::Server(
                 "the journal's record of this log query holds no lines".into(),
             )),
         }
+    }
+
+    /// The volume, checked as a server's is: one that is not valid is not drawn, and says so,
+    /// while the lines and the count replay (a chart is the lesser part of what was seen).
+    fn checked_volume(&self, interval: &Interval) -> Option<Volume> {
+        let (start_ns, end_ns) = interval.nanos();
+        let recorded = self.volume.as_ref()?;
+        let checked = match recorded.fitting() {
+            Ok(volume) => volume.clone().checked(start_ns, end_ns),
+            Err(why) => Err(why.to_owned()),
+        };
+        Some(checked.unwrap_or_else(|why| {
+            Volume::not_drawn(format!(
+                "no volume chart: the journal's volume for this step is not valid ({why})"
+            ))
+        }))
     }
 }
 

@@ -8,8 +8,9 @@
 //! A journal is data from a file, maybe older, maybe edited, and every part of it reads
 //! leniently: a field a report shows is an `Option` (and every field has a default), so that what
 //! a record lacks reads as unknown rather than as a value nobody recorded; an input or a result
-//! that does not fit its type reads as wholly unknown; and a step of a kind this kernel does not
-//! know is kept as written, as [`Entry::Other`].
+//! that does not fit its type reads as wholly unknown, but for a field read on its own
+//! ([`Lenient`]: a log result's volume, lest a chart hide the lines); and a step of a kind this
+//! kernel does not know is kept as written, as [`Entry::Other`].
 
 use crate::ops::command::Exit;
 use crate::ops::logs::{LogLine, Volume};
@@ -191,6 +192,45 @@ fn part<T: DeserializeOwned + Default>(value: Value) -> T {
     serde_json::from_value(value).unwrap_or_default()
 }
 
+/// A field of a result read on its own: when it does not fit its type, the rest of the result
+/// still reads, and the field is kept as written (and written back so), with why.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Lenient<T> {
+    Fits(T),
+    DoesNotFit { written: Value, why: String },
+}
+
+impl<T> Lenient<T> {
+    pub fn fitting(&self) -> Result<&T, &str> {
+        match self {
+            Lenient::Fits(value) => Ok(value),
+            Lenient::DoesNotFit { why, .. } => Err(why),
+        }
+    }
+}
+
+impl<T: Serialize> Serialize for Lenient<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Lenient::Fits(value) => value.serialize(serializer),
+            Lenient::DoesNotFit { written, .. } => written.serialize(serializer),
+        }
+    }
+}
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Lenient<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let written = Value::deserialize(deserializer)?;
+        Ok(match T::deserialize(&written) {
+            Ok(value) => Lenient::Fits(value),
+            Err(error) => Lenient::DoesNotFit {
+                written,
+                why: error.to_string(),
+            },
+        })
+    }
+}
+
 /// An op's input: the `step` of its records, and where their result is.
 macro_rules! op_input {
     ($input:ty, $step:literal, $variant:ident, $result:ty) => {
@@ -362,7 +402,8 @@ pub struct LogsInput {
 }
 
 /// The lines a log query selected (newest first), how many matched in all and when (journals
-/// written before the volume was kept lack it); or its error.
+/// written before the volume was kept lack it; one that does not fit leaves the lines and the
+/// count readable); or its error.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct LogsOutcome {
@@ -371,7 +412,7 @@ pub struct LogsOutcome {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub matched: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub volume: Option<Volume>,
+    pub volume: Option<Lenient<Volume>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<Failure>,
 }

@@ -342,7 +342,7 @@ impl LogSource for ReplaySource {
             .recording
             .take(&input)
             .map_err(SourceError::NotRecorded)?;
-        recorded.to_selection()
+        recorded.to_selection(interval)
     }
 
     // What the journal holds of the source's metric queries answers them, as for any source.

@@ -803,6 +803,44 @@ fn a_part_that_does_not_fit_its_type_reads_as_unknown() {
     );
 }
 
+#[test]
+fn a_logs_volume_that_is_not_valid_leaves_the_lines_and_the_count_and_says_so() {
+    let at_ns = 1_795_170_000_000_000_000_i64;
+    let with_volume = |volume: Value| {
+        json!({"lines": [{"at_ns": at_ns, "labels": {}, "line": "error: refused"}],
+               "matched": 180, "volume": volume})
+    };
+    for (volume, why) in [
+        (
+            json!({"step_ns": 120_000_000_000_i64, "complete": true,
+                   "bars": [{"at_ns": at_ns, "level": "error", "count": -5}]}),
+            "integer `-5`",
+        ),
+        (
+            json!({"step_ns": 0, "complete": true,
+                   "bars": [{"at_ns": at_ns, "level": "error", "count": 5}]}),
+            "its step is 0 ns, not above zero",
+        ),
+    ] {
+        let entry = Entry::decode("logs".into(), json!({}), with_volume(volume.clone()));
+        assert_eq!(
+            entry.to_json().1,
+            with_volume(volume),
+            "written back as written"
+        );
+        let Entry::Logs { result, .. } = entry else {
+            panic!("not a logs entry")
+        };
+        let selection = result.to_selection(&range().interval()).unwrap();
+        assert_eq!((selection.lines.len(), selection.matched), (1, 180));
+        let note = selection.volume.and_then(|v| v.not_drawn).unwrap();
+        assert!(
+            note.contains("the journal's volume for this step is not valid") && note.contains(why),
+            "{note}"
+        );
+    }
+}
+
 // --- integrity: signatures, end records, tampering --------------------------------------------
 
 /// A session of `steps` findings signed by `key`, ended (its `end` line written); the file's

@@ -135,8 +135,11 @@ impl LogSource for Loki {
         // so when more matched.
         let (start_ns, end_ns) = interval.nanos();
         let step_ns = Volume::step_for(start_ns, end_ns);
+        // Checked as any volume is, so that lines sent from outside the window are not drawn
+        // in it; it cannot be refused: our own step, a count a line.
+        let volume = Volume::of_lines(&lines, step_ns, matched).checked(start_ns, end_ns);
         Ok(LogSelection {
-            volume: Some(Volume::of_lines(&lines, step_ns, matched)),
+            volume: volume.ok(),
             matched,
             lines,
         })

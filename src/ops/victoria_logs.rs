@@ -7,7 +7,7 @@
 //! names.
 
 use super::http_api::{excerpt, HttpApi};
-use super::logs::{newest, Counter, Level, LogLine, LogSelection, LogSource, Volume};
+use super::logs::{newest, Bar, Level, LogLine, LogSelection, LogSource, Volume};
 use super::metrics::{to_nanos, Answer, Interval, MetricInfo, MetricsSource, Range, SourceError};
 use super::prometheus::decode_answer;
 use serde::Deserialize;
@@ -132,14 +132,14 @@ impl LogSource for VictoriaLogs {
         ];
         form.extend(between(interval));
         let body = self.post("select/logsql/hits", &form).await?;
-        let not_hits = || {
+        let not_hits_because = |why: String| {
             SourceError::Server(format!(
-                "the answer of /select/logsql/hits is not what VictoriaLogs sends: {}",
-                excerpt(&body)
+                "the answer of /select/logsql/hits is not what VictoriaLogs sends: {why}"
             ))
         };
+        let not_hits = || not_hits_because(excerpt(&body));
         let hits: Hits = serde_json::from_slice(&body).map_err(|_| not_hits())?;
-        let mut volume = Counter::new(step_ns);
+        let mut bars = Vec::new();
         for bucket in &hits.hits {
             let level = (bucket.fields.get("level"))
                 .and_then(|name| Level::parse(name))
@@ -152,10 +152,23 @@ impl LogSource for VictoriaLogs {
                     .ok()
                     .and_then(|t| t.timestamp_nanos_opt())
                     .ok_or_else(not_hits)?;
-                volume.add_count(at_ns, level, count);
+                bars.push(Bar {
+                    at_ns,
+                    level,
+                    count,
+                });
             }
         }
-        let volume = volume.finish(true);
+        // Checked as a journal's volume is: hits outside the window are not lines matched in
+        // it, and counts past u64::MAX are no count at all.
+        let volume = Volume {
+            step_ns,
+            bars,
+            complete: true,
+            not_drawn: None,
+        }
+        .checked(start_ns, end_ns)
+        .map_err(not_hits_because)?;
         let matched = usize::try_from(volume.total())
             .unwrap_or(usize::MAX)
             .max(lines.len());

@@ -2,7 +2,7 @@
 //! stacked by level, as Grafana draws it above its log panels. Both drawings (Vega-Lite for
 //! JupyterLab, SVG for GitHub) come from the same bars.
 
-use super::bundle::Bundle;
+use super::bundle::{escape_html, Bundle};
 use super::chart::ValueAxis;
 use super::format::{duration, window};
 use super::svg::{self, escape_xml, Plot, INK, LINE_HEIGHT, WIDTH};
@@ -50,8 +50,13 @@ fn levels(volume: &Volume) -> Vec<Level> {
     levels
 }
 
-/// The chart's output; `None` when no line matched (the table says so).
+/// The chart's output, or why there is none; `None` when no line matched (the table says so).
 pub fn chart(volume: &Volume, matched: usize, range: &Range) -> Option<Bundle> {
+    if let Some(why) = &volume.not_drawn {
+        return Some(
+            Bundle::plain(why.clone()).with("text/html", format!("<p>{}</p>", escape_html(why))),
+        );
+    }
     if volume.bars.is_empty() {
         return None;
     }
@@ -75,7 +80,8 @@ pub fn chart(volume: &Volume, matched: usize, range: &Range) -> Option<Bundle> {
 fn totals(volume: &Volume) -> BTreeMap<i64, u64> {
     let mut totals = BTreeMap::new();
     for bar in &volume.bars {
-        *totals.entry(bar.at_ns).or_default() += bar.count;
+        let total: &mut u64 = totals.entry(bar.at_ns).or_default();
+        *total = total.saturating_add(bar.count);
     }
     totals
 }
@@ -128,9 +134,9 @@ fn draw(volume: &Volume, range: &Range, title: &str, note: Option<&str>) -> Stri
         let (x0, x1) = (plot.x(at), plot.x(at + step));
         let (y0, y1) = (
             plot.y(stacked.1 as f64),
-            plot.y((stacked.1 + bar.count) as f64),
+            plot.y(stacked.1.saturating_add(bar.count) as f64),
         );
-        stacked.1 += bar.count;
+        stacked.1 = stacked.1.saturating_add(bar.count);
         let _ = write!(
             svg,
             r#"<rect x="{x0:.1}" y="{y1:.1}" width="{:.1}" height="{:.1}" fill="{}"><title>{}: {} {}</title></rect>"#,
@@ -262,5 +268,27 @@ mod tests {
         let image = bundle.get("image/svg+xml").unwrap();
         assert!(image.contains("counts the 4 lines returned; 6 more matched"));
         assert!(chart(&Volume::of_lines(&[], 1, 0), 0, &RANGE).is_none());
+    }
+
+    #[test]
+    fn a_volume_not_drawn_says_why_in_the_place_of_the_chart() {
+        let why = "no volume chart: the journal's volume for this step is not valid (<why>)";
+        let bundle = chart(&Volume::not_drawn(why.into()), 3, &RANGE).unwrap();
+        assert_eq!(bundle.get("text/plain"), Some(why));
+        assert!(bundle.get("text/html").unwrap().contains("(&lt;why&gt;)"));
+        assert!(!bundle.has("image/svg+xml") && !bundle.has(vegalite::MIME));
+    }
+
+    #[test]
+    fn counts_past_u64_max_draw_without_a_panic() {
+        let mut huge = volume(4);
+        for bar in &mut huge.bars {
+            bar.count = u64::MAX;
+        }
+        let bundle = chart(&huge, usize::MAX, &RANGE).unwrap();
+        assert!(bundle
+            .get("text/plain")
+            .unwrap()
+            .contains("18446744073709551615 lines"));
     }
 }
