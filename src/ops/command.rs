@@ -270,7 +270,7 @@ impl Collected {
     fn push(&mut self, bytes: &[u8], output: &dyn Fn(Stream, String)) {
         self.partial.extend_from_slice(bytes);
         // A multi-byte character cut by the read waits for its remaining bytes.
-        let complete = self.partial.len() - unfinished_tail(&self.partial);
+        let complete = self.partial.len() - super::unfinished_utf8_tail(&self.partial);
         let rest = self.partial.split_off(complete);
         let text = String::from_utf8_lossy(&self.partial).into_owned();
         self.partial = rest;
@@ -305,24 +305,6 @@ impl Collected {
             output(self.stream, TRUNCATION_MARKER.to_owned());
         }
     }
-}
-
-/// How many bytes at the end start a UTF-8 character whose remaining bytes have not come yet.
-fn unfinished_tail(bytes: &[u8]) -> usize {
-    for back in 1..=bytes.len().min(3) {
-        let byte = bytes[bytes.len() - back];
-        if byte & 0xC0 == 0x80 {
-            continue;
-        }
-        let needs = match byte {
-            0xF0.. => 4,
-            0xE0.. => 3,
-            0xC0.. => 2,
-            _ => 1,
-        };
-        return if needs > back { back } else { 0 };
-    }
-    0
 }
 
 #[cfg(test)]

@@ -17,6 +17,25 @@ pub mod rust;
 pub mod secret;
 pub mod victoria_logs;
 
+/// How many bytes at the end start a UTF-8 character whose other bytes are not there (not
+/// read yet, or cut off).
+pub fn unfinished_utf8_tail(bytes: &[u8]) -> usize {
+    for back in 1..=bytes.len().min(3) {
+        let byte = bytes[bytes.len() - back];
+        if byte & 0xC0 == 0x80 {
+            continue;
+        }
+        let needs = match byte {
+            0xF0.. => 4,
+            0xE0.. => 3,
+            0xC0.. => 2,
+            _ => 1,
+        };
+        return if needs > back { back } else { 0 };
+    }
+    0
+}
+
 /// A size as a person reads it: `512 B`, `3.5 KiB`, `256.0 MiB`.
 pub fn human_bytes(bytes: u64) -> String {
     match bytes {

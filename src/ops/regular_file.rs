@@ -3,7 +3,7 @@
 //! error instead of hanging the kernel or filling its memory.
 
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, Read, Seek};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::Path;
 
@@ -135,6 +135,19 @@ impl<R: Read> Read for Capped<R> {
         }
         self.left -= n as u64;
         Ok(n)
+    }
+}
+
+impl Capped<File> {
+    /// Passes over the next `bytes` bytes without reading them.
+    pub fn skip(&mut self, bytes: u64) -> io::Result<()> {
+        if bytes > self.left {
+            return Err(too_large(Err(self.past_cap), self.cap));
+        }
+        let by = i64::try_from(bytes).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+        self.inner.seek(io::SeekFrom::Current(by))?;
+        self.left -= bytes;
+        Ok(())
     }
 }
 

@@ -154,6 +154,29 @@ def test_bad_queries_are_clear_errors_and_the_kernel_keeps_serving(kernel):
     assert heading(outputs).startswith("1 line · "), heading(outputs)
 
 
+def test_a_query_sees_the_files_as_declared_and_a_changed_file_says_so(kernel, tmp_path):
+    _, kc = kernel
+    logs = tmp_path / "app.log"
+    first = "2026-11-20T10:01:00Z error: payments-api refused\n"
+    logs.write_text(first)
+    run_ok(kc, f"source live logs {logs} format text\n{INCIDENT}")
+    # A line appended after the declaration is not read: the source is what was declared.
+    with logs.open("a") as appended:
+        appended.write("2026-11-20T10:02:00Z error: appended later\n")
+    outputs = run_ok(kc, 'logs @live {filename=~".+"} |= "error"')
+    assert heading(outputs).startswith("1 line · "), heading(outputs)
+    assert "appended later" not in plain(outputs)
+    # The part that was read rewritten in place: an error naming the file, never other lines
+    # shown as if they were the declared ones.
+    logs.write_text(first.replace("refused", "REFUSED"))
+    err = run_error(kc, 'logs @live {filename=~".+"} |= "error"')
+    assert err["ename"] == "SourceError", err
+    assert str(logs) in err["evalue"] and "declare the source again" in err["evalue"], err
+    run_ok(kc, f"source live logs {logs} format text")
+    outputs = run_ok(kc, 'logs @live {filename=~".+"} |= "REFUSED"')
+    assert heading(outputs).startswith("1 line · "), heading(outputs)
+
+
 def test_a_secret_in_a_log_line_reaches_no_output_and_no_journal(tmp_path):
     token = "tok-" + os.urandom(8).hex()
     logs = tmp_path / "auth.log"

@@ -5,9 +5,9 @@
 //! t - offset - range < time <= t - offset (left-open, right-closed). Its samples are extracted
 //! once for the whole query (one pass over the lines), then every step looks at its window.
 
-use super::files::Stream;
 use super::pipeline::{LabelFilter, LogQuery, ValueTest};
-use super::{Labels, LogError, STOP_CHECK_LINES};
+use super::store::Store;
+use super::{Labels, LogError};
 use crate::ops::file_source::Stop;
 use crate::ops::metrics::{QueryResult, Sample, Series};
 use std::borrow::Cow;
@@ -16,6 +16,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// As Prometheus: a range query of more points per series is refused.
 const MAX_POINTS: i128 = 11_000;
+/// How often (in items looked at) an evaluation checks whether it was stopped.
+const STOP_CHECK_LINES: usize = 4096;
 const ERROR_LABEL: &str = "__error__";
 const EXTRACTION_ERROR: &str = "SampleExtractionErr";
 const NANOS: i64 = 1_000_000_000;
@@ -237,7 +239,7 @@ enum Value {
 }
 
 struct Evaluation<'a> {
-    streams: &'a [Stream],
+    store: &'a Store,
     start: i64,
     end: i64,
     stop: &'a Stop,
@@ -246,7 +248,7 @@ struct Evaluation<'a> {
 
 /// The expression at start, start + step, ... up to end: a matrix sorted by labels.
 pub fn range(
-    streams: &[Stream],
+    store: &Store,
     expr: &Expr,
     start: i64,
     end: i64,
@@ -272,7 +274,7 @@ pub fn range(
         ));
     }
     let evaluation = Evaluation {
-        streams,
+        store,
         start,
         end,
         stop,
@@ -309,13 +311,13 @@ pub fn range(
 
 /// The expression at one time: a vector sorted by labels, or a scalar.
 pub fn instant(
-    streams: &[Stream],
+    store: &Store,
     expr: &Expr,
     time: i64,
     stop: &Stop,
 ) -> Result<QueryResult, LogError> {
     let evaluation = Evaluation {
-        streams,
+        store,
         start: time,
         end: time,
         stop,
@@ -414,40 +416,40 @@ impl Evaluation<'_> {
             .saturating_sub(agg.range_ns);
         let high = self.end.saturating_sub(agg.offset_ns);
         let bytes = matches!(agg.func, RangeFunc::Bytes | RangeFunc::BytesRate);
-        let mut by_labels: HashMap<Labels, Vec<(i64, f64)>> = HashMap::new();
-        for stream in self.streams {
-            if !agg.query.selects(&stream.labels) {
-                continue;
-            }
-            let from = stream.lines.partition_point(|l| l.at_ns <= low);
-            let to = stream.lines.partition_point(|l| l.at_ns <= high);
-            for stored in stream.lines.get(from..to).unwrap_or_default() {
-                self.tick(1)?;
-                let Some(labels) = agg.query.run(&stream.labels, &stored.text) else {
-                    continue;
+        let interval = (low.saturating_add(1), high);
+        // Fields, not the whole aggregation: its cell of samples is not for threads to share.
+        let (query, unwrap, grouping) = (&agg.query, &agg.unwrap, &agg.grouping);
+        let shares = self.store.scan(
+            query,
+            interval,
+            self.stop,
+            HashMap::new,
+            |by_labels: &mut HashMap<Labels, Vec<(i64, f64)>>, found| {
+                let Some(labels) = query.run(found.stream, found.text) else {
+                    return Ok(());
                 };
-                let (labels, value) = match &agg.unwrap {
-                    None if bytes => (labels, stored.text.len() as f64),
+                let (labels, value) = match unwrap {
+                    None if bytes => (labels, found.text.len() as f64),
                     None => (labels, 1.0),
                     Some(unwrap) => {
                         let mut labels = labels.into_owned();
-                        // As Loki: a line without the label (or with it empty) gives no
-                        // sample; one whose value is not a number is marked.
+                        // As Loki: a line without the label (or with it empty) gives no sample;
+                        // one whose value is not a number is marked.
                         let text = labels.remove(&unwrap.label).unwrap_or_default();
                         if text.is_empty() {
-                            continue;
+                            return Ok(());
                         }
                         let value = text.parse::<f64>().unwrap_or_else(|_| {
                             labels.insert(ERROR_LABEL.to_owned(), EXTRACTION_ERROR.to_owned());
                             0.0
                         });
                         if !unwrap.filters.iter().all(|f| f.passes(&labels)) {
-                            continue;
+                            return Ok(());
                         }
                         (Cow::Owned(labels), value)
                     }
                 };
-                let labels = match &agg.grouping {
+                let labels = match grouping {
                     // An error survives the grouping, so that it is not lost (as in Loki).
                     Some(grouping) => {
                         let mut grouped = grouping.apply(&labels);
@@ -461,12 +463,20 @@ impl Evaluation<'_> {
                 by_labels
                     .entry(labels)
                     .or_default()
-                    .push((stored.at_ns, value));
+                    .push((found.at_ns, value));
+                Ok(())
+            },
+        )?;
+        // In share order, which is the files' order.
+        let mut by_labels: HashMap<Labels, Vec<(i64, f64)>> = HashMap::new();
+        for share in shares {
+            for (labels, points) in share {
+                by_labels.entry(labels).or_default().extend(points);
             }
         }
         let mut series: Vec<Extracted> = by_labels.into_iter().collect();
         for (_, points) in &mut series {
-            // Stable: lines of one time keep the order of their streams and files.
+            // Stable: lines of one time keep their files' order.
             points.sort_by_key(|(at, _)| *at);
         }
         series.sort_by(|a, b| a.0.cmp(&b.0));

@@ -1,5 +1,5 @@
-//! The embedded log engine: log files (JSON lines, logfmt or text) loaded into memory and LogQL
-//! log queries evaluated in-process, so a playbook can look at logs with no Loki server.
+//! The embedded log engine: log files (JSON lines, logfmt or text) indexed, and LogQL queries
+//! evaluated in-process over them, so a playbook can look at logs with no Loki server.
 //!
 //! Evaluation follows Grafana Loki 3 for log queries and for metric queries (range
 //! aggregations such as `count_over_time` and `sum_over_time` over `| unwrap`, vector
@@ -24,11 +24,14 @@ mod metric;
 mod metric_parse;
 mod pipeline;
 mod source;
+mod store;
 mod timestamp;
 mod volume;
 
 #[cfg(test)]
 mod metric_tests;
+#[cfg(test)]
+mod store_tests;
 #[cfg(test)]
 mod tests;
 
@@ -131,6 +134,9 @@ pub enum LogError {
     Unsupported(String),
     #[error("the query was stopped before it finished")]
     Stopped,
+    /// A file is not what it was when the source was declared; the text names it.
+    #[error("{0}")]
+    Changed(String),
 }
 
 pub use files::LogLoadError;
@@ -138,15 +144,11 @@ pub use level::Level;
 pub use source::{newest, LogSource};
 pub use volume::{Bar, Counter, Volume};
 
-/// Log files loaded into memory, shared (cheap Clone via Arc) so a query can run on a worker
-/// thread.
+/// Log files indexed, shared (cheap Clone via Arc) so a query can run on a worker thread.
 #[derive(Debug, Clone)]
 pub struct LogFiles {
-    streams: Arc<Vec<files::Stream>>,
+    store: Arc<store::Store>,
 }
-
-/// How often (in lines looked at) a query checks whether it was stopped.
-const STOP_CHECK_LINES: usize = 4096;
 
 impl LogFiles {
     /// `paths`: files or globs (a `*`/`?` in the last component only; a glob that matches
@@ -162,14 +164,14 @@ impl LogFiles {
         labels: &Labels,
         label_fields: &[String],
     ) -> Result<LogFiles, LogLoadError> {
-        let streams = files::load(paths, format, labels, label_fields)?;
+        let store = store::Store::index(paths, format, labels, label_fields)?;
         Ok(LogFiles {
-            streams: Arc::new(streams),
+            store: Arc::new(store),
         })
     }
 
     pub fn line_count(&self) -> usize {
-        self.streams.iter().map(|s| s.lines.len()).sum()
+        self.store.line_count()
     }
 
     /// The lines the LogQL log query selects with start_ns <= time <= end_ns, newest first
@@ -184,51 +186,39 @@ impl LogFiles {
         stop: &Stop,
     ) -> Result<LogSelection, LogError> {
         let query = logql::parse(query)?;
-        let mut newest = BinaryHeap::<Candidate>::new();
-        let mut matched = 0usize;
-        let mut volume = Counter::new(Volume::step_for(start_ns, end_ns));
-        let mut looked_at = 0usize;
-        for stream in self.streams.iter() {
-            if !query.selects(&stream.labels) {
-                continue;
-            }
-            let from = stream.lines.partition_point(|l| l.at_ns < start_ns);
-            let to = stream.lines.partition_point(|l| l.at_ns <= end_ns);
-            for stored in stream.lines.get(from..to).unwrap_or_default() {
-                looked_at += 1;
-                if looked_at.is_multiple_of(STOP_CHECK_LINES) && stop.is_stopped() {
-                    return Err(LogError::Stopped);
-                }
-                let Some(labels) = query.run(&stream.labels, &stored.text) else {
-                    continue;
+        let step_ns = Volume::step_for(start_ns, end_ns);
+        let shares = self.store.scan(
+            &query,
+            (start_ns, end_ns),
+            stop,
+            || (Newest::new(limit), 0usize, Counter::new(step_ns)),
+            |(newest, matched, volume), found| {
+                let Some(labels) = query.run(found.stream, found.text) else {
+                    return Ok(());
                 };
-                matched += 1;
-                volume.add(stored.at_ns, Level::of(&labels, &stored.text));
-                let order = (stored.at_ns, stored.file, stored.number);
-                // A min-heap of the `limit` newest: a line older than all kept ones is not
-                // built at all.
-                if newest.len() == limit {
-                    match newest.peek() {
-                        Some(oldest) if oldest.order < order => {
-                            newest.pop();
-                        }
-                        _ => continue,
-                    }
-                }
-                newest.push(Candidate {
-                    order,
-                    line: LogLine {
-                        at_ns: stored.at_ns,
-                        labels: labels.into_owned(),
-                        line: stored.text.clone(),
-                    },
+                *matched += 1;
+                volume.add(found.at_ns, Level::of(&labels, found.text));
+                let order = (found.at_ns, found.place.0, found.place.1);
+                newest.offer(order, || LogLine {
+                    at_ns: found.at_ns,
+                    labels: labels.into_owned(),
+                    line: found.text.to_owned(),
                 });
+                Ok(())
+            },
+        )?;
+        let (mut newest, mut matched, mut volume) = (Newest::new(limit), 0, Counter::new(step_ns));
+        for (share_newest, share_matched, share_volume) in shares {
+            for candidate in share_newest.heap {
+                newest.offer(candidate.order, || candidate.line);
+            }
+            matched += share_matched;
+            for bar in share_volume.finish(true).bars {
+                volume.add_count(bar.at_ns, bar.level, bar.count);
             }
         }
         // Ascending on the reversed order is newest first.
-        let lines = newest
-            .into_sorted_vec()
-            .into_iter()
+        let lines = (newest.heap.into_sorted_vec().into_iter())
             .map(|c| c.line)
             .collect();
         Ok(LogSelection {
@@ -251,7 +241,7 @@ impl LogFiles {
         stop: &Stop,
     ) -> Result<crate::ops::metrics::QueryResult, LogError> {
         let expr = logql::parse_metric(query)?;
-        metric::range(&self.streams, &expr, start_ns, end_ns, step_ns, stop)
+        metric::range(&self.store, &expr, start_ns, end_ns, step_ns, stop)
     }
 
     /// The same at one time: `QueryResult::Vector` (samples sorted by labels), or `Scalar` for
@@ -263,29 +253,58 @@ impl LogFiles {
         stop: &Stop,
     ) -> Result<crate::ops::metrics::QueryResult, LogError> {
         let expr = logql::parse_metric(query)?;
-        metric::instant(&self.streams, &expr, time_ns, stop)
+        metric::instant(&self.store, &expr, time_ns, stop)
     }
 
     /// Label names of the streams (for completion), sorted, deduplicated.
     pub fn label_names(&self) -> Vec<String> {
-        let names: BTreeSet<&String> = self.streams.iter().flat_map(|s| s.labels.keys()).collect();
+        let names: BTreeSet<&String> = self.store.streams().iter().flat_map(Labels::keys).collect();
         names.into_iter().cloned().collect()
     }
 
     /// The values one label takes over the streams, sorted, deduplicated.
     pub fn label_values(&self, name: &str) -> Vec<String> {
-        let values: BTreeSet<&String> = self
-            .streams
-            .iter()
-            .filter_map(|s| s.labels.get(name))
+        let values: BTreeSet<&String> = (self.store.streams().iter())
+            .filter_map(|labels| labels.get(name))
             .collect();
         values.into_iter().cloned().collect()
     }
 }
 
-/// A selected line and where it sorts: (time, file, line number).
+/// The `limit` newest lines offered: a min-heap, so that a line older than all kept ones is
+/// not built at all.
+struct Newest {
+    limit: usize,
+    heap: BinaryHeap<Candidate>,
+}
+
+impl Newest {
+    fn new(limit: usize) -> Newest {
+        Newest {
+            limit,
+            heap: BinaryHeap::new(),
+        }
+    }
+
+    fn offer(&mut self, order: (i64, u32, u64), line: impl FnOnce() -> LogLine) {
+        if self.heap.len() == self.limit {
+            match self.heap.peek() {
+                Some(oldest) if oldest.order < order => {
+                    self.heap.pop();
+                }
+                _ => return,
+            }
+        }
+        self.heap.push(Candidate {
+            order,
+            line: line(),
+        });
+    }
+}
+
+/// A selected line and where it sorts: (time, file, offset in the file).
 struct Candidate {
-    order: (i64, u32, u32),
+    order: (i64, u32, u64),
     line: LogLine,
 }
 

@@ -38,6 +38,7 @@ impl From<LogError> for SourceError {
             },
             LogError::Unsupported(what) => SourceError::Unsupported(what),
             LogError::Stopped => SourceError::Stopped,
+            LogError::Changed(what) => SourceError::Server(what),
         }
     }
 }
