@@ -53,6 +53,16 @@ pub struct Seal {
     pub hash: Option<[u8; 32]>,
 }
 
+impl Loaded {
+    /// The line in the file of each record, in the order of `records`.
+    pub fn record_lines(&self) -> impl Iterator<Item = usize> + '_ {
+        self.links
+            .iter()
+            .filter(|l| l.end.is_none())
+            .map(|l| l.line)
+    }
+}
+
 pub fn load(path: &Path) -> Result<Loaded, JournalError> {
     let bytes = crate::ops::regular_file::read(path, crate::ops::regular_file::Cap::data())
         .map_err(|source| JournalError::Read {

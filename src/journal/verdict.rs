@@ -9,6 +9,7 @@
 use super::key::{self, KeyError};
 use super::read::{Link, Loaded, Seal};
 use ed25519_dalek::{Signature, VerifyingKey};
+use std::collections::BTreeSet;
 use std::fmt;
 use std::path::Path;
 
@@ -66,6 +67,16 @@ impl Verdict {
             Verdict::Unsigned => 4,
             Verdict::UnknownKey { .. } => 5,
         }
+    }
+
+    /// The lines of `loaded` where its chain breaks, and the line this verdict names: a record
+    /// read from one of them may show what someone wrote in, not what was seen.
+    pub fn broken_lines(&self, loaded: &Loaded) -> BTreeSet<usize> {
+        let judged = match self {
+            Verdict::Broken { line, .. } => Some(*line),
+            _ => None,
+        };
+        loaded.breaks.iter().map(|b| b.line).chain(judged).collect()
     }
 
     /// The verdict's name in JSON.

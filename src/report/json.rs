@@ -78,7 +78,7 @@ fn value(r: &Report) -> Value {
             "name": s.input.name, "reference": s.input.reference,
         }))).collect::<Vec<_>>(),
         "timeline": r.timeline.iter().map(|e| with(&e.place, json!({
-            "step": e.step, "summary": e.line, "ms": e.ms,
+            "step": e.step, "summary": e.line, "ms": e.ms, "broken_at_line": e.broken_at,
         }))).collect::<Vec<_>>(),
     })
 }

@@ -57,6 +57,22 @@ pub(super) struct Event {
     pub(super) step: String,
     pub(super) line: String,
     pub(super) ms: u64,
+    /// The record's line in the file, when the journal breaks there: what the row says may have
+    /// been written in after the step, and the row says so.
+    pub(super) broken_at: Option<usize>,
+}
+
+impl Event {
+    /// What the step did, marked when its record is where the journal breaks.
+    pub(super) fn what(&self) -> String {
+        match self.broken_at {
+            Some(at) => format!(
+                "✗ line {at}, where the journal breaks: this may not be what was seen. {}",
+                self.line
+            ),
+            None => self.line.clone(),
+        }
+    }
 }
 
 impl<'a> Report<'a> {
@@ -74,13 +90,15 @@ impl<'a> Report<'a> {
             warnings: loaded.warnings.clone(),
             ..Report::default()
         };
-        for record in records {
+        let broken = verdict.broken_lines(loaded);
+        for (record, at) in records.iter().zip(loaded.record_lines()) {
             let line = report.add(record);
             report.timeline.push(Event {
                 place: place(record),
                 step: record.entry.step().to_owned(),
                 line,
                 ms: record.ms,
+                broken_at: broken.contains(&at).then_some(at),
             });
         }
         // Critical first; within a severity, in the order they were recorded.

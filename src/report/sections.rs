@@ -151,7 +151,7 @@ pub(super) fn write<M: Markup>(out: &mut String, r: &Report) {
                     e.place.seq.to_string(),
                     M::text(&r.clock(&e.place.at)),
                     M::text(&one_line(&e.step)),
-                    M::text(&e.line),
+                    M::text(&e.what()),
                 ]
             })
             .collect();

@@ -455,6 +455,13 @@ fn missing_and_odd_fields_read_as_unknown() {
         report["timeline"][11]["summary"],
         "lookup @prom label_values code: 2 values"
     );
+    // Every record here was written by hand, without its key: each row says the journal breaks
+    // at its line.
+    assert_eq!(report["timeline"][10]["broken_at_line"], 11);
+    assert!(
+        md.contains("✗ line 8, where the journal breaks: this may not be what was seen. query @?"),
+        "{md}"
+    );
     assert_eq!(report["timeline"][5]["summary"], "window ? .. ?");
     // An empty journal still makes a report.
     let empty = report_of(&Loaded::default(), Format::Markdown);

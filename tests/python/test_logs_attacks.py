@@ -207,11 +207,6 @@ def test_a_volume_forged_without_the_key_is_refused_naming_its_line(recorded, tm
     assert (verdict.returncode, integrity["verdict"], integrity["line"]) == (1, "broken", line), integrity
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "`playbook report` of a journal broken at line 5 (a logs record whose count was inflated "
-    "without the key) states the forged figure in its timeline row for line 5 (`...: 8172 "
-    "lines`) with no mark that this row is the line changed after signing; only the header "
-    "names line 5"))
 def test_the_report_flags_the_forged_logs_record_where_it_shows_it(recorded, tmp_path):
     journal = tmp_path / "forged.jsonl"
     journal.write_text(recorded.with_logs_record(inflated(recorded.records)[logs_at(recorded.records)]))
