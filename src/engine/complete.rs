@@ -1,14 +1,16 @@
 //! Completion and inspection: what a person gets from Tab and Shift+Tab. Statement keywords,
 //! bound names, severities and `{{` references come from the session; metric names, label names
 //! and label values from the live source (in a `logs` statement, the log source's label names
-//! and values), fetched once and kept for the session.
+//! and values, and after a `|` the fields of the query's lines), fetched once and kept for the
+//! session.
 
 use super::rust_cell;
-use super::session::Vocabulary;
 use super::stmt;
 use super::Engine;
 use crate::ops::finding::Severity;
+use crate::ops::metrics::SourceError;
 use crate::render::{self, Bundle};
+use std::future::Future;
 use std::time::Duration;
 
 /// Completion must never keep a person waiting on a slow source.
@@ -105,6 +107,106 @@ fn slot(promql: &str) -> PromqlSlot {
     }
 }
 
+/// The stages a log query may go on with after a `|`, offered with the fields of its lines.
+const LOGQL_STAGES: &[&str] = &[
+    "json",
+    "logfmt",
+    "regexp",
+    "pattern",
+    "unpack",
+    "line_format",
+    "label_format",
+    "keep",
+    "drop",
+    "decolorize",
+];
+
+/// When the word after `before` (a `logs` statement's text) names a field of the query's
+/// lines, the query whose lines have them: the text before the last `|` if the word begins that
+/// stage or follows `and`, `or` or a comma in it (LogQL's label filters, `keep` and `drop`;
+/// LogsQL's `fields`, `delete`, `filter`, and `by (` lists), or the query before `fields`.
+fn field_query(before: &str, logsql: bool) -> Option<&str> {
+    let before = before.trim_end();
+    let query = match options_start(before) {
+        Some(at) => strip_options(&before[..at]),
+        None => {
+            let pipe = stage_pipes(before).last().copied()?;
+            let stage = before[pipe + 1..].trim();
+            let names_next = (stage.is_empty() && !logsql)
+                || [" and", " or", ",", "("]
+                    .iter()
+                    .any(|end| stage.ends_with(end))
+                || ["keep", "drop", "fields", "delete", "filter", "by (", "by("].contains(&stage);
+            if !names_next {
+                return None;
+            }
+            before[..pipe].trim_end()
+        }
+    };
+    // A LogQL query begins with its selector; a LogsQL one with any filter.
+    let whole = if logsql {
+        !query.is_empty()
+    } else {
+        query.starts_with('{')
+    };
+    whole.then_some(query)
+}
+
+/// Where a trailing `fields A, B,` option begins: the names are the lines' fields too.
+fn options_start(before: &str) -> Option<usize> {
+    let at = before.rfind(" fields")?;
+    if before[..at].trim_end().ends_with('|') {
+        // LogsQL's `| fields` pipe, not the option.
+        return None;
+    }
+    let names = &before[at + " fields".len()..];
+    let is_list = names
+        .chars()
+        .all(|c| c == ',' || c.is_whitespace() || is_word_char(c) || c == '.');
+    (is_list && !stage_pipes(before).iter().any(|&p| p > at)).then_some(at + 1)
+}
+
+/// The query without the `limit N` and `collapse off` options after it.
+fn strip_options(mut query: &str) -> &str {
+    loop {
+        query = query.trim_end();
+        let stripped = query.strip_suffix("collapse off").or_else(|| {
+            let count = query.trim_end_matches(|c: char| c.is_ascii_digit());
+            (count.len() < query.len())
+                .then(|| count.trim_end().strip_suffix("limit"))
+                .flatten()
+        });
+        match stripped {
+            Some(rest) => query = rest,
+            None => return query,
+        }
+    }
+}
+
+/// The byte offsets of the `|` that begin stages: not line filters (`|=`, `|~`), not in a
+/// string or in braces.
+fn stage_pipes(query: &str) -> Vec<usize> {
+    let bytes = query.as_bytes();
+    let (mut pipes, mut depth, mut quote) = (Vec::new(), 0usize, None);
+    let mut i = 0;
+    while i < bytes.len() {
+        match (bytes[i], quote) {
+            (b'\\', Some(b'"')) => i += 1,
+            (q, Some(open)) if q == open => quote = None,
+            (_, Some(_)) => {}
+            (q @ (b'"' | b'`'), None) => quote = Some(q),
+            (b'{', None) => depth += 1,
+            (b'}', None) => depth = depth.saturating_sub(1),
+            (b'|', None) if depth == 0 && !matches!(bytes.get(i + 1), Some(b'=' | b'~')) => {
+                pipes.push(i)
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    pipes
+}
+
 fn is_word_char(c: char) -> bool {
     c.is_alphanumeric() || c == '_' || c == ':'
 }
@@ -139,6 +241,28 @@ fn byte_offset(text: &str, chars: usize) -> usize {
 fn char_offset(text: &str, bytes: usize) -> usize {
     text.get(..bytes)
         .map_or(text.chars().count(), |t| t.chars().count())
+}
+
+/// A source's names, sorted, if it gives them in the time completion allows; else why not, kept
+/// for inspect to tell.
+async fn ask(
+    failure: &mut Option<String>,
+    fetch: impl Future<Output = Result<Vec<String>, SourceError>>,
+) -> Option<Vec<String>> {
+    let answer = tokio::time::timeout(VOCABULARY_TIMEOUT, fetch).await;
+    *failure = match answer {
+        Ok(Ok(mut names)) => {
+            names.sort();
+            *failure = None;
+            return Some(names);
+        }
+        Ok(Err(e)) => Some(format!("the source answered: {e}")),
+        Err(_) => Some(format!(
+            "the source did not answer within {} s",
+            VOCABULARY_TIMEOUT.as_secs()
+        )),
+    };
+    None
 }
 
 impl Engine {
@@ -181,9 +305,24 @@ impl Engine {
             let slot = slot(expr);
             let start = word_start(&chars, cursor, matches!(slot, PromqlSlot::LabelValue(_)));
             let prefix: String = chars[start..cursor].iter().collect();
-            // A log query has no metric names; outside braces its words are LogQL's own.
+            // A log query has no metric names; outside braces its words are LogQL's own, or
+            // the fields of its lines.
             if logs && slot == PromqlSlot::Metric {
-                return (Vec::new(), start, cursor);
+                let before_word = &expr[..expr.len() - prefix.len()];
+                let Some((mut candidates, logsql)) =
+                    self.fields(source.as_deref(), before_word).await
+                else {
+                    return (Vec::new(), start, cursor);
+                };
+                let stage_begins = (stage_pipes(before_word).last())
+                    .is_some_and(|&p| before_word[p + 1..].trim().is_empty());
+                if stage_begins && !logsql {
+                    candidates.extend(LOGQL_STAGES.iter().map(|s| s.to_string()));
+                }
+                candidates.retain(|c| c.starts_with(&prefix));
+                candidates.sort();
+                candidates.dedup();
+                return (candidates, start, cursor);
             }
             let mut candidates = self.vocabulary(source.as_deref(), logs, &slot).await;
             candidates.retain(|c| c.starts_with(&prefix));
@@ -233,12 +372,7 @@ impl Engine {
         let Some((words, source)) = self.session.state.words_of(source, logs) else {
             return Vec::new();
         };
-        if words.window.as_ref() != Some(&window) {
-            *words = Vocabulary {
-                window: Some(window),
-                ..Vocabulary::default()
-            };
-        }
+        words.keep_for(window);
         let cached = match slot {
             PromqlSlot::Metric => words.metric_names.as_ref(),
             PromqlSlot::Label => words.label_names.as_ref(),
@@ -252,22 +386,9 @@ impl Engine {
             PromqlSlot::Label => source.label_names(&interval),
             PromqlSlot::LabelValue(label) => source.label_values(label, &interval),
         };
-        let mut fetched = match tokio::time::timeout(VOCABULARY_TIMEOUT, fetch).await {
-            Ok(Ok(fetched)) => fetched,
-            Ok(Err(e)) => {
-                words.failure = Some(format!("the source answered: {e}"));
-                return Vec::new();
-            }
-            Err(_) => {
-                words.failure = Some(format!(
-                    "the source did not answer within {} s",
-                    VOCABULARY_TIMEOUT.as_secs()
-                ));
-                return Vec::new();
-            }
+        let Some(fetched) = ask(&mut words.failure, fetch).await else {
+            return Vec::new();
         };
-        fetched.sort();
-        words.failure = None;
         match slot {
             PromqlSlot::Metric => words.metric_names = Some(fetched.clone()),
             PromqlSlot::Label => words.label_names = Some(fetched.clone()),
@@ -276,6 +397,28 @@ impl Engine {
             }
         }
         fetched
+    }
+
+    /// When the word after `before` names a field (see [`field_query`]), the fields of the lines
+    /// the query selects from the log source within the window, asked once per query and window
+    /// as [`Engine::vocabulary`] asks names; and whether the source's language is LogsQL. A
+    /// source that fails gives no fields.
+    async fn fields(&mut self, source: Option<&str>, before: &str) -> Option<(Vec<String>, bool)> {
+        let window = self.session.state.window.clone();
+        let interval = window.resolve(self.session.ops.clock.now()).interval();
+        let (words, source, logsql) = self.session.state.log_words_of(source)?;
+        let query = field_query(before, logsql)?;
+        words.keep_for(window);
+        if let Some(cached) = words.fields.get(query) {
+            return Some((cached.clone(), logsql));
+        }
+        let fetched = ask(&mut words.failure, source.field_names(query, &interval))
+            .await
+            .unwrap_or_default();
+        if words.failure.is_none() {
+            words.fields.insert(query.to_owned(), fetched.clone());
+        }
+        Some((fetched, logsql))
     }
 
     /// Help for the statement keyword, the bound name, or (in a query) the metric at `cursor`.
@@ -360,6 +503,57 @@ mod tests {
         );
         assert_eq!(promql_before_cursor("check \"ok\": run ls"), None);
         assert_eq!(promql_before_cursor("run query x"), None);
+    }
+
+    #[test]
+    fn a_field_follows_a_stage_pipe_and_the_query_before_it_is_sampled() {
+        let q = r#"{app="x"} |= "a|b" | json"#;
+        for (before, sampled) in [
+            (format!("{q} | "), Some(q)),
+            (format!(r#"{q} | level="error" and "#), Some(q)),
+            (format!(r#"{q} | level="error" or "#), Some(q)),
+            (format!("{q} | status >= 500, "), Some(q)),
+            (format!("{q} | keep "), Some(q)),
+            (format!("{q} | drop a, "), Some(q)),
+            (format!("{q} fields "), Some(q)),
+            (format!("{q} limit 5 collapse off fields msg, "), Some(q)),
+            (format!("{q} | level="), None),
+            (format!(r#"{q} |= ""#), None),
+            (format!(r#"{q} | line_format "{{{{."#), None),
+            (r#"{app="x|"} | "#.to_owned(), Some(r#"{app="x|"}"#)),
+            ("rate(x) | ".to_owned(), None),
+        ] {
+            assert_eq!(field_query(&before, false), sampled, "{before}");
+        }
+    }
+
+    #[test]
+    fn in_logsql_fields_follow_the_pipes_that_take_them() {
+        for (before, sampled) in [
+            ("error | fields ", Some("error")),
+            ("error | fields _msg, ", Some("error")),
+            ("error | stats by (", Some("error")),
+            ("_time:5m error | sort by (level, ", Some("_time:5m error")),
+            ("error | ", None),
+            ("error | stats count() ", None),
+            (" | fields ", None),
+        ] {
+            assert_eq!(field_query(before, true), sampled, "{before}");
+        }
+    }
+
+    #[test]
+    fn stage_pipes_skip_line_filters_strings_and_braces() {
+        let query = r#"{a=~"x|y"} |= "p|q" |~ `r|s` | json | x="\"|" | logfmt"#;
+        let pipes: Vec<&str> = stage_pipes(query).iter().map(|&p| &query[p..]).collect();
+        assert_eq!(
+            pipes,
+            [
+                r#"| json | x="\"|" | logfmt"#,
+                r#"| x="\"|" | logfmt"#,
+                "| logfmt"
+            ]
+        );
     }
 
     #[test]

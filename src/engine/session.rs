@@ -54,6 +54,20 @@ pub struct Vocabulary {
     pub metric_names: Option<Vec<String>>,
     pub label_names: Option<Vec<String>>,
     pub label_values: HashMap<String, Vec<String>>,
+    /// The fields of the lines of a log query, by the query.
+    pub fields: HashMap<String, Vec<String>>,
+}
+
+impl Vocabulary {
+    /// Forgets what was fetched for another window.
+    pub fn keep_for(&mut self, window: Window) {
+        if self.window.as_ref() != Some(&window) {
+            *self = Vocabulary {
+                window: Some(window),
+                ..Vocabulary::default()
+            };
+        }
+    }
 }
 
 /// What the investigation has learned so far: bound results, findings, checks, the sources and
@@ -313,6 +327,20 @@ impl Investigation {
         }?;
         let source = named.metrics.as_deref()?;
         Some((&mut named.vocabulary, source))
+    }
+
+    /// The log source completion asks for the fields of lines, the one named or the default,
+    /// and whether its queries are LogsQL (VictoriaLogs's) rather than LogQL.
+    pub fn log_words_of(
+        &mut self,
+        name: Option<&str>,
+    ) -> Option<(&mut Vocabulary, &dyn LogSource, bool)> {
+        let named = match name {
+            Some(name) => self.log_sources.iter_mut().find(|s| s.name == name),
+            None => self.log_sources.first_mut(),
+        }?;
+        let logsql = matches!(named.spec, LogSpec::VictoriaLogs(..));
+        Some((&mut named.vocabulary, named.source.as_ref(), logsql))
     }
 
     pub fn sources_mut(&mut self) -> impl Iterator<Item = &mut NamedSource> {

@@ -169,6 +169,7 @@ impl LogsOutcome {
                 lines: Some(selection.lines.clone()),
                 matched: Some(selection.matched),
                 volume: selection.volume.clone().map(Lenient::Fits),
+                warnings: selection.warnings.clone(),
                 error: None,
             },
             Err(error) => LogsOutcome {
@@ -186,6 +187,7 @@ impl LogsOutcome {
                 matched: self.matched.unwrap_or(lines.len()),
                 lines: lines.clone(),
                 volume: self.checked_volume(interval),
+                warnings: self.warnings.clone(),
             }),
             (None, None) => Err(SourceError::Server(
                 "the journal's record of this log query holds no lines".into(),

@@ -403,7 +403,7 @@ pub struct LogsInput {
 
 /// The lines a log query selected (newest first), how many matched in all and when (journals
 /// written before the volume was kept lack it; one that does not fit leaves the lines and the
-/// count readable); or its error.
+/// count readable), and the server's warnings; or its error.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct LogsOutcome {
@@ -413,6 +413,8 @@ pub struct LogsOutcome {
     pub matched: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub volume: Option<Lenient<Volume>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<Failure>,
 }
@@ -421,9 +423,9 @@ pub struct LogsOutcome {
 #[serde(default)]
 pub struct LookupInput {
     pub source: Option<String>,
-    /// `label_names`, `label_values` or `metadata`.
+    /// `label_names`, `label_values`, `metadata`, or `field_names` (of a log query's lines).
     pub call: Option<String>,
-    /// The label or the metric; empty for `label_names`.
+    /// The label, the metric or the log query; empty for `label_names`.
     pub argument: Option<String>,
     /// The span of a lookup of names, in Unix seconds (journals written before it lack it).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -148,7 +148,9 @@ impl RecordedSource<dyn MetricsSource> {
         };
         write_built(&self.journal, build, started).await;
     }
+}
 
+impl<S: ?Sized> RecordedSource<S> {
     async fn lookup(&self, input: LookupInput, result: LookupOutcome, started: Instant) {
         write(&self.journal, Entry::Lookup { input, result }, started).await;
     }
@@ -227,6 +229,19 @@ impl LogSource for RecordedSource<dyn LogSource> {
         };
         write_built(&self.journal, build, started).await;
         selection
+    }
+
+    async fn field_names(
+        &self,
+        query: &str,
+        interval: &Interval,
+    ) -> Result<Vec<String>, SourceError> {
+        let started = Instant::now();
+        let names = self.inner.field_names(query, interval).await;
+        let input = LookupInput::of(&self.name, "field_names", query).within(interval);
+        self.lookup(input, LookupOutcome::names(&names), started)
+            .await;
+        names
     }
 
     fn metrics(&self) -> Option<Box<dyn MetricsSource>> {

@@ -345,6 +345,15 @@ impl LogSource for ReplaySource {
         recorded.to_selection(interval)
     }
 
+    async fn field_names(
+        &self,
+        query: &str,
+        interval: &Interval,
+    ) -> Result<Vec<String>, SourceError> {
+        self.lookup_within("field_names", query, interval)?
+            .to_names()
+    }
+
     // What the journal holds of the source's metric queries answers them, as for any source.
     fn metrics(&self) -> Option<Box<dyn MetricsSource>> {
         Some(Box::new(ReplaySource {

@@ -289,6 +289,7 @@ fn every_kind() -> Vec<(Entry, Value, Value)> {
                         volume: Some(Volume::of_lines(&lines, 60_000_000_000, 3)),
                         lines,
                         matched: 3,
+                        warnings: vec!["partial response: 1 of 3 queriers timed out".into()],
                     }
                 })),
             },
@@ -297,7 +298,8 @@ fn every_kind() -> Vec<(Entry, Value, Value)> {
             json!({"lines": [{"at_ns": 1_795_170_000_123_456_789_i64, "labels": {"app": "x"},
                               "line": "error: upstream refused"}], "matched": 3,
                    "volume": {"step_ns": 60_000_000_000_i64, "complete": false, "bars": [
-                       {"at_ns": 1_795_170_000_000_000_000_i64, "level": "error", "count": 1}]}}),
+                       {"at_ns": 1_795_170_000_000_000_000_i64, "level": "error", "count": 1}]},
+                   "warnings": ["partial response: 1 of 3 queriers timed out"]}),
         ),
         (
             Entry::Logs {

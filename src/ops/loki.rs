@@ -3,7 +3,7 @@
 //! the count of every line a log query matched (`count_over_time` over the whole interval).
 
 use super::http_api::{excerpt, HttpApi};
-use super::logs::{newest, LogLine, LogSelection, LogSource, Volume};
+use super::logs::{label_names_of, newest, LogLine, LogSelection, LogSource, Volume, FIELD_SAMPLE};
 use super::metrics::{
     to_nanos, Answer, Interval, MetricInfo, MetricsSource, QueryResult, Range, SourceError,
 };
@@ -64,6 +64,9 @@ fn nanos(seconds: f64) -> String {
 #[derive(Deserialize)]
 struct Envelope {
     data: Streams,
+    /// Loki's partial responses, as Prometheus's: the answer holds less than was asked.
+    #[serde(default)]
+    warnings: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -86,14 +89,15 @@ fn not_loki(body: &[u8]) -> SourceError {
     ))
 }
 
-#[async_trait::async_trait(?Send)]
-impl LogSource for Loki {
-    async fn select(
+impl Loki {
+    /// The lines of a log query as Loki sends them, stream by stream, at most `limit` in all,
+    /// each with its stream's labels (its parsed fields among them); and Loki's warnings.
+    async fn lines(
         &self,
         query: &str,
         interval: &Interval,
         limit: usize,
-    ) -> Result<LogSelection, SourceError> {
+    ) -> Result<(Vec<LogLine>, Vec<String>), SourceError> {
         let params = [
             ("query", query.to_owned()),
             ("start", nanos(interval.start)),
@@ -121,6 +125,19 @@ impl LogSource for Loki {
                 });
             }
         }
+        Ok((lines, answer.warnings))
+    }
+}
+
+#[async_trait::async_trait(?Send)]
+impl LogSource for Loki {
+    async fn select(
+        &self,
+        query: &str,
+        interval: &Interval,
+        limit: usize,
+    ) -> Result<LogSelection, SourceError> {
+        let (lines, warnings) = self.lines(query, interval, limit).await?;
         let lines = newest(lines, limit);
         // Every line the query matched, counted by Loki over the whole interval.
         let seconds = (interval.end - interval.start).ceil().max(1.0);
@@ -142,7 +159,17 @@ impl LogSource for Loki {
             volume: volume.ok(),
             matched,
             lines,
+            warnings,
         })
+    }
+
+    async fn field_names(
+        &self,
+        query: &str,
+        interval: &Interval,
+    ) -> Result<Vec<String>, SourceError> {
+        let (sample, _) = self.lines(query, interval, FIELD_SAMPLE).await?;
+        Ok(label_names_of(&sample))
     }
 
     fn metrics(&self) -> Option<Box<dyn MetricsSource>> {

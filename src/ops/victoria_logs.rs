@@ -176,7 +176,19 @@ impl LogSource for VictoriaLogs {
             lines,
             matched,
             volume: Some(volume),
+            warnings: Vec::new(),
         })
+    }
+
+    // VictoriaLogs keeps every field of its lines: it names those of the lines `query` (LogsQL)
+    // selects, not of a sample.
+    async fn field_names(
+        &self,
+        query: &str,
+        interval: &Interval,
+    ) -> Result<Vec<String>, SourceError> {
+        self.names("select/logsql/field_names", query, None, interval)
+            .await
     }
 
     fn metrics(&self) -> Option<Box<dyn MetricsSource>> {
@@ -201,7 +213,7 @@ impl MetricsSource for VictoriaLogs {
     }
 
     async fn label_names(&self, interval: &Interval) -> Result<Vec<String>, SourceError> {
-        self.names("select/logsql/field_names", None, interval)
+        self.names("select/logsql/field_names", "*", None, interval)
             .await
     }
 
@@ -210,7 +222,7 @@ impl MetricsSource for VictoriaLogs {
         label: &str,
         interval: &Interval,
     ) -> Result<Vec<String>, SourceError> {
-        self.names("select/logsql/field_values", Some(label), interval)
+        self.names("select/logsql/field_values", "*", Some(label), interval)
             .await
     }
 
@@ -224,6 +236,7 @@ impl VictoriaLogs {
     async fn names(
         &self,
         path: &str,
+        query: &str,
         field: Option<&str>,
         interval: &Interval,
     ) -> Result<Vec<String>, SourceError> {
@@ -235,7 +248,7 @@ impl VictoriaLogs {
         struct Name {
             value: String,
         }
-        let mut form = vec![("query", "*".to_owned())];
+        let mut form = vec![("query", query.to_owned())];
         form.extend(field.map(|field| ("field", field.to_owned())));
         form.extend(between(interval));
         let body = self.post(path, &form).await?;

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import shutil
 from collections import Counter
 from datetime import datetime, timezone
@@ -352,6 +353,39 @@ def test_label_names_and_values_complete_in_a_logs_statement(kernel):
     ]:
         reply = complete(kc, code)
         assert reply["status"] == "ok" and reply["matches"] == expected, (code, reply)
+
+
+STAGES = ["json", "logfmt", "regexp", "pattern", "unpack", "line_format", "label_format", "keep",
+          "drop", "decolorize"]
+
+
+def test_the_fields_of_the_lines_complete_after_a_pipe(kernel):
+    _, kc = kernel
+    declare(kc)
+    streams = {"filename", "instance", "service"}
+    # The fields of the newest 200 lines the query selects, as LogQL's json names them: a key
+    # that is also a stream's label gets `_extracted`.
+    selected = [line for line in fixture() if line[3]["service"] == "checkout" and "error" in line[2]]
+    sample = newest_first(selected)[:200]
+    fields = {key + "_extracted" if key in streams else key for *_, f in sample for key in f}
+    assert "dependency" in fields and "service_extracted" in fields
+    query = 'logs {service="checkout"} |= "error" | json'
+    for code, expected in [
+        (query + " | ", sorted(streams | fields | set(STAGES))),
+        (query + " | lev", ["level"]),
+        (query + ' | level="error" and dep', ["dependency"]),
+        (query + ' | level="error" or status >= 500, dur', sorted(f for f in fields if f.startswith("dur"))),
+        (query + " | keep level, ms", ["msg"]),
+        (query + " limit 5 fields msg, sta", ["status"]),
+        # Without a parser, the stream's labels; a line filter's text is no field.
+        ('logs {service="checkout"} | inst', ["instance"]),
+        ('logs {service="checkout"} |= "lev', []),
+        ('logs {service="checkout"} | json | line_format "{{.lev', []),
+    ]:
+        reply = complete(kc, code)
+        assert reply["matches"] == expected, (code, reply)
+        word = re.search(r"\w*$", code).group()
+        assert reply["cursor_start"] == len(code) - len(word), (code, reply)
 
 
 def test_the_volume_chart_counts_every_matching_line_per_step_by_level(kernel):

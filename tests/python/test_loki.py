@@ -1,6 +1,6 @@
 """The loki source against a local HTTP server that answers as Loki's HTTP API documents
 (`/loki/api/v1/query_range` with streams or a matrix, `/loki/api/v1/query` with a vector, errors
-as plain text). A Loki server cannot be installed on these machines (no registry here carries
+as plain text, partial responses as `warnings` beside the data). A Loki server cannot be installed on these machines (no registry here carries
 it), so this is a stand-in: what it checks is what the kernel sends and how it shows what comes
 back, not LogQL evaluation, which the embedded engine's tests and the VictoriaLogs comparison
 cover.
@@ -28,6 +28,9 @@ STREAMS = [
 ]
 
 
+PARTIAL = "query timed out on 1 of 3 queriers: the result may be incomplete"
+
+
 def loki(request):
     query = request.param("query") or ""
     if "bad(" in query:
@@ -48,6 +51,14 @@ def loki(request):
         start = int(request.param("start")) / 1e9
         return StubReply(body={"status": "success", "data": {"resultType": "matrix", "result": [
             {"metric": {"service": "checkout"}, "values": [[start + i * 60, str(i)] for i in range(5)]}]}})
+    if "| json" in query:
+        # A parser's fields are labels of the streams Loki sends.
+        return StubReply(body={"status": "success", "data": {"resultType": "streams", "result": [
+            {"stream": {**s["stream"], "level": "error", "msg": "payment failed", "dependency": "payments-api"},
+             "values": s["values"]} for s in STREAMS]}})
+    if "partial" in query:
+        return StubReply(body={"status": "success", "warnings": [PARTIAL],
+                               "data": {"resultType": "streams", "result": STREAMS}})
     return StubReply(body={"status": "success", "data": {"resultType": "streams", "result": STREAMS,
                                                           "stats": {"summary": {"totalLinesProcessed": 9}}}})
 
@@ -112,3 +123,28 @@ def test_a_metric_query_is_a_chart_and_errors_say_what_loki_said(kernel, stub):
     err = run_error(kc, 'logs @lk {service="broken"}')
     assert err["ename"] == "SourceError" and "500" in err["evalue"], err
     run_ok(kc, 'logs @lk {service="checkout"}')
+
+
+def test_a_partial_response_shows_its_warning_above_the_lines_it_has(kernel, stub):
+    _, kc = kernel
+    run_ok(kc, f"source lk loki {stub.url}\n{WINDOW}")
+    outputs = run_ok(kc, 'logs @lk {service="checkout"} |= "partial"')
+    shown = bundles(outputs)
+    assert shown[0]["text/plain"] == f"⚠ warning from the source: {PARTIAL}", shown[0]
+    assert "payment failed: upstream payments-api:443" in shown[-1]["text/plain"], shown[-1]
+
+
+def test_after_a_parser_the_fields_loki_sends_complete(kernel, stub):
+    _, kc = kernel
+    run_ok(kc, f"source lk loki {stub.url} tenant team-a\n{WINDOW}")
+    query = 'logs @lk {service="checkout"} | json'
+    assert complete(kc, query + " | le")["matches"] == ["level"]
+    assert complete(kc, query + ' | level="error" and d')["matches"] == ["dependency"]
+    # Right after the `|`, LogQL's stages as well as the fields.
+    assert complete(kc, query + " | ")["matches"] == sorted(
+        ["dependency", "instance", "level", "msg", "service", "json", "logfmt", "regexp", "pattern",
+         "unpack", "line_format", "label_format", "keep", "drop", "decolorize"])
+    # One sample of the query's newest lines, asked once, as any query is.
+    [sample] = [r for r in stub.requests if r.path == "/loki/api/v1/query_range"]
+    assert sample.param("query") == '{service="checkout"} | json', sample.param("query")
+    assert (sample.param("limit"), sample.headers["x-scope-orgid"]) == ("200", "team-a")

@@ -144,6 +144,23 @@ def test_field_names_and_values_complete_from_victorialogs(kernel, victoria_logs
     assert reply["matches"] == ["cart", "checkout"], reply
 
 
+def test_after_a_logsql_fields_pipe_the_fields_of_the_selected_lines_complete(kernel, victoria_logs):
+    _, kc = kernel
+    run_ok(kc, f"source vl victorialogs {victoria_logs.url}\n{WINDOW}")
+    # VictoriaLogs names the fields of the blocks holding the selected lines, so a field of other
+    # lines in them may be named too: only fields the selected lines have are asserted here.
+    for code, expected in [
+        ("logs @vl level:error | fields dep", ["dependency"]),
+        ("logs @vl level:error | fields dependency, lev", ["level"]),
+        ("logs @vl level:error | stats by (inst", ["instance"]),
+        ("logs @vl level:error limit 5 fields lev", ["level"]),
+        # After a bare `|` come LogsQL's pipes, which are not offered; LogQL's stages are not either.
+        ("logs @vl level:error | js", []),
+    ]:
+        reply = complete(kc, code)
+        assert reply["matches"] == expected, (code, reply)
+
+
 def test_a_logsql_error_is_a_log_query_error_and_the_session_goes_on(tmp_path, victoria_logs):
     path = notebook(
         tmp_path,

@@ -167,6 +167,7 @@ impl Logs {
         )
         .await?
         .map_err(|e| source_error(e, &self.query, self.query_span, "the log query"))?;
+        super::query::show_warnings(cx, &selection.warnings);
         for output in render::logs::lines(&query, &selection, &range, &self.layout) {
             cx.out.display(output, None);
         }

@@ -5,9 +5,7 @@ use crate::engine::duration;
 use crate::engine::error::{CellError, ErrorKind, Span};
 use crate::engine::syntax::{Template, Token, Tokens};
 use crate::model::{QueryValue, Value};
-use crate::ops::metrics::{
-    Answer, Interval, MetricsSource, QueryResult, Range, Series, SourceError,
-};
+use crate::ops::metrics::{Interval, MetricsSource, QueryResult, Range, Series, SourceError};
 use crate::render;
 use std::time::Duration;
 
@@ -153,7 +151,7 @@ impl Query {
             let answer = interruptible(cx, self.expr_span, source.query_instant(&expr, range.end))
                 .await?
                 .map_err(fail)?;
-            show_warnings(cx, &answer);
+            show_warnings(cx, &answer.warnings);
             cx.out
                 .display(render::query::instant(&expr, &answer.result), None);
             return Ok(Value::Query(QueryValue {
@@ -165,7 +163,7 @@ impl Query {
         let answer = interruptible(cx, self.expr_span, source.query_range(&expr, &range))
             .await?
             .map_err(fail)?;
-        show_warnings(cx, &answer);
+        show_warnings(cx, &answer.warnings);
         let series = matrix(&answer.result);
         if series.is_empty() {
             let hint = no_data_hint(source, &expr, &Interval::until(range.end)).await;
@@ -198,10 +196,10 @@ impl Query {
     }
 }
 
-fn show_warnings(cx: &Context<'_>, answer: &Answer) {
-    if !answer.warnings.is_empty() {
-        cx.out
-            .display(render::query::warnings(&answer.warnings), None);
+/// What the source said beside its answer, shown above it when it said anything.
+pub(super) fn show_warnings(cx: &Context<'_>, warnings: &[String]) {
+    if !warnings.is_empty() {
+        cx.out.display(render::query::warnings(warnings), None);
     }
 }
 

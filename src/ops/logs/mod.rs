@@ -92,6 +92,8 @@ pub struct LogSelection {
     pub lines: Vec<LogLine>,
     pub matched: usize,
     pub volume: Option<Volume>,
+    /// What the server said beside its answer (Loki's partial responses), shown above it.
+    pub warnings: Vec<String>,
 }
 
 /// How the lines of a log file are written, which says where each line's time is.
@@ -141,7 +143,7 @@ pub enum LogError {
 
 pub use files::LogLoadError;
 pub use level::Level;
-pub use source::{newest, LogSource};
+pub use source::{label_names_of, newest, LogSource, FIELD_SAMPLE};
 pub use volume::{Bar, Counter, Volume};
 
 /// Log files indexed, shared (cheap Clone via Arc) so a query can run on a worker thread.
@@ -225,6 +227,7 @@ impl LogFiles {
             lines,
             matched,
             volume: Some(volume.finish(true)),
+            warnings: Vec::new(),
         })
     }
 

@@ -17,9 +17,28 @@ pub trait LogSource {
         limit: usize,
     ) -> Result<LogSelection, SourceError>;
 
+    /// The names a label filter after `query` may test: the labels of the newest lines it
+    /// selects, its parsers' fields among them. Completion offers them after a `|`.
+    async fn field_names(
+        &self,
+        query: &str,
+        interval: &Interval,
+    ) -> Result<Vec<String>, SourceError>;
+
     /// The same source as a metrics source, when it answers metric queries over its logs
     /// (`count_over_time`, `rate`, ...): `query @NAME` and checks reach it so.
     fn metrics(&self) -> Option<Box<dyn MetricsSource>>;
+}
+
+/// How many of a query's newest lines are read for the fields its parsers give: a field in
+/// rarer lines than this may be missed, as it is by Loki's own detected fields.
+pub const FIELD_SAMPLE: usize = 200;
+
+/// Every label name of `lines`, once each, sorted.
+pub fn label_names_of(lines: &[LogLine]) -> Vec<String> {
+    let names: std::collections::BTreeSet<&String> =
+        lines.iter().flat_map(|line| line.labels.keys()).collect();
+    names.into_iter().cloned().collect()
 }
 
 /// The `limit` newest of lines a server sent, newest first: servers send them by stream.
@@ -59,6 +78,15 @@ impl LogSource for LogFiles {
             Ok(files.select(&query, start, end, limit, stop)?)
         })
         .await
+    }
+
+    async fn field_names(
+        &self,
+        query: &str,
+        interval: &Interval,
+    ) -> Result<Vec<String>, SourceError> {
+        let sample = LogSource::select(self, query, interval, FIELD_SAMPLE).await?;
+        Ok(label_names_of(&sample.lines))
     }
 
     fn metrics(&self) -> Option<Box<dyn MetricsSource>> {
