@@ -2,6 +2,10 @@
 //! Jupyter server. Outputs go into the executed notebook exactly as the kernel would publish
 //! them, and are echoed to the terminal as they come.
 
+mod selection;
+
+pub use selection::{Selection, SelectionError};
+
 use crate::engine::error::CellError;
 use crate::engine::sink::OutputSink;
 use crate::engine::{Engine, Options};
@@ -52,6 +56,8 @@ pub enum RunError {
     Notebook(#[from] NotebookError),
     #[error(transparent)]
     Journal(#[from] JournalError),
+    #[error(transparent)]
+    Selection(#[from] SelectionError),
     #[error("cannot write {}: {why}", path.display())]
     Junit {
         path: std::path::PathBuf,
@@ -81,6 +87,8 @@ pub struct Settings {
     pub public_key: Option<PathBuf>,
     /// Write each check as a JUnit test case here.
     pub junit: Option<PathBuf>,
+    /// The cells to run.
+    pub selection: Selection,
 }
 
 pub async fn run(
@@ -90,14 +98,18 @@ pub async fn run(
     settings: Settings,
 ) -> Result<Verdict, RunError> {
     let mut nb = notebook::read(input)?;
+    // The code cells, numbered from 1 as the progress lines and `--from` count them.
+    let codes: Vec<(String, Vec<String>)> = (nb.cells.iter())
+        .filter_map(|cell| Some((notebook::code(cell)?, notebook::tags(cell))))
+        .filter(|(code, _)| !code.trim().is_empty())
+        .collect();
+    let cells: Vec<selection::Cell> = (codes.iter())
+        .map(|(code, tags)| selection::Cell { tags, code })
+        .collect();
+    let plan = settings.selection.plan(&cells)?;
+    let total = plan.iter().filter(|skip| skip.is_none()).count();
     let interrupt = CancellationToken::new();
     let stopped_by = stop_on_signals(&interrupt);
-    let total = nb
-        .cells
-        .iter()
-        .filter_map(notebook::code)
-        .filter(|c| !c.trim().is_empty())
-        .count();
     let replay = match &settings.replay {
         Some(path) => {
             let trust = Trust::of(settings.public_key.as_deref()).map_err(JournalError::from)?;
@@ -119,12 +131,17 @@ pub async fn run(
     })?;
     let mut verdict = Verdict::Passed;
     let mut count = 0;
+    let mut plan = plan.into_iter();
     let started = Instant::now();
     for cell in nb.cells.iter_mut() {
         let Some(code) = notebook::code(cell) else {
             continue;
         };
         if code.trim().is_empty() {
+            continue;
+        }
+        if let Some(skip) = plan.next().flatten() {
+            notebook::mark_skipped(cell, &skip.to_string());
             continue;
         }
         if interrupt.is_cancelled() {
@@ -180,8 +197,13 @@ pub async fn run(
         Verdict::HungUp => "stopped by SIGHUP".to_owned(),
         Verdict::Terminated => "stopped by SIGTERM".to_owned(),
     };
+    let skipped = codes.len() - total;
+    let skipped = match skipped {
+        0 => String::new(),
+        n => format!(" ({n} skipped as asked)"),
+    };
     eprintln!(
-        "{outcome}: {count} of {total} cells ran in {:.2} s; executed notebook: {}",
+        "{outcome}: {count} of {total} cells ran{skipped} in {:.2} s; executed notebook: {}",
         started.elapsed().as_secs_f64(),
         output.display()
     );

@@ -65,6 +65,17 @@ enum Command {
         /// --replay journal's signatures
         #[arg(long, value_name = "FILE", requires = "replay")]
         public_key: Option<PathBuf>,
+        /// Run only the code cells tagged with one of these (comma-separated), and the cell
+        /// tagged `parameters`
+        #[arg(long, value_name = "TAG,...", value_delimiter = ',')]
+        tags: Vec<String>,
+        /// Run no code cell tagged with one of these (comma-separated)
+        #[arg(long, value_name = "TAG,...", value_delimiter = ',')]
+        skip_tags: Vec<String>,
+        /// Start at this code cell: its number (the first code cell is 1), or the first cell
+        /// with this tag; the cell tagged `parameters` still runs
+        #[arg(long, value_name = "N|TAG")]
+        from: Option<String>,
     },
     /// The investigation in a journal as a timeline: findings, checks, commands, queries; and
     /// what its signatures prove. Exit status: 0 signed and intact, 1 broken, 2 unreadable,
@@ -137,6 +148,9 @@ fn main() -> ExitCode {
             replay,
             junit,
             public_key,
+            tags,
+            skip_tags,
+            from,
         } => {
             let output = output.unwrap_or_else(|| headless::default_output(&notebook));
             let settings = headless::Settings {
@@ -146,6 +160,11 @@ fn main() -> ExitCode {
                 replay,
                 junit,
                 public_key,
+                selection: headless::Selection {
+                    tags,
+                    skip_tags,
+                    from,
+                },
             };
             contain_leftovers();
             let run = headless::run(&notebook, &output, params, settings);

@@ -65,6 +65,37 @@ pub fn code(cell: &Cell) -> Option<String> {
     }
 }
 
+/// A cell's tags, as JupyterLab edits them.
+pub fn tags(cell: &Cell) -> Vec<String> {
+    let metadata = match cell {
+        Cell::Code { metadata, .. }
+        | Cell::Markdown { metadata, .. }
+        | Cell::Raw { metadata, .. } => metadata,
+    };
+    metadata.tags.clone().unwrap_or_default()
+}
+
+/// Marks a code cell the run did not run: no execution count, one line saying why, and
+/// `playbook.skipped` in its metadata for tools.
+pub fn mark_skipped(cell: &mut Cell, why: &str) {
+    if let Cell::Code {
+        execution_count,
+        outputs,
+        metadata,
+        ..
+    } = cell
+    {
+        *execution_count = None;
+        *outputs = vec![Output::Stream {
+            name: "stdout".into(),
+            text: nbformat::v4::MultilineString(format!("{why}\n")),
+        }];
+        metadata
+            .additional
+            .insert("playbook".into(), serde_json::json!({ "skipped": why }));
+    }
+}
+
 /// Replaces a code cell's outputs and execution count.
 pub fn set_outputs(
     cell: &mut Cell,

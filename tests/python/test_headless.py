@@ -84,3 +84,87 @@ def test_headless_outputs_match_the_kernels(tmp_path):
     through_kernel = nbformat.read(path, as_version=4)
     NotebookClient(through_kernel, kernel_name=KERNEL_NAME, timeout=30, allow_errors=True).execute()
     assert shape(headless.cells) == shape(through_kernel.cells)
+
+
+def tagged_playbook(tmp_path):
+    """Five cells, each leaving a file behind when it runs, so what ran is plain to see."""
+    return notebook(
+        tmp_path,
+        'param service = "checkout"',
+        "run touch ran-1",
+        "svc = run echo {{service}}\nrun touch ran-2",
+        "run touch ran-3-slow",
+        "check \"marker\": run test -e ran-2\nrun touch ran-4",
+        tags={0: ["parameters"], 2: ["triage"], 3: ["triage", "slow"], 4: ["gate"]},
+    )
+
+
+def ran(tmp_path) -> list[str]:
+    return sorted(p.name for p in tmp_path.glob("ran-*"))
+
+
+def skipped_lines(executed) -> list[str | None]:
+    """For each code cell, the reason it was skipped, or None when it ran."""
+    out = []
+    for cell in (c for c in executed.cells if c.cell_type == "code"):
+        why = cell.metadata.get("playbook", {}).get("skipped")
+        if why is not None:
+            assert cell.execution_count is None and [o["text"] for o in cell.outputs] == [why + "\n"]
+        else:
+            assert cell.execution_count, "a cell that ran has its count"
+        out.append(why)
+    return out
+
+
+def test_tags_run_only_the_tagged_cells_and_the_parameters(tmp_path):
+    path, out = tagged_playbook(tmp_path), tmp_path / "out.ipynb"
+    proc = playbook_run(str(path), "-o", str(out), "--tags", "triage,gate", "--skip-tags", "slow", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert ran(tmp_path) == ["ran-2", "ran-4"]
+    assert "3 of 3 cells ran (2 skipped as asked)" in proc.stderr, proc.stderr
+    executed = nbformat.read(out, as_version=4)
+    nbformat.validate(executed)
+    assert skipped_lines(executed) == [
+        None,
+        "skipped: not tagged triage or gate (--tags)",
+        None,
+        "skipped: tagged slow (--skip-tags)",
+        None,
+    ]
+
+
+def test_from_starts_at_a_cell_number_or_a_tag(tmp_path):
+    path = tagged_playbook(tmp_path)
+    proc = playbook_run(str(path), "-o", str(tmp_path / "a.ipynb"), "--from", "3", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert ran(tmp_path) == ["ran-2", "ran-3-slow", "ran-4"]
+    for marker in tmp_path.glob("ran-*"):
+        marker.unlink()
+    # The parameters cell runs whatever the start: cell 3 reads `service`.
+    proc = playbook_run(str(path), "-o", str(tmp_path / "b.ipynb"), "--from", "slow", cwd=tmp_path)
+    assert proc.returncode == 1, "cell 5's check fails: cell 3 did not run"
+    assert ran(tmp_path) == ["ran-3-slow", "ran-4"]
+    assert skipped_lines(nbformat.read(tmp_path / "b.ipynb", as_version=4)) == [
+        None, "skipped: before --from slow", "skipped: before --from slow", None, None]
+
+
+def test_a_selection_that_leaves_a_binding_unbound_is_refused_before_anything_runs(tmp_path):
+    path = notebook(
+        tmp_path,
+        "run touch ran-1",
+        "errors = run echo 3",
+        'finding high "{{errors}} errors"',
+        tags={1: ["slow"]},
+    )
+    proc = playbook_run(str(path), "-o", str(tmp_path / "out.ipynb"), "--skip-tags", "slow", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert ("cell 3 reads `errors`, which cell 2 binds, and cell 2 does not run "
+            "(skipped: tagged slow (--skip-tags))") in proc.stderr, proc.stderr
+    assert ran(tmp_path) == [] and not (tmp_path / "out.ipynb").exists()
+    for args, said in [
+        (["--from", "9"], "--from 9: the notebook has 3 code cells, counted from 1"),
+        (["--from", "later"], "--from later: no code cell is tagged later"),
+    ]:
+        proc = playbook_run(str(path), *args, cwd=tmp_path)
+        assert proc.returncode == 2 and said in proc.stderr, proc.stderr
+        assert ran(tmp_path) == []

@@ -7,6 +7,7 @@ pub mod check;
 pub mod dry_run;
 pub mod finding;
 pub mod logs;
+pub mod names;
 pub mod param;
 pub mod probe;
 pub mod query;
