@@ -48,7 +48,6 @@ pub fn default_output(input: &Path) -> PathBuf {
     input.with_file_name(format!("{stem}.out.ipynb"))
 }
 
-/// Parses `-p NAME=VALUE`.
 /// Why a headless run could not run its notebook to the end.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -65,6 +64,15 @@ pub enum RunError {
     },
 }
 
+/// Parses a tag of `--tags`, `--skip-tags` or `--from`: an empty one names no cell.
+pub fn parse_tag(text: &str) -> Result<String, String> {
+    match text.trim() {
+        "" => Err("a tag cannot be empty".to_owned()),
+        tag => Ok(tag.to_owned()),
+    }
+}
+
+/// Parses `-p NAME=VALUE`.
 pub fn parse_param(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((name, value)) if crate::engine::syntax::is_name(name.trim()) => {

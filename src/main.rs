@@ -67,14 +67,14 @@ enum Command {
         public_key: Option<PathBuf>,
         /// Run only the code cells tagged with one of these (comma-separated), and the cell
         /// tagged `parameters`
-        #[arg(long, value_name = "TAG,...", value_delimiter = ',')]
+        #[arg(long, value_name = "TAG,...", value_delimiter = ',', value_parser = headless::parse_tag)]
         tags: Vec<String>,
         /// Run no code cell tagged with one of these (comma-separated)
-        #[arg(long, value_name = "TAG,...", value_delimiter = ',')]
+        #[arg(long, value_name = "TAG,...", value_delimiter = ',', value_parser = headless::parse_tag)]
         skip_tags: Vec<String>,
         /// Start at this code cell: its number (the first code cell is 1), or the first cell
         /// with this tag; the cell tagged `parameters` still runs
-        #[arg(long, value_name = "N|TAG")]
+        #[arg(long, value_name = "N|TAG", value_parser = headless::parse_tag)]
         from: Option<String>,
     },
     /// The investigation in a journal as a timeline: findings, checks, commands, queries; and

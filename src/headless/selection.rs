@@ -48,8 +48,9 @@ impl std::fmt::Display for Skip {
 pub enum SelectionError {
     #[error("--from {0}: the notebook has {1} code cells, counted from 1")]
     NoSuchCell(String, usize),
-    #[error("--from {0}: no code cell is tagged {0}")]
-    NoSuchTag(String),
+    /// A tag no code cell has: a typo would otherwise pass a gate that ran nothing.
+    #[error("{option} {tag}: no code cell is tagged {tag}")]
+    NoSuchTag { option: &'static str, tag: String },
     #[error(
         "cell {reader} reads `{name}`, which cell {binder} binds, and cell {binder} does not run ({why}): run it too, or leave `{name}` out of cell {reader}"
     )]
@@ -64,6 +65,19 @@ pub enum SelectionError {
 impl Selection {
     /// For each cell, in order (cell 1 first), why it does not run, or `None` when it runs.
     pub fn plan(&self, cells: &[Cell]) -> Result<Vec<Option<Skip>>, SelectionError> {
+        let untagged = |option: &'static str, tags: &[String]| {
+            let missing = tags
+                .iter()
+                .find(|t| !cells.iter().any(|c| c.tags.contains(t)));
+            missing.map_or(Ok(()), |tag| {
+                Err(SelectionError::NoSuchTag {
+                    option,
+                    tag: tag.clone(),
+                })
+            })
+        };
+        untagged("--tags", &self.tags)?;
+        untagged("--skip-tags", &self.skip_tags)?;
         let from = match &self.from {
             None => 0,
             Some(from) => match from.parse::<usize>() {
@@ -71,7 +85,10 @@ impl Selection {
                 Ok(_) => return Err(SelectionError::NoSuchCell(from.clone(), cells.len())),
                 Err(_) => (cells.iter())
                     .position(|c| c.tags.contains(from))
-                    .ok_or_else(|| SelectionError::NoSuchTag(from.clone()))?,
+                    .ok_or_else(|| SelectionError::NoSuchTag {
+                        option: "--from",
+                        tag: from.clone(),
+                    })?,
             },
         };
         let plan: Vec<Option<Skip>> = (cells.iter().enumerate())
@@ -208,7 +225,13 @@ mod tests {
         for (from, error) in [
             ("0", SelectionError::NoSuchCell("0".into(), 1)),
             ("2", SelectionError::NoSuchCell("2".into(), 1)),
-            ("later", SelectionError::NoSuchTag("later".into())),
+            (
+                "later",
+                SelectionError::NoSuchTag {
+                    option: "--from",
+                    tag: "later".into(),
+                },
+            ),
         ] {
             let selection = Selection {
                 from: Some(from.into()),
@@ -216,6 +239,15 @@ mod tests {
             };
             assert_eq!(selection.plan(&cells), Err(error));
         }
+        // A gate asked for by a tag nobody gave would pass having run nothing.
+        let typo = Selection {
+            tags: tags(&["gaet"]),
+            ..Selection::default()
+        };
+        assert_eq!(
+            typo.plan(&cells).unwrap_err().to_string(),
+            "--tags gaet: no code cell is tagged gaet"
+        );
     }
 
     #[test]

@@ -168,3 +168,17 @@ def test_a_selection_that_leaves_a_binding_unbound_is_refused_before_anything_ru
         proc = playbook_run(str(path), *args, cwd=tmp_path)
         assert proc.returncode == 2 and said in proc.stderr, proc.stderr
         assert ran(tmp_path) == []
+
+
+def test_a_tag_no_cell_has_is_refused_rather_than_a_gate_that_ran_nothing(tmp_path):
+    path = tagged_playbook(tmp_path)
+    for args, said in [
+        (["--tags", "gaet"], "--tags gaet: no code cell is tagged gaet"),
+        (["--skip-tags", "slwo"], "--skip-tags slwo: no code cell is tagged slwo"),
+        (["--tags", ""], "a tag cannot be empty"),
+        (["--tags", "gate,"], "a tag cannot be empty"),
+        (["--from=-1"], "--from -1: no code cell is tagged -1"),
+    ]:
+        proc = playbook_run(str(path), "-o", str(tmp_path / "out.ipynb"), *args, cwd=tmp_path)
+        assert proc.returncode == 2 and said in proc.stderr, (args, proc.stderr)
+        assert ran(tmp_path) == [], args
