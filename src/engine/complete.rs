@@ -249,19 +249,19 @@ async fn ask(
     failure: &mut Option<String>,
     fetch: impl Future<Output = Result<Vec<String>, SourceError>>,
 ) -> Option<Vec<String>> {
-    let answer = tokio::time::timeout(VOCABULARY_TIMEOUT, fetch).await;
-    *failure = match answer {
+    let why = match tokio::time::timeout(VOCABULARY_TIMEOUT, fetch).await {
         Ok(Ok(mut names)) => {
             names.sort();
             *failure = None;
             return Some(names);
         }
-        Ok(Err(e)) => Some(format!("the source answered: {e}")),
-        Err(_) => Some(format!(
+        Ok(Err(e)) => format!("the source answered: {e}"),
+        Err(_) => format!(
             "the source did not answer within {} s",
             VOCABULARY_TIMEOUT.as_secs()
-        )),
+        ),
     };
+    *failure = Some(why);
     None
 }
 
