@@ -4,8 +4,10 @@
 //! and values, and after a `|` the fields of the query's lines), fetched once and kept for the
 //! session.
 
+use super::error::Span;
 use super::rust_cell;
 use super::stmt;
+use super::syntax::Template;
 use super::Engine;
 use crate::ops::finding::Severity;
 use crate::ops::metrics::SourceError;
@@ -406,17 +408,26 @@ impl Engine {
     async fn fields(&mut self, source: Option<&str>, before: &str) -> Option<(Vec<String>, bool)> {
         let window = self.session.state.window.clone();
         let interval = window.resolve(self.session.ops.clock.now()).interval();
-        let (words, source, logsql) = self.session.state.log_words_of(source)?;
-        let query = field_query(before, logsql)?;
+        let (_, _, logsql) = self.session.state.log_words_of(source)?;
+        // The query as its step would send it, `{{NAME}}` filled in.
+        let written = field_query(before, logsql)?;
+        let at = Span {
+            line: 1,
+            column: 1,
+            len: 0,
+        };
+        let template = Template::parse_word(written, at).ok()?;
+        let query = self.session.state.resolve(&template).ok()?;
+        let (words, source, _) = self.session.state.log_words_of(source)?;
         words.keep_for(window);
-        if let Some(cached) = words.fields.get(query) {
+        if let Some(cached) = words.fields.get(&query) {
             return Some((cached.clone(), logsql));
         }
-        let fetched = ask(&mut words.failure, source.field_names(query, &interval))
+        let fetched = ask(&mut words.failure, source.field_names(&query, &interval))
             .await
             .unwrap_or_default();
         if words.failure.is_none() {
-            words.fields.insert(query.to_owned(), fetched.clone());
+            words.fields.insert(query, fetched.clone());
         }
         Some((fetched, logsql))
     }

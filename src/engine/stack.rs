@@ -15,7 +15,7 @@ use crate::journal::replay::{
 use crate::ops::clock::{Clock, SystemClock};
 use crate::ops::command::{self, CommandRunner, Shell};
 use crate::ops::file_source;
-use crate::ops::file_source::LoadError;
+use crate::ops::file_source::{LoadError, Stop, StopOnDrop};
 use crate::ops::http_api::{Auth, ClientError, HttpApi};
 use crate::ops::logs::{Labels, LogFiles, LogFormat, LogLoadError, LogSource};
 use crate::ops::loki::Loki;
@@ -184,15 +184,20 @@ impl LiveSources {
                     credentials,
                 })
             }
-            // Read on a blocking thread, as metrics files are.
+            // Read on a blocking thread, as metrics files are; an interrupt drops this future,
+            // and so stops the reading at its next block.
             LogSpec::Files(files) => {
                 let paths: Vec<PathBuf> =
                     files.paths.iter().map(|p| self.base_dir.join(p)).collect();
                 let files = files.clone();
+                let guard = StopOnDrop(Stop::default());
+                let stop = guard.0.clone();
                 let loaded = tokio::task::spawn_blocking(move || {
-                    LogFiles::load(&paths, files.format, &files.labels, &files.label_fields)
+                    let (labels, fields) = (&files.labels, &files.label_fields);
+                    LogFiles::load(&paths, files.format, labels, fields, &stop)
                 })
                 .await;
+                drop(guard);
                 let loaded = loaded
                     .unwrap_or_else(|failed| std::panic::resume_unwind(failed.into_panic()))?;
                 Ok(Opened {

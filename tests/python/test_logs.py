@@ -370,7 +370,10 @@ def test_the_fields_of_the_lines_complete_after_a_pipe(kernel):
     fields = {key + "_extracted" if key in streams else key for *_, f in sample for key in f}
     assert "dependency" in fields and "service_extracted" in fields
     query = 'logs {service="checkout"} |= "error" | json'
+    run_ok(kc, 'param svc = "checkout"')
     for code, expected in [
+        # The sampled query as its step would send it, references filled in.
+        ('logs {service="{{svc}}"} |= "error" | json | lev', ["level"]),
         (query + " | ", sorted(streams | fields | set(STAGES))),
         (query + " | lev", ["level"]),
         (query + ' | level="error" and dep', ["dependency"]),

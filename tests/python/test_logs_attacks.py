@@ -20,6 +20,7 @@ user is a configuration folder of its own (XDG_CONFIG_HOME), so no test touches 
 from __future__ import annotations
 
 import copy
+import gzip
 import hashlib
 import json
 import os
@@ -40,6 +41,8 @@ from kernel_client import (
     bundles,
     errors,
     execute,
+    get_reply,
+    kernel_pid,
     notebook,
     plain,
     playbook_bin,
@@ -489,3 +492,37 @@ def test_hits_counts_that_overflow_are_not_shown_as_a_small_total(hostile):
     shown = int(table["text/plain"].split(" ", 1)[0])
     assert shown >= 2**63, table["text/plain"].split("\n")[0]
     assert_honest_and_bounded(chart)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process and its threads, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_declaring_huge_logs_is_interrupted_at_once_and_declares_nothing(tmp_path):
+    # 4 GiB of JSON lines once decompressed, from 256 gzip members of the same 16 MiB: reading
+    # them takes many seconds on any machine.
+    line = b'{"ts": "2026-11-20T10:30:00Z", "level": "info", "msg": "' + b"x" * 180 + b'"}\n'
+    member = gzip.compress(line * ((16 << 20) // len(line)), compresslevel=1)
+    huge = tmp_path / "huge.jsonl.gz"
+    huge.write_bytes(member * 256)
+    env = {**os.environ, "PLAYBOOK_MAX_FILE_BYTES": str(8 << 30)}
+    with started_kernel(env=env, cwd=tmp_path) as (km, kc):
+        msg_id = kc.execute(f"source huge logs {huge} format json")
+        time.sleep(1.0)
+        km.interrupt_kernel()
+        asked = time.monotonic()
+        reply = get_reply(kc, msg_id, timeout=10)
+        assert time.monotonic() - asked < 2, "the interrupt is answered at once"
+        assert reply["content"]["status"] == "error" and reply["content"]["ename"] == "Interrupted", reply
+        # The reading stopped too: the kernel no longer spends CPU on the file.
+        pid = kernel_pid(km)
+        before = cpu_seconds(pid)
+        time.sleep(1.0)
+        assert cpu_seconds(pid) - before < 0.3, "the reading thread went on after the interrupt"
+        # Nothing was declared, and the kernel serves on.
+        reply, outputs = execute(kc, "logs @huge {filename=~\".+\"}")
+        [err] = errors(outputs)
+        assert err["ename"] == "NoSource" and "huge" in err["evalue"], err
+        run_ok(kc, f"source app logs {LOGS} format json label service\n{WINDOW}")

@@ -395,10 +395,9 @@ impl NewSource {
         span: Span,
         cx: &mut Context<'_>,
     ) -> Result<(), CellError> {
-        let opened = cx
-            .ops
-            .open_logs(&self.name, &spec)
-            .await
+        // Reading large files takes seconds: an interrupt stops it, and declares nothing.
+        let opened = super::query::interruptible(cx, span, cx.ops.open_logs(&self.name, &spec))
+            .await?
             .map_err(|e| open_error(e, span))?;
         for credential in &opened.credentials {
             super::secret::keep(credential, span, cx)?;

@@ -52,8 +52,9 @@ impl Stop {
 /// The evaluation thread's stack: address space reserved, not memory used.
 const EVALUATION_STACK: usize = 256 << 20;
 
-/// Stops the evaluation when the query's future is dropped, answered or not.
-struct StopOnDrop(Stop);
+/// Stops the evaluation (or the reading of log files) when the future waiting for it is
+/// dropped, answered or not: an interrupt drops it.
+pub struct StopOnDrop(pub Stop);
 
 impl Drop for StopOnDrop {
     fn drop(&mut self) {

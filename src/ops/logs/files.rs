@@ -44,6 +44,8 @@ pub enum LogLoadError {
     /// A path that is not a usable glob, or a glob that matches no file.
     #[error("{pattern}: {problem}")]
     Glob { pattern: String, problem: String },
+    #[error("reading the log files was interrupted")]
+    Stopped,
 }
 
 /// The files a path names: itself, or the files its last component's glob matches, by name.

@@ -3,6 +3,7 @@
 
 use super::tests::{at, scratch, SECOND, T0};
 use super::*;
+use crate::ops::file_source::Stop;
 use crate::ops::metrics::QueryResult;
 use std::path::{Path, PathBuf};
 
@@ -29,6 +30,7 @@ fn events() -> (LogFiles, String) {
         LogFormat::Json,
         &Labels::new(),
         &["app".to_owned()],
+        &Stop::default(),
     )
     .unwrap();
     (files, path.display().to_string())
@@ -45,6 +47,7 @@ fn texts() -> (LogFiles, String) {
         LogFormat::Text,
         &Labels::new(),
         &[],
+        &Stop::default(),
     )
     .unwrap();
     (files, path.display().to_string())
@@ -401,6 +404,7 @@ fn a_value_that_is_not_a_number_is_a_sample_extraction_error() {
         LogFormat::Json,
         &Labels::new(),
         &[],
+        &Stop::default(),
     )
     .unwrap();
     assert_eq!(
@@ -922,7 +926,14 @@ fn a_stopped_metric_query_ends_with_stopped() {
         .map(|i| format!("2026-11-30T10:00:00Z line {i}\n"))
         .collect();
     let path = write(&scratch(), "many.log", &text);
-    let files = LogFiles::load(&[path], LogFormat::Text, &Labels::new(), &[]).unwrap();
+    let files = LogFiles::load(
+        &[path],
+        LogFormat::Text,
+        &Labels::new(),
+        &[],
+        &Stop::default(),
+    )
+    .unwrap();
     let stop = Stop::default();
     stop.stop();
     assert_eq!(

@@ -160,13 +160,15 @@ impl LogFiles {
     /// `label_fields`: for json and logfmt, fields whose value becomes a stream label; a line
     /// lacking one just lacks that label.
     /// Every stream also gets `filename` = the file's path as given/expanded.
+    /// `stop`: set when the declaration is interrupted; reading ends at the next block.
     pub fn load(
         paths: &[PathBuf],
         format: LogFormat,
         labels: &Labels,
         label_fields: &[String],
+        stop: &Stop,
     ) -> Result<LogFiles, LogLoadError> {
-        let store = store::Store::index(paths, format, labels, label_fields)?;
+        let store = store::Store::index(paths, format, labels, label_fields, stop)?;
         Ok(LogFiles {
             store: Arc::new(store),
         })

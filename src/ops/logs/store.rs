@@ -71,6 +71,7 @@ impl Store {
         format: LogFormat,
         fixed: &Labels,
         label_fields: &[String],
+        stop: &Stop,
     ) -> Result<Store, LogLoadError> {
         let mut store = Store {
             files: Vec::new(),
@@ -83,7 +84,7 @@ impl Store {
         let mut by_labels = HashMap::new();
         for given in paths {
             for path in files::expand(given)? {
-                let file = store.index_file(path, &mut by_labels)?;
+                let file = store.index_file(path, &mut by_labels, stop)?;
                 store.files.push(file);
             }
         }
@@ -97,6 +98,7 @@ impl Store {
         &mut self,
         path: PathBuf,
         by_labels: &mut HashMap<Labels, u32>,
+        stop: &Stop,
     ) -> Result<IndexedFile, LogLoadError> {
         let name = path.display().to_string();
         let open_error = |why| LogLoadError::Open {
@@ -142,7 +144,12 @@ impl Store {
             };
             let mut sent = 0usize;
             let mut failed_read = None;
+            let mut stopped = false;
             loop {
+                if stop.is_stopped() {
+                    stopped = true;
+                    break;
+                }
                 let block = match blocks.next() {
                     Ok(Some(block)) => OwnedBlock::of(&block),
                     Ok(None) => break,
@@ -165,6 +172,9 @@ impl Store {
                     break;
                 };
                 merger.take(seq, read)?;
+            }
+            if stopped {
+                return Err(LogLoadError::Stopped);
             }
             match failed_read {
                 Some(why) => Err(LogLoadError::Read {

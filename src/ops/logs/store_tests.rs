@@ -4,12 +4,20 @@
 
 use super::tests::{at, scratch, write, SECOND};
 use super::*;
+use crate::ops::file_source::Stop;
 use std::io::Write;
 use std::path::Path;
 
 fn load(path: &Path, format: LogFormat, fields: &[&str]) -> LogFiles {
     let fields: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
-    LogFiles::load(&[path.to_owned()], format, &Labels::new(), &fields).unwrap()
+    LogFiles::load(
+        &[path.to_owned()],
+        format,
+        &Labels::new(),
+        &fields,
+        &Stop::default(),
+    )
+    .unwrap()
 }
 
 fn select(files: &LogFiles, query: &str, limit: usize) -> Result<LogSelection, LogError> {
@@ -154,6 +162,7 @@ fn the_texts_a_scan_searches_for_never_leave_out_a_line_the_query_keeps() {
             format,
             &Labels::new(),
             &["service".to_owned()],
+            &Stop::default(),
         ) else {
             continue;
         };
@@ -218,7 +227,14 @@ fn a_line_longer_than_a_block_is_cut_and_the_lines_after_it_are_read() {
     // A bad line after it is named by its own number.
     bytes.extend_from_slice(b"no time here\n");
     let path = write(&dir, "long-bad.log", &bytes);
-    let error = LogFiles::load(&[path], LogFormat::Text, &Labels::new(), &[]).unwrap_err();
+    let error = LogFiles::load(
+        &[path],
+        LogFormat::Text,
+        &Labels::new(),
+        &[],
+        &Stop::default(),
+    )
+    .unwrap_err();
     assert!(
         error.to_string().contains("line 4: no timestamp"),
         "{error}"
@@ -288,4 +304,15 @@ fn a_large_file_read_by_several_threads_gives_the_answers_of_its_lines() {
             assert_eq!(*value, expected as f64, "at {t}: {path:?}");
         }
     }
+}
+
+/// An interrupted declaration stops reading and declares nothing.
+#[test]
+fn a_stopped_declaration_is_an_error_not_a_part_of_the_files() {
+    let dir = scratch();
+    let path = write(&dir, "app.log", b"2026-11-20T10:00:00Z one\n");
+    let stop = Stop::default();
+    stop.stop();
+    let error = LogFiles::load(&[path], LogFormat::Text, &Labels::new(), &[], &stop).unwrap_err();
+    assert!(matches!(error, LogLoadError::Stopped), "{error}");
 }

@@ -1,6 +1,7 @@
 //! Fixtures are small literal files; every expected answer was worked out by hand from them.
 
 use super::*;
+use crate::ops::file_source::Stop;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -32,13 +33,26 @@ pub(super) fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
 
 fn load(path: &Path, format: LogFormat, fields: &[&str]) -> LogFiles {
     let fields: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
-    LogFiles::load(&[path.to_owned()], format, &Labels::new(), &fields).unwrap()
+    LogFiles::load(
+        &[path.to_owned()],
+        format,
+        &Labels::new(),
+        &fields,
+        &Stop::default(),
+    )
+    .unwrap()
 }
 
 fn load_error(path: &Path, format: LogFormat) -> String {
-    LogFiles::load(&[path.to_owned()], format, &Labels::new(), &[])
-        .unwrap_err()
-        .to_string()
+    LogFiles::load(
+        &[path.to_owned()],
+        format,
+        &Labels::new(),
+        &[],
+        &Stop::default(),
+    )
+    .unwrap_err()
+    .to_string()
 }
 
 fn select(files: &LogFiles, query: &str) -> LogSelection {
@@ -134,6 +148,7 @@ fn fixed_labels_win_over_fields_and_every_stream_has_its_filename() {
         LogFormat::Json,
         &fixed,
         &fields,
+        &Stop::default(),
     )
     .unwrap();
     let selection = select(&files, r#"{env="prod"}"#);
@@ -1044,6 +1059,7 @@ fn random_files_never_panic() {
                 format,
                 &Labels::new(),
                 &["ts".to_owned()],
+                &Stop::default(),
             ) {
                 let _ = files.select(
                     r#"{filename=~".+"} | json | logfmt"#,
