@@ -2,23 +2,10 @@
 //! searches blocks for (which must never leave out a line the query keeps), lines longer than
 //! a block, and files large enough to be read by several threads.
 
-use super::tests::{at, scratch, write, SECOND};
+use super::tests::{at, load, scratch, write, SECOND};
 use super::*;
 use crate::ops::file_source::Stop;
 use std::io::Write;
-use std::path::Path;
-
-fn load(path: &Path, format: LogFormat, fields: &[&str]) -> LogFiles {
-    let fields: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
-    LogFiles::load(
-        &[path.to_owned()],
-        format,
-        &Labels::new(),
-        &fields,
-        &Stop::default(),
-    )
-    .unwrap()
-}
 
 fn select(files: &LogFiles, query: &str, limit: usize) -> Result<LogSelection, LogError> {
     files.select(query, i64::MIN, i64::MAX, limit, &Stop::default())

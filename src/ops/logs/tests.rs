@@ -31,7 +31,7 @@ pub(super) fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     path
 }
 
-fn load(path: &Path, format: LogFormat, fields: &[&str]) -> LogFiles {
+pub(super) fn load(path: &Path, format: LogFormat, fields: &[&str]) -> LogFiles {
     let fields: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
     LogFiles::load(
         &[path.to_owned()],
