@@ -30,6 +30,7 @@ from kernel_client import (
     playbook_run,
     run_error,
     run_ok,
+    started_kernel,
 )
 
 LOGS = REPO / "tests" / "fixtures" / "incident-logs.jsonl"
@@ -200,6 +201,25 @@ def test_a_secret_in_a_log_line_reaches_no_output_and_no_journal(tmp_path):
         assert token not in text, f"the secret is in {where.name}"
     assert f"token={MASK}" in out.read_text()
     assert token not in proc.stdout + proc.stderr
+
+
+def test_a_secret_in_the_query_sampled_for_fields_reaches_neither_the_journal_nor_the_reply(tmp_path):
+    # Completion fills `{{T}}` into the query it samples: the lookup it records, and the
+    # candidates it returns, must hold the secret masked, plain or JSON-escaped. The token is a
+    # valid field name, so that a field is named by it.
+    token = "tok" + os.urandom(8).hex()
+    logs = tmp_path / "auth.jsonl"
+    logs.write_text(f'{{"ts": "2026-11-20T10:05:00Z", "msg": "login", "{token}": "{token}"}}\n')
+    journal = tmp_path / "j.jsonl"
+    env = {**os.environ, "LOG_TOKEN": token, "PLAYBOOK_JOURNAL": str(journal)}
+    with started_kernel(env=env, cwd=tmp_path) as (_, kc):
+        run_ok(kc, f"secret T from env:LOG_TOKEN\nsource auth logs {logs.name} format json\n{INCIDENT}")
+        reply = complete(kc, 'logs {filename=~".+"} |= "{{T}}" | json | ')
+        assert "msg" in reply["matches"] and MASK in reply["matches"], reply
+        assert token not in json.dumps(reply), reply
+    text = journal.read_text()
+    assert '"field_names"' in text, "the sample is a recorded lookup"
+    assert token not in text and "\\u" not in text.split('"field_names"')[1][:400], text
 
 
 def test_a_secret_in_a_field_column_is_masked_whether_written_plain_or_json_escaped(tmp_path):
