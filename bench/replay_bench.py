@@ -7,6 +7,10 @@ dict append in place of each finding) on ipykernel, the usual way to run a noteb
 Both are timed as a user would: wall clock of the whole command, from start to exit, including
 process start and writing the executed notebook. Median, min and max of N runs each.
 
+It also times `playbook run --resume`: a 20-step run that stopped at step 15 (a command refused
+without --yes), resumed with 14 steps answered from its journal and 6 run live, beside the same 6
+steps run alone, each resume on a fresh copy of the stopped run's journal (the copy not timed).
+
 Run it with `bench/run --replay` (or `python bench/replay_bench.py --bin target/release/playbook`).
 `--before OTHER_BIN` also times another build of playbook (say, the one before a change) in the
 same run, alternating with the first, each replaying a journal it recorded itself.
@@ -53,6 +57,40 @@ PYTHON_CELLS = (
         "findings",
     ]
 )
+
+
+# Steps 15 to 20 read nothing the steps before them bind, so that they also run alone.
+RESUMED_STEPS = (
+    ["param service = \"checkout\""]
+    + [f"s{i} = run echo step {i} of {{{{service}}}}" for i in range(1, 14)]
+    + [
+        "s14 = run --confirm echo step 14",
+        "s15 = run echo step 15",
+        "check \"the last step said its number\": run test \"$(echo 15)\" = 15",
+        "finding info \"the last steps ran\" evidence s14, s15",
+        "finding low \"nothing unusual\"",
+        "findings",
+    ]
+)
+
+
+def resume_figures(binary: str, work: Path, env: dict, runs: int) -> tuple[list[float], list[float]]:
+    """Times resuming the run stopped at step 15, and the last 6 steps alone."""
+    nbformat.write(notebook(RESUMED_STEPS, "playbook", "playbook"), work / "resumed.ipynb")
+    nbformat.write(notebook(RESUMED_STEPS[14:], "playbook", "playbook"), work / "last-six.ipynb")
+    stopped = work / "stopped.jsonl"
+    proc = subprocess.run([binary, "run", "resumed.ipynb", "-o", "stopped.ipynb", "--journal", str(stopped)],
+                          cwd=work, env=env, capture_output=True, text=True)
+    if proc.returncode != 2 or "[cell 15 of 20" not in proc.stderr:
+        sys.exit(f"the run to resume did not stop at step 15 ({proc.returncode}):\n{proc.stderr[-2000:]}")
+    alone = [binary, "run", "last-six.ipynb", "-o", "six.ipynb", "--yes"]
+    resumed, six = [], []
+    for i in range(runs):
+        journal = work / f"resume-{i}.jsonl"
+        shutil.copy(stopped, journal)
+        resumed.append(timed([binary, "run", "resumed.ipynb", "-o", "r.ipynb", "--yes", "--resume", str(journal)], work, env))
+        six.append(timed(alone, work, env))
+    return resumed, six
 
 
 def notebook(cells: list[str], kernel: str, language: str) -> nbformat.NotebookNode:
@@ -116,6 +154,16 @@ def main() -> None:
         ratio = statistics.median(theirs) / statistics.median(ours)
         met = "met" if statistics.median(ours) < 0.1 else "MISSED"
         print(f"\nplaybook replay is {ratio:.0f}x faster; target under 100 ms: {met}")
+
+        resumed, six = resume_figures(args.bin, work, env, args.runs)
+        print()
+        print("| 20-step run stopped at step 15, whole command | median (min, max) |")
+        print("| --- | --- |")
+        print(f"| playbook run --resume (14 answered, 6 live) | {summary(resumed)} |")
+        print(f"| the 6 live steps alone | {summary(six)} |")
+        more = (statistics.median(resumed) - statistics.median(six)) * 1000
+        met = "met" if more < 20 else "MISSED"
+        print(f"\nresuming costs {more:.1f} ms more than the 6 steps alone; target under 20 ms: {met}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

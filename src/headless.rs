@@ -2,13 +2,15 @@
 //! Jupyter server. Outputs go into the executed notebook exactly as the kernel would publish
 //! them, and are echoed to the terminal as they come.
 
+mod resume;
 mod selection;
 
+pub use resume::ResumeError;
 pub use selection::{Selection, SelectionError};
 
 use crate::engine::error::CellError;
 use crate::engine::sink::OutputSink;
-use crate::engine::{Engine, Options};
+use crate::engine::{CellEnd, Engine, Options};
 use crate::journal::replay::Recording;
 use crate::journal::verdict::Trust;
 use crate::journal::JournalError;
@@ -19,6 +21,7 @@ use crate::ops::command::Stream;
 use crate::ops::leftovers;
 use crate::ops::policy::Policy;
 use crate::render::Bundle;
+use resume::Resumption;
 use serde_json::{json, Value};
 use std::cell::RefCell;
 use std::io::Write;
@@ -57,6 +60,10 @@ pub enum RunError {
     Journal(#[from] JournalError),
     #[error(transparent)]
     Selection(#[from] SelectionError),
+    #[error(transparent)]
+    Resume(#[from] ResumeError),
+    #[error("cannot go on live after the cells answered from the journal: {0}")]
+    Live(#[from] crate::engine::LiveError),
     #[error("cannot write {}: {why}", path.display())]
     Junit {
         path: std::path::PathBuf,
@@ -91,6 +98,8 @@ pub struct Settings {
     pub journal: Option<PathBuf>,
     /// Answer every step from this journal, with no server and no command run.
     pub replay: Option<PathBuf>,
+    /// Answer the cells this journal of an earlier run holds, then go on live, recording into it.
+    pub resume: Option<PathBuf>,
     /// A public key to trust, besides the user's own, when judging the replayed journal.
     pub public_key: Option<PathBuf>,
     /// Write each check as a JUnit test case here.
@@ -118,29 +127,60 @@ pub async fn run(
     let total = plan.iter().filter(|skip| skip.is_none()).count();
     let interrupt = CancellationToken::new();
     let stopped_by = stop_on_signals(&interrupt);
-    let replay = match &settings.replay {
-        Some(path) => {
-            let trust = Trust::of(settings.public_key.as_deref()).map_err(JournalError::from)?;
-            let recording = Recording::load(path, &trust)?;
-            progress(&format!("{}: {}", path.display(), recording.verdict()));
-            Some(recording)
+    let load = |path: &Path| -> Result<_, RunError> {
+        let trust = Trust::of(settings.public_key.as_deref()).map_err(JournalError::from)?;
+        let recording = Recording::load(path, &trust)?;
+        progress(&format!("{}: {}", path.display(), recording.verdict()));
+        Ok(recording)
+    };
+    let replay = settings.replay.as_deref().map(load).transpose()?;
+    let resumption = match settings.resume.as_deref().map(load).transpose()? {
+        Some(recording) => {
+            let codes: Vec<&str> = codes.iter().map(|(code, _)| code.as_str()).collect();
+            Some(Resumption::of(recording, &codes)?)
         }
         None => None,
     };
+    // Where a resumed run goes live: at `--from`, else at the first cell the journal lacks.
+    let from = settings.selection.from_number(&cells)?;
+    let answered = |number: u64| -> Option<u64> {
+        let resumption = resumption.as_ref()?;
+        match from {
+            Some(from) if number >= from as u64 => None,
+            _ => resumption.ended(number),
+        }
+    };
+    if let (Some(resumption), Some(from)) = (&resumption, from) {
+        let runs = |n: u64| plan[n as usize - 1].is_none();
+        let unended = (1..from as u64).find(|&n| runs(n) && resumption.ended(n).is_none());
+        if let Some(cell) = unended {
+            return Err(ResumeError::NotBeforeFrom {
+                journal: resumption.recording.path().to_owned(),
+                from: settings.selection.from.clone().unwrap_or_default(),
+                cell,
+            }
+            .into());
+        }
+    }
     let mut engine = Engine::new(Options {
         overrides: params,
         policy: Policy::find(input.parent().unwrap_or(Path::new("."))),
         dry_run: settings.dry_run,
         approve_all: settings.yes,
         journal: settings.journal,
+        resume: resumption.as_ref().map(|r| r.recording.clone()),
         replay,
         base_dir: input.parent().unwrap_or(Path::new(".")).to_owned(),
         world: None,
     })?;
     let mut verdict = Verdict::Passed;
     let mut count = 0;
+    // The resumed journal's last step this run stands on, and how many cells it answered.
+    let mut stands_on = (0, 0);
+    let mut live = resumption.is_none();
     let mut plan = plan.into_iter();
     let started = Instant::now();
+    let mut number = 0;
     for cell in nb.cells.iter_mut() {
         let Some(code) = notebook::code(cell) else {
             continue;
@@ -148,8 +188,11 @@ pub async fn run(
         if code.trim().is_empty() {
             continue;
         }
+        number += 1;
         if let Some(skip) = plan.next().flatten() {
             notebook::mark_skipped(cell, &skip.to_string());
+            let skipped = CellEnd::Skipped(skip.to_string());
+            engine.note_cell(number, &code, skipped).await;
             continue;
         }
         if interrupt.is_cancelled() {
@@ -163,12 +206,29 @@ pub async fn run(
             .map(str::trim)
             .find(|l| !l.is_empty() && !l.starts_with('#'))
             .unwrap_or("(comments only)");
+        let answer = match (live, answered(number)) {
+            (false, Some(seq)) => {
+                stands_on = (seq, stands_on.1 + 1);
+                " (answered from the journal)"
+            }
+            (false, None) => {
+                engine.go_live(stands_on.0, stands_on.1).await?;
+                live = true;
+                ""
+            }
+            (true, _) => "",
+        };
         progress(&format!(
-            "[cell {count} of {total}, {:.2} s] {step}",
+            "[cell {count} of {total}, {:.2} s] {step}{answer}",
             started.elapsed().as_secs_f64()
         ));
         let sink = NotebookSink::new(count);
         let result = engine.execute(&code, &sink, &interrupt).await;
+        let end = match &result {
+            Ok(()) => CellEnd::Ended,
+            Err(_) => CellEnd::Failed,
+        };
+        engine.note_cell(number, &code, end).await;
         notebook::set_outputs(cell, count as i32, sink.into_outputs())?;
         if result.is_err() {
             verdict = Verdict::Error;

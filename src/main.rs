@@ -22,6 +22,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once, when the process starts: the size of its largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Serve the Jupyter protocol (what the kernelspec's argv runs)
@@ -56,14 +58,18 @@ enum Command {
         #[arg(long, value_name = "J")]
         journal: Option<PathBuf>,
         /// Answer every step from this journal: no server, no command run
-        #[arg(long, value_name = "J")]
+        #[arg(long, value_name = "J", conflicts_with = "resume")]
         replay: Option<PathBuf>,
+        /// Go on from where the run that recorded journal J stopped: the cells J holds as ended
+        /// are answered from it, the rest run live and are recorded at the end of J
+        #[arg(long, value_name = "J", conflicts_with_all = ["journal", "dry_run"])]
+        resume: Option<PathBuf>,
         /// Write each check as a JUnit test case to FILE
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
         /// Trust this public key (hex, as in journal-key.pub), besides your own, when judging the
-        /// --replay journal's signatures
-        #[arg(long, value_name = "FILE", requires = "replay")]
+        /// --replay or --resume journal's signatures
+        #[arg(long, value_name = "FILE")]
         public_key: Option<PathBuf>,
         /// Run only the code cells tagged with one of these (comma-separated), and the cell
         /// tagged `parameters`
@@ -146,12 +152,17 @@ fn main() -> ExitCode {
             yes,
             journal,
             replay,
+            resume,
             junit,
             public_key,
             tags,
             skip_tags,
             from,
         } => {
+            if public_key.is_some() && replay.is_none() && resume.is_none() {
+                eprintln!("playbook: --public-key judges the journal of --replay or --resume, and neither was given");
+                return ExitCode::from(2);
+            }
             let output = output.unwrap_or_else(|| headless::default_output(&notebook));
             let settings = headless::Settings {
                 dry_run,
@@ -164,7 +175,9 @@ fn main() -> ExitCode {
                     tags,
                     skip_tags,
                     from,
+                    resumed: resume.is_some(),
                 },
+                resume,
             };
             contain_leftovers();
             let run = headless::run(&notebook, &output, params, settings);

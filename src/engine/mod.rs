@@ -21,6 +21,7 @@ pub mod stmt;
 pub mod syntax;
 pub mod window;
 
+use crate::journal::entry::{CellInput, Entry, ResumeInput};
 use crate::journal::record::{Journal, SharedJournal};
 use crate::journal::replay::Recording;
 use crate::journal::JournalError;
@@ -49,6 +50,25 @@ pub enum Completeness {
 
 pub struct Engine {
     session: Session,
+    /// The journal a resumed run answers from until it goes live, and then continues.
+    resuming: Option<Rc<Recording>>,
+}
+
+/// How a cell of a headless run ended, as its journal records it.
+pub enum CellEnd {
+    Ended,
+    Failed,
+    /// The run did not run it, for this reason.
+    Skipped(String),
+}
+
+/// Why a resumed run could not go live.
+#[derive(Debug, thiserror::Error)]
+pub enum LiveError {
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error("a source declared in a cell answered from the journal cannot be opened live: {0}")]
+    Source(#[from] stack::OpenError),
 }
 
 /// How an engine is set up: by the kernel from its working directory, by `playbook run` from
@@ -64,6 +84,8 @@ pub struct Options {
     pub journal: Option<PathBuf>,
     /// A journal to answer every step from, from the start.
     pub replay: Option<Rc<Recording>>,
+    /// A journal to answer steps from until [`Engine::go_live`], and to continue after.
+    pub resume: Option<Rc<Recording>>,
     /// The notebook's folder: relative paths of metrics files start there.
     pub base_dir: PathBuf,
     /// The live primitives; `None` for the real world. Tests give fakes.
@@ -79,6 +101,7 @@ impl Default for Options {
             approve_all: false,
             journal: None,
             replay: None,
+            resume: None,
             base_dir: PathBuf::from("."),
             world: None,
         }
@@ -104,13 +127,17 @@ impl Engine {
             }
             None => None,
         };
-        let mode = match options.replay {
-            Some(recording) => {
+        let mode = match (options.replay, &options.resume) {
+            (Some(recording), _) => {
                 recording.mask_with(state.secrets.mask_fn());
                 Mode::Replay(recording)
             }
-            None if options.dry_run => Mode::DryRun,
-            None => Mode::Live,
+            (None, Some(recording)) => {
+                recording.mask_with(state.secrets.mask_fn());
+                Mode::Resuming(recording.clone())
+            }
+            (None, None) if options.dry_run => Mode::DryRun,
+            (None, None) => Mode::Live,
         };
         let world = options
             .world
@@ -124,7 +151,43 @@ impl Engine {
                 },
                 ops: Ops::new(world, mode, journal),
             },
+            resuming: options.resume,
         })
+    }
+
+    /// Ends the answering of a resumed run: from here on steps reach the world, and are recorded
+    /// in the resumed journal, after a line saying that the run stands on its steps up to
+    /// `after` and answered `answered` cells. Sources declared so far are opened live.
+    pub async fn go_live(&mut self, after: u64, answered: u64) -> Result<(), LiveError> {
+        let Some(recording) = self.resuming.take() else {
+            return Ok(());
+        };
+        let key = crate::journal::key::own().map_err(JournalError::from)?;
+        let Session { state, ops, .. } = &mut self.session;
+        let journal = Journal::open(recording.path(), state.secrets.mask_fn(), key)?;
+        ops.switch_recording(
+            Mode::Resumed { recording, after },
+            SharedJournal::start(journal),
+        );
+        let input = ResumeInput { after, answered };
+        ops.note(Entry::Resume { input }).await;
+        state.reopen_sources(ops).await?;
+        Ok(())
+    }
+
+    /// Records that code cell `number` (counted from 1 in its notebook) ended, so that a run
+    /// can be resumed after it; or that the run skipped it, and why.
+    pub async fn note_cell(&self, number: u64, code: &str, end: CellEnd) {
+        let input = CellInput {
+            number,
+            sha256: crate::journal::sha256_hex(code.as_bytes()),
+            ok: matches!(end, CellEnd::Ended),
+            skipped: match end {
+                CellEnd::Skipped(why) => Some(why),
+                CellEnd::Ended | CellEnd::Failed => None,
+            },
+        };
+        self.session.ops.note(Entry::Cell { input }).await;
     }
 
     /// Where this session's steps are recorded.

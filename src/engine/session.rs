@@ -3,7 +3,7 @@
 
 use super::error::{CellError, ErrorKind, Span};
 use super::scrub::Secrets;
-use super::stack::{LogSpec, Ops, SourceSpec};
+use super::stack::{LogSpec, OpenError, Ops, SourceSpec};
 use super::syntax::{Part, Template};
 use super::window::Window;
 use crate::model::{Event, Value};
@@ -12,6 +12,13 @@ use crate::ops::logs::LogSource;
 use crate::ops::metrics::MetricsSource;
 use crate::ops::policy::{Policy, PolicyError};
 use std::collections::{BTreeMap, HashMap};
+
+fn keep_all(secrets: &Secrets, credentials: &[String]) -> Result<(), OpenError> {
+    for credential in credentials {
+        secrets.add(credential)?;
+    }
+    Ok(())
+}
 
 /// A declared metrics source, with what completion has learned of it so far.
 pub struct NamedSource {
@@ -284,10 +291,6 @@ impl Investigation {
             })
     }
 
-    pub fn log_sources_mut(&mut self) -> impl Iterator<Item = &mut NamedLogs> {
-        self.log_sources.iter_mut()
-    }
-
     pub fn named_source(&self, name: Option<&str>) -> Option<&NamedSource> {
         match name {
             Some(name) => self.sources.iter().find(|s| s.name == name),
@@ -343,8 +346,21 @@ impl Investigation {
         Some((&mut named.vocabulary, named.source.as_ref(), logsql))
     }
 
-    pub fn sources_mut(&mut self) -> impl Iterator<Item = &mut NamedSource> {
-        self.sources.iter_mut()
+    /// Opens every declared source again through `ops`, under the same names: after a switch to
+    /// replay, or when a resumed run goes live. What a live opening reads is masked from then on.
+    pub async fn reopen_sources(&mut self, ops: &Ops) -> Result<(), OpenError> {
+        for named in &mut self.sources {
+            let opened = ops.open_source(&named.name, &named.spec).await?;
+            keep_all(&self.secrets, &opened.credentials)?;
+            named.source = opened.source;
+        }
+        for named in &mut self.log_sources {
+            let opened = ops.open_logs(&named.name, &named.spec).await?;
+            keep_all(&self.secrets, &opened.credentials)?;
+            named.source = opened.source;
+            named.metrics = named.source.metrics();
+        }
+        Ok(())
     }
 
     pub fn source_names(&self) -> Vec<&str> {

@@ -10,7 +10,7 @@ use crate::journal::entry::Entry;
 use crate::journal::record::SharedJournal;
 use crate::journal::recorded::{Recorded, RecordedSource};
 use crate::journal::replay::{
-    Recording, ReplayClock, ReplayCommands, ReplayProber, ReplayRust, ReplaySource,
+    Recording, ReplayClock, ReplayCommands, ReplayProber, ReplayRust, ReplaySource, ResumedCommands,
 };
 use crate::ops::clock::{Clock, SystemClock};
 use crate::ops::command::{self, CommandRunner, Shell};
@@ -39,6 +39,15 @@ pub enum Mode {
     DryRun,
     /// Every op is answered from the journal: nothing reaches the world.
     Replay(Rc<Recording>),
+    /// A resumed run's cells that the journal holds: answered from it as on replay, but secrets
+    /// are read, for the live steps after them.
+    Resuming(Rc<Recording>),
+    /// Live, once a resumed run has gone live: the commands the journal's unfinished cell
+    /// completed after step `after` are answered from it, so that none runs twice.
+    Resumed {
+        recording: Rc<Recording>,
+        after: u64,
+    },
 }
 
 /// A server a source talks to over HTTP, as declared, its URL filled in.
@@ -105,6 +114,8 @@ pub enum OpenError {
     Source(#[from] SourceError),
     #[error(transparent)]
     Logs(#[from] LogLoadError),
+    #[error(transparent)]
+    Unmaskable(#[from] crate::engine::scrub::Unmaskable),
 }
 
 /// A source opened live, with the credential values it read, which the session must mask.
@@ -278,7 +289,15 @@ impl Ops {
                 rust: Rc::new(rust::DryRun),
                 ..world.clone()
             },
-            Mode::Replay(recording) => World {
+            Mode::Resumed { recording, after } => World {
+                commands: Rc::new(ResumedCommands::new(
+                    recording.clone(),
+                    *after,
+                    world.commands.clone(),
+                )),
+                ..world.clone()
+            },
+            Mode::Replay(recording) | Mode::Resuming(recording) => World {
                 commands: Rc::new(ReplayCommands(recording.clone())),
                 prober: Rc::new(ReplayProber(recording.clone())),
                 clock: Rc::new(ReplayClock::new(recording.clone())),
@@ -313,6 +332,11 @@ impl Ops {
         *self = Ops::new(self.world.clone(), mode, journal);
     }
 
+    /// The same world, in another mode, recording from now on into `journal`.
+    pub fn switch_recording(&mut self, mode: Mode, journal: SharedJournal) {
+        *self = Ops::new(self.world.clone(), mode, Some(journal));
+    }
+
     /// `dry-run on` and `off`. A replay runs nothing already, and goes on answering.
     pub fn set_dry_run(&mut self, on: bool) {
         match (&self.mode, on) {
@@ -325,7 +349,7 @@ impl Ops {
     /// Whether a command that needs consent must ask for it: on replay and in a dry run nothing
     /// runs, so nothing asks.
     pub fn asks_consent(&self) -> bool {
-        matches!(self.mode, Mode::Live)
+        matches!(self.mode, Mode::Live | Mode::Resumed { .. })
     }
 
     /// Whether a `secret` statement reads its value: on replay none is needed, as nothing runs
@@ -383,14 +407,14 @@ impl Ops {
         recorded: fn(RecordedSource<S>) -> Box<S>,
     ) -> Result<Opened<S>, OpenError> {
         let opened = match &self.mode {
-            Mode::Replay(recording) => Opened {
+            Mode::Replay(recording) | Mode::Resuming(recording) => Opened {
                 source: stand_in(ReplaySource {
                     name: name.to_owned(),
                     recording: recording.clone(),
                 }),
                 credentials: Vec::new(),
             },
-            Mode::Live | Mode::DryRun => live.await?,
+            Mode::Live | Mode::DryRun | Mode::Resumed { .. } => live.await?,
         };
         Ok(match &self.journal {
             Some(journal) => Opened {

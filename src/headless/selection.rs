@@ -15,6 +15,8 @@ pub struct Selection {
     pub skip_tags: Vec<String>,
     /// Start at this cell: its number among the code cells, or the first cell with this tag.
     pub from: Option<String>,
+    /// The cells before `from` run, answered from the journal a run resumes.
+    pub resumed: bool,
 }
 
 /// A code cell as the selection sees it.
@@ -78,24 +80,34 @@ impl Selection {
         };
         untagged("--tags", &self.tags)?;
         untagged("--skip-tags", &self.skip_tags)?;
-        let from = match &self.from {
-            None => 0,
-            Some(from) => match from.parse::<usize>() {
-                Ok(n) if (1..=cells.len()).contains(&n) => n - 1,
-                Ok(_) => return Err(SelectionError::NoSuchCell(from.clone(), cells.len())),
-                Err(_) => (cells.iter())
-                    .position(|c| c.tags.contains(from))
-                    .ok_or_else(|| SelectionError::NoSuchTag {
-                        option: "--from",
-                        tag: from.clone(),
-                    })?,
-            },
+        let from = match self.from_number(cells)? {
+            Some(n) if !self.resumed => n - 1,
+            _ => 0,
         };
         let plan: Vec<Option<Skip>> = (cells.iter().enumerate())
             .map(|(i, cell)| self.skip(i, cell, from))
             .collect();
         unbound(cells, &plan)?;
         Ok(plan)
+    }
+
+    /// The number of the cell `--from` names, counted from 1.
+    pub fn from_number(&self, cells: &[Cell]) -> Result<Option<usize>, SelectionError> {
+        let Some(from) = &self.from else {
+            return Ok(None);
+        };
+        let number = match from.parse::<usize>() {
+            Ok(n) if (1..=cells.len()).contains(&n) => n,
+            Ok(_) => return Err(SelectionError::NoSuchCell(from.clone(), cells.len())),
+            Err(_) => {
+                let index = (cells.iter()).position(|c| c.tags.contains(from));
+                1 + index.ok_or_else(|| SelectionError::NoSuchTag {
+                    option: "--from",
+                    tag: from.clone(),
+                })?
+            }
+        };
+        Ok(Some(number))
     }
 
     fn skip(&self, index: usize, cell: &Cell, from: usize) -> Option<Skip> {

@@ -74,6 +74,15 @@ pub enum Entry {
     Secret {
         input: SecretInput,
     },
+    /// A code cell of `playbook run` that ended: what `--resume` checks and answers by.
+    Cell {
+        input: CellInput,
+    },
+    /// Where a resumed run went live: the records between step `after` and this line belong to
+    /// the run it resumed, and are superseded by the lines that follow.
+    Resume {
+        input: ResumeInput,
+    },
     /// A step of a kind this kernel does not know, as written.
     Other {
         step: String,
@@ -107,6 +116,8 @@ impl Entry {
             Entry::Source { .. } => "source",
             Entry::Window { .. } => "window",
             Entry::Secret { .. } => "secret",
+            Entry::Cell { .. } => "cell",
+            Entry::Resume { .. } => "resume",
             Entry::Other { step, .. } => step,
         }
     }
@@ -127,6 +138,8 @@ impl Entry {
             Entry::Source { input } => (json(input), empty()),
             Entry::Window { input, result } => (json(input), json(result)),
             Entry::Secret { input } => (json(input), empty()),
+            Entry::Cell { input } => (json(input), empty()),
+            Entry::Resume { input } => (json(input), empty()),
             Entry::Other { input, result, .. } => (input.clone(), result.clone()),
         }
     }
@@ -173,6 +186,8 @@ impl Entry {
                 result: part(result),
             },
             "secret" => Entry::Secret { input: part(input) },
+            "cell" => Entry::Cell { input: part(input) },
+            "resume" => Entry::Resume { input: part(input) },
             _ => Entry::Other {
                 step,
                 input,
@@ -489,6 +504,29 @@ pub struct FindingInput {
     pub text: Option<String>,
     /// Names of the bound steps that support it.
     pub evidence: Vec<String>,
+}
+
+/// A code cell as `--resume` knows it again: its place among the notebook's code cells, from 1,
+/// and the SHA-256 of its code (not the code: a cell may hold what the journal must not).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CellInput {
+    pub number: u64,
+    pub sha256: String,
+    /// Whether it ran to its end without an error.
+    pub ok: bool,
+    /// Why it did not run, when the run skipped it (`--tags`, `--skip-tags`, `--from`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ResumeInput {
+    /// The last step of the resumed run that this one stands on.
+    pub after: u64,
+    /// The cells answered from the journal before the run went live.
+    pub answered: u64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

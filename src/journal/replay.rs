@@ -3,14 +3,14 @@
 //! never a live call, and no command ever runs.
 
 use super::entry::{
-    json, ClockInput, Entry, LogsInput, LookupInput, LookupOutcome, OpInput, ProbeInput,
-    QueryInput, RunInput, RustInput,
+    json, CellInput, ClockInput, Entry, LogsInput, LookupInput, LookupOutcome, OpInput, ProbeInput,
+    QueryInput, RunInput, RunOutcome, RustInput,
 };
 use super::record::Mask;
 use super::verdict::{self, Trust, Verdict};
 use super::{key_of, mask_json, read, JournalError, Record};
 use crate::ops::clock::Clock;
-use crate::ops::command::{CommandError, CommandResult, CommandRunner, CommandSpec, Stream};
+use crate::ops::command::{CommandError, CommandResult, CommandRunner, CommandSpec, Exit, Stream};
 use crate::ops::logs::{LogSelection, LogSource};
 use crate::ops::metrics::{Answer, Interval, MetricInfo, MetricsSource, Range, SourceError};
 use crate::ops::probe::{ProbeResult, ProbeSpec, Prober};
@@ -18,6 +18,7 @@ use crate::ops::rust::{RustCells, RustError, RustRun, Values};
 use crate::ops::{Io, NotRecorded};
 use serde_json::Value;
 use std::cell::{Cell, OnceCell, RefCell};
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
@@ -56,10 +57,11 @@ impl Recording {
         for warning in &loaded.warnings {
             log::warn!("{}: {warning}", path.display());
         }
-        let used = RefCell::new(vec![false; loaded.records.len()]);
+        let records = superseded_left_out(loaded.records);
+        let used = RefCell::new(vec![false; records.len()]);
         Ok(Rc::new(Recording {
             path: path.to_owned(),
-            records: loaded.records,
+            records,
             used,
             verdict,
             mask: OnceCell::new(),
@@ -71,18 +73,59 @@ impl Recording {
         &self.verdict
     }
 
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The cells of `playbook run` that the journal holds, each with the step of its record.
+    pub fn cells(&self) -> impl Iterator<Item = (u64, &CellInput)> {
+        self.records.iter().filter_map(|r| match &r.entry {
+            Entry::Cell { input } => Some((r.seq, input)),
+            _ => None,
+        })
+    }
+
+    /// The commands recorded after step `after` in cells that did not end, in order: those of
+    /// the cell a resumed run stopped in, which its first live cell may find done. A cell's
+    /// records come before its `cell` line.
+    pub fn runs_after(&self, after: u64) -> VecDeque<usize> {
+        let mut unfinished = VecDeque::new();
+        let mut cell = Vec::new();
+        for (i, record) in self
+            .records
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.seq > after)
+        {
+            match &record.entry {
+                Entry::Run { .. } => cell.push(i),
+                Entry::Cell { input } if input.ok => cell.clear(),
+                Entry::Cell { .. } => unfinished.extend(cell.drain(..)),
+                _ => {}
+            }
+        }
+        unfinished.extend(cell);
+        unfinished
+    }
+
     /// Asks with the secrets of the engine that replays this journal (set once, when it starts).
     pub fn mask_with(&self, mask: Mask) {
         let _ = self.mask.set(mask);
     }
 
-    /// The result of the first unused record of `input`'s kind whose key is `input`'s.
-    fn take<I: OpInput>(&self, input: &I) -> Result<&I::Result, NotRecorded> {
+    /// An input as it was recorded, masked, and its key.
+    fn keyed<I: OpInput>(&self, input: &I) -> (Value, String) {
         let input = match self.mask.get() {
             Some(mask) => mask_json(mask, json(input)),
             None => json(input),
         };
         let key = key_of(&input);
+        (input, key)
+    }
+
+    /// The result of the first unused record of `input`'s kind whose key is `input`'s.
+    fn take<I: OpInput>(&self, input: &I) -> Result<&I::Result, NotRecorded> {
+        let (input, key) = self.keyed(input);
         let mut used = self.used.borrow_mut();
         let found =
             self.records
@@ -137,6 +180,19 @@ impl Recording {
     }
 }
 
+/// The records as a replay and a resumption read them: a `resume` line leaves out the records
+/// between the step it resumed after and itself, which the resumed run did again.
+fn superseded_left_out(records: Vec<Record>) -> Vec<Record> {
+    let mut kept: Vec<Record> = Vec::with_capacity(records.len());
+    for record in records {
+        if let Entry::Resume { input } = &record.entry {
+            kept.retain(|r| r.seq <= input.after);
+        }
+        kept.push(record);
+    }
+    kept
+}
+
 fn compact(value: &Value) -> String {
     serde_json::to_string(value).unwrap_or_default()
 }
@@ -176,6 +232,58 @@ impl CommandRunner for ReplayCommands {
         let result = recorded.to_result(&spec.command)?;
         output(Stream::Stdout, result.stdout.clone());
         output(Stream::Stderr, result.stderr.clone());
+        Ok(result)
+    }
+}
+
+/// Live commands after a resumption, but for those the resumed run completed in the cell it
+/// stopped in: while the cell asks them again in the order recorded, each that ran to a zero exit
+/// is answered from the journal, so that no command runs twice. The first that differs, or
+/// failed, runs live, and every command after it.
+pub struct ResumedCommands {
+    recording: Rc<Recording>,
+    done: RefCell<VecDeque<usize>>,
+    live: Rc<dyn CommandRunner>,
+}
+
+impl ResumedCommands {
+    pub fn new(recording: Rc<Recording>, after: u64, live: Rc<dyn CommandRunner>) -> Self {
+        let done = RefCell::new(recording.runs_after(after));
+        ResumedCommands {
+            recording,
+            done,
+            live,
+        }
+    }
+
+    /// The recorded outcome of `spec`, when it is the next command done and it succeeded.
+    fn done(&self, spec: &CommandSpec) -> Option<&RunOutcome> {
+        let mut done = self.done.borrow_mut();
+        let (_, key) = self.recording.keyed(&RunInput::of(spec));
+        let next = done.pop_front().map(|i| &self.recording.records[i]);
+        match next {
+            Some(Record {
+                key: recorded,
+                entry: Entry::Run { result, .. },
+                ..
+            }) if *recorded == key && result.exit == Some(Exit::Code(0)) => Some(result),
+            _ => {
+                done.clear();
+                None
+            }
+        }
+    }
+}
+
+#[async_trait::async_trait(?Send)]
+impl CommandRunner for ResumedCommands {
+    async fn run(&self, spec: &CommandSpec, io: Io<'_>) -> Result<CommandResult, CommandError> {
+        let Some(recorded) = self.done(spec) else {
+            return self.live.run(spec, io).await;
+        };
+        let result = recorded.to_result(&spec.command)?;
+        (io.output)(Stream::Stdout, result.stdout.clone());
+        (io.output)(Stream::Stderr, result.stderr.clone());
         Ok(result)
     }
 }

@@ -161,6 +161,15 @@ impl<'a> Report<'a> {
                 };
                 format!("logs @{} {query}: {outcome}", or_unknown(&input.source))
             }
+            Entry::Cell { input } => match (&input.skipped, input.ok) {
+                (Some(why), _) => format!("cell {} did not run: {}", input.number, one_line(why)),
+                (None, true) => format!("cell {} ended", input.number),
+                (None, false) => format!("cell {} stopped at an error", input.number),
+            },
+            Entry::Resume { input } => format!(
+                "resumed: {} cells answered from this journal, then live; what the earlier run recorded after step {} is superseded by what follows",
+                input.answered, input.after
+            ),
             Entry::Other { step, input, .. } => {
                 let shown = serde_json::to_string(input).unwrap_or_default();
                 format!("{} {}", one_line(step), shorten(&one_line(&shown), 120))

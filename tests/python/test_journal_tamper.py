@@ -125,7 +125,7 @@ def edit_output(lines: list[str]) -> list[str]:
 # Each tampering: what it does to the lines, the verdict, its exit status, and the line it names.
 TAMPERINGS = {
     "none": (lambda ls: ls, "intact", INTACT, None),
-    "edit": (edit_output, "broken", BROKEN, 8),
+    "edit": (edit_output, "broken", BROKEN, "gamma"),
     "delete": (lambda ls: ls[:1] + ls[2:], "broken", BROKEN, 2),
     "reorder": (lambda ls: [ls[0], ls[2], ls[1], *ls[3:]], "broken", BROKEN, 2),
     "drop the first line": (lambda ls: ls[1:], "broken", BROKEN, 1),
@@ -140,7 +140,7 @@ TAMPERINGS = {
         lambda ls: ls + [forged_finding(ls[-1], len(ls) + 1)[:-2]
                          + ',"signer":"%s","sig":"%s"}\n' % (json.loads(ls[-1])["signer"], json.loads(ls[-1])["sig"])],
         "broken", BROKEN, "last"),
-    "full re-chain with recomputed hashes": (lambda ls: rechain(edit_output(ls)), "broken", BROKEN, 8),
+    "full re-chain with recomputed hashes": (lambda ls: rechain(edit_output(ls)), "broken", BROKEN, "gamma"),
     "full re-chain, signatures stripped": (
         lambda ls: rechain([line_json({k: v for k, v in json.loads(l).items() if k not in ("sig", "signer")}) + "\n"
                             for l in edit_output(ls)]),
@@ -152,7 +152,8 @@ TAMPERINGS = {
 
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory):
-    """One journal of CELLS by alice: eight records (two readings of the clock) and the end record."""
+    """One journal of CELLS by alice: eight records (two readings of the clock), a `cell` record
+    after each of the five cells, and the end record."""
     tmp = tmp_path_factory.mktemp("recorded")
     alice = user(tmp, "alice")
     journal = record(tmp, alice)
@@ -162,7 +163,9 @@ def recorded(tmp_path_factory):
 @pytest.mark.parametrize("name", list(TAMPERINGS))
 def test_each_tampering_gets_its_verdict(recorded, tmp_path, name):
     alice, lines = recorded
-    assert len(lines) == 9 and json.loads(lines[-1])["step"] == "end", lines
+    assert len(lines) == 14 and json.loads(lines[-1])["step"] == "end", lines
+    # The line an edit of `gamma` breaks: its own signature fails first.
+    gamma = 1 + next(n for n, text in enumerate(lines) if "gamma" in text)
     tamper, verdict, code, line = TAMPERINGS[name]
     tampered = tamper(lines)
     journal = tmp_path / "j.jsonl"
@@ -171,7 +174,7 @@ def test_each_tampering_gets_its_verdict(recorded, tmp_path, name):
     integrity = shown["integrity"]
     assert (integrity["verdict"], exit_code) == (verdict, code), integrity
     if line is not None:
-        assert integrity["line"] == (len(tampered) if line == "last" else line), integrity
+        assert integrity["line"] == {"last": len(tampered), "gamma": gamma}.get(line, line), integrity
     # Nothing less than a key the reader trusts earns the pass mark, in any format.
     md = subprocess.run([str(playbook_bin()), "report", str(journal)], capture_output=True, text=True,
                         env=alice, timeout=30).stdout

@@ -38,23 +38,10 @@ pub async fn apply(path: &str, span: Span, cx: &mut Context<'_>) -> Result<(), C
     let verdict = recording.verdict().to_string();
     cx.ops.switch(Mode::Replay(recording));
     // Sources already declared answer from the journal too, under the same names.
-    for named in cx.state.sources_mut() {
-        named.source = cx
-            .ops
-            .open_source(&named.name, &named.spec)
-            .await
-            .map_err(|e| CellError::new(ErrorKind::NotRecorded, e.to_string(), span))?
-            .source;
-    }
-    for named in cx.state.log_sources_mut() {
-        named.source = cx
-            .ops
-            .open_logs(&named.name, &named.spec)
-            .await
-            .map_err(|e| CellError::new(ErrorKind::NotRecorded, e.to_string(), span))?
-            .source;
-        named.metrics = named.source.metrics();
-    }
+    cx.state
+        .reopen_sources(cx.ops)
+        .await
+        .map_err(|e| CellError::new(ErrorKind::NotRecorded, e.to_string(), span))?;
     cx.out.display(
         Bundle::plain(format!(
             "replaying {path}: steps are answered from the journal, nothing reaches the world, and no command runs\njournal: {verdict}"

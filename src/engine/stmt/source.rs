@@ -292,7 +292,7 @@ fn size(word: &str) -> Option<u64> {
 /// How the engine words a failure to open a source.
 fn open_error(e: OpenError, span: Span) -> CellError {
     let kind = match e {
-        OpenError::Credential(_) => ErrorKind::SecretUnavailable,
+        OpenError::Credential(_) | OpenError::Unmaskable(_) => ErrorKind::SecretUnavailable,
         OpenError::Client(_) | OpenError::File(_) | OpenError::Source(_) | OpenError::Logs(_) => {
             ErrorKind::SourceError
         }
