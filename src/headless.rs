@@ -100,6 +100,9 @@ pub struct Settings {
     pub replay: Option<PathBuf>,
     /// Answer the cells this journal of an earlier run holds, then go on live, recording into it.
     pub resume: Option<PathBuf>,
+    /// Answer every step from this journal of an earlier run but the checks that failed there,
+    /// which run live.
+    pub rerun_failed: Option<PathBuf>,
     /// A public key to trust, besides the user's own, when judging the replayed journal.
     pub public_key: Option<PathBuf>,
     /// Write each check as a JUnit test case here.
@@ -134,7 +137,11 @@ pub async fn run(
         Ok(recording)
     };
     let replay = settings.replay.as_deref().map(load).transpose()?;
-    let resumption = match settings.resume.as_deref().map(load).transpose()? {
+    let answered_from = settings
+        .resume
+        .as_deref()
+        .or(settings.rerun_failed.as_deref());
+    let resumption = match answered_from.map(load).transpose()? {
         Some(recording) => {
             let codes: Vec<&str> = codes.iter().map(|(code, _)| code.as_str()).collect();
             Some(Resumption::of(recording, &codes)?)
@@ -162,6 +169,21 @@ pub async fn run(
             .into());
         }
     }
+    let recheck = match (&settings.rerun_failed, &resumption) {
+        (Some(path), Some(resumption)) => {
+            let failed = resumption.recording.failed_checks();
+            if failed.is_empty() {
+                progress(&format!(
+                    "{}: no check failed there: nothing to re-check",
+                    path.display()
+                ));
+                return Ok(Verdict::Passed);
+            }
+            progress(&format!("re-checking live: {}", failed.join("; ")));
+            failed
+        }
+        _ => Vec::new(),
+    };
     let mut engine = Engine::new(Options {
         overrides: params,
         policy: Policy::find(input.parent().unwrap_or(Path::new("."))),
@@ -169,6 +191,7 @@ pub async fn run(
         approve_all: settings.yes,
         journal: settings.journal,
         resume: resumption.as_ref().map(|r| r.recording.clone()),
+        recheck: recheck.clone(),
         replay,
         base_dir: input.parent().unwrap_or(Path::new(".")).to_owned(),
         world: None,
@@ -177,7 +200,11 @@ pub async fn run(
     let mut count = 0;
     // The resumed journal's last step this run stands on, and how many cells it answered.
     let mut stands_on = (0, 0);
-    let mut live = resumption.is_none();
+    // A re-check answers from its journal to the end, but for its checks: it never goes live.
+    let mut live = resumption.is_none() || !recheck.is_empty();
+    if let Some(resumption) = resumption.as_ref().filter(|_| !recheck.is_empty()) {
+        engine.note_recheck(&resumption.recording, &recheck).await;
+    }
     let mut plan = plan.into_iter();
     let started = Instant::now();
     let mut number = 0;

@@ -64,11 +64,15 @@ enum Command {
         /// are answered from it, the rest run live and are recorded at the end of J
         #[arg(long, value_name = "J", conflicts_with_all = ["journal", "dry_run"])]
         resume: Option<PathBuf>,
+        /// Run live again only the checks that failed in journal J, every other step answered
+        /// from it; the exit status says whether they pass now
+        #[arg(long, value_name = "J", conflicts_with_all = ["replay", "resume", "dry_run"])]
+        rerun_failed: Option<PathBuf>,
         /// Write each check as a JUnit test case to FILE
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
         /// Trust this public key (hex, as in journal-key.pub), besides your own, when judging the
-        /// --replay or --resume journal's signatures
+        /// --replay, --resume or --rerun-failed journal's signatures
         #[arg(long, value_name = "FILE")]
         public_key: Option<PathBuf>,
         /// Run only the code cells tagged with one of these (comma-separated), and the cell
@@ -153,14 +157,19 @@ fn main() -> ExitCode {
             journal,
             replay,
             resume,
+            rerun_failed,
             junit,
             public_key,
             tags,
             skip_tags,
             from,
         } => {
-            if public_key.is_some() && replay.is_none() && resume.is_none() {
-                eprintln!("playbook: --public-key judges the journal of --replay or --resume, and neither was given");
+            if public_key.is_some()
+                && replay.is_none()
+                && resume.is_none()
+                && rerun_failed.is_none()
+            {
+                eprintln!("playbook: --public-key judges the journal of --replay, --resume or --rerun-failed, and none was given");
                 return ExitCode::from(2);
             }
             let output = output.unwrap_or_else(|| headless::default_output(&notebook));
@@ -178,6 +187,7 @@ fn main() -> ExitCode {
                     resumed: resume.is_some(),
                 },
                 resume,
+                rerun_failed,
             };
             contain_leftovers();
             let run = headless::run(&notebook, &output, params, settings);

@@ -21,7 +21,7 @@ pub mod stmt;
 pub mod syntax;
 pub mod window;
 
-use crate::journal::entry::{CellInput, Entry, ResumeInput};
+use crate::journal::entry::{CellInput, Entry, RecheckInput, ResumeInput};
 use crate::journal::record::{Journal, SharedJournal};
 use crate::journal::replay::Recording;
 use crate::journal::JournalError;
@@ -84,8 +84,11 @@ pub struct Options {
     pub journal: Option<PathBuf>,
     /// A journal to answer every step from, from the start.
     pub replay: Option<Rc<Recording>>,
-    /// A journal to answer steps from until [`Engine::go_live`], and to continue after.
+    /// A journal to answer steps from: until [`Engine::go_live`], and to continue after, when
+    /// `journal` is `None`; or, with `recheck`, around the checks that failed in it.
     pub resume: Option<Rc<Recording>>,
+    /// The titles of the checks to run live while answering from `resume`.
+    pub recheck: Vec<String>,
     /// The notebook's folder: relative paths of metrics files start there.
     pub base_dir: PathBuf,
     /// The live primitives; `None` for the real world. Tests give fakes.
@@ -102,6 +105,7 @@ impl Default for Options {
             journal: None,
             replay: None,
             resume: None,
+            recheck: Vec::new(),
             base_dir: PathBuf::from("."),
             world: None,
         }
@@ -134,7 +138,10 @@ impl Engine {
             }
             (None, Some(recording)) => {
                 recording.mask_with(state.secrets.mask_fn());
-                Mode::Resuming(recording.clone())
+                Mode::Answering {
+                    recording: recording.clone(),
+                    recheck: Rc::new(options.recheck.clone()),
+                }
             }
             (None, None) if options.dry_run => Mode::DryRun,
             (None, None) => Mode::Live,
@@ -151,7 +158,8 @@ impl Engine {
                 },
                 ops: Ops::new(world, mode, journal),
             },
-            resuming: options.resume,
+            // A re-check answers from its journal to the end: it never goes live.
+            resuming: options.resume.filter(|_| options.recheck.is_empty()),
         })
     }
 
@@ -173,6 +181,24 @@ impl Engine {
         ops.note(Entry::Resume { input }).await;
         state.reopen_sources(ops).await?;
         Ok(())
+    }
+
+    /// Records that this run re-checks the run of `recording`: the SHA-256 of its last line says
+    /// which.
+    pub async fn note_recheck(&self, recording: &Recording, checks: &[String]) {
+        let last = std::fs::read(recording.path())
+            .map(|bytes| {
+                let text = String::from_utf8_lossy(&bytes);
+                let line = text.trim_end().rsplit('\n').next().unwrap_or_default();
+                crate::journal::sha256_hex(line.as_bytes())
+            })
+            .unwrap_or_default();
+        let input = RecheckInput {
+            journal: recording.path().display().to_string(),
+            last,
+            checks: checks.to_vec(),
+        };
+        self.session.ops.note(Entry::Recheck { input }).await;
     }
 
     /// Records that code cell `number` (counted from 1 in its notebook) ended, so that a run

@@ -39,9 +39,13 @@ pub enum Mode {
     DryRun,
     /// Every op is answered from the journal: nothing reaches the world.
     Replay(Rc<Recording>),
-    /// A resumed run's cells that the journal holds: answered from it as on replay, but secrets
-    /// are read, for the live steps after them.
-    Resuming(Rc<Recording>),
+    /// Steps answered from a journal as on replay, but secrets are read, for the live steps: a
+    /// resumed run's, once it goes live, and the checks of `recheck` (titles that failed in the
+    /// journal), which run live ([`Ops::rechecks`]).
+    Answering {
+        recording: Rc<Recording>,
+        recheck: Rc<Vec<String>>,
+    },
     /// Live, once a resumed run has gone live: the commands the journal's unfinished cell
     /// completed after step `after` are answered from it, so that none runs twice.
     Resumed {
@@ -297,7 +301,7 @@ impl Ops {
                 )),
                 ..world.clone()
             },
-            Mode::Replay(recording) | Mode::Resuming(recording) => World {
+            Mode::Replay(recording) | Mode::Answering { recording, .. } => World {
                 commands: Rc::new(ReplayCommands(recording.clone())),
                 prober: Rc::new(ReplayProber(recording.clone())),
                 clock: Rc::new(ReplayClock::new(recording.clone())),
@@ -350,6 +354,15 @@ impl Ops {
     /// runs, so nothing asks.
     pub fn asks_consent(&self) -> bool {
         matches!(self.mode, Mode::Live | Mode::Resumed { .. })
+    }
+
+    /// Whether the check titled `title` runs live, its steps around it answered from a journal.
+    pub fn rechecks(&self, title: &str) -> bool {
+        matches!(&self.mode, Mode::Answering { recheck, .. } if recheck.iter().any(|t| t == title))
+    }
+
+    pub fn mode(&self) -> &Mode {
+        &self.mode
     }
 
     /// Whether a `secret` statement reads its value: on replay none is needed, as nothing runs
@@ -407,7 +420,7 @@ impl Ops {
         recorded: fn(RecordedSource<S>) -> Box<S>,
     ) -> Result<Opened<S>, OpenError> {
         let opened = match &self.mode {
-            Mode::Replay(recording) | Mode::Resuming(recording) => Opened {
+            Mode::Replay(recording) | Mode::Answering { recording, .. } => Opened {
                 source: stand_in(ReplaySource {
                     name: name.to_owned(),
                     recording: recording.clone(),

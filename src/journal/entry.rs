@@ -83,6 +83,11 @@ pub enum Entry {
     Resume {
         input: ResumeInput,
     },
+    /// A run that answers every step from an earlier run's journal but for the checks that
+    /// failed there, which it runs live.
+    Recheck {
+        input: RecheckInput,
+    },
     /// A step of a kind this kernel does not know, as written.
     Other {
         step: String,
@@ -118,6 +123,7 @@ impl Entry {
             Entry::Secret { .. } => "secret",
             Entry::Cell { .. } => "cell",
             Entry::Resume { .. } => "resume",
+            Entry::Recheck { .. } => "recheck",
             Entry::Other { step, .. } => step,
         }
     }
@@ -140,6 +146,7 @@ impl Entry {
             Entry::Secret { input } => (json(input), empty()),
             Entry::Cell { input } => (json(input), empty()),
             Entry::Resume { input } => (json(input), empty()),
+            Entry::Recheck { input } => (json(input), empty()),
             Entry::Other { input, result, .. } => (input.clone(), result.clone()),
         }
     }
@@ -188,6 +195,7 @@ impl Entry {
             "secret" => Entry::Secret { input: part(input) },
             "cell" => Entry::Cell { input: part(input) },
             "resume" => Entry::Resume { input: part(input) },
+            "recheck" => Entry::Recheck { input: part(input) },
             _ => Entry::Other {
                 step,
                 input,
@@ -527,6 +535,17 @@ pub struct ResumeInput {
     pub after: u64,
     /// The cells answered from the journal before the run went live.
     pub answered: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RecheckInput {
+    /// The journal re-checked, as named on the command line.
+    pub journal: String,
+    /// The SHA-256 of its last line: which run, whatever the file becomes.
+    pub last: String,
+    /// The titles of the checks that failed there.
+    pub checks: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

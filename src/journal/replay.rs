@@ -85,6 +85,20 @@ impl Recording {
         })
     }
 
+    /// The titles of the checks that failed, each once, in the order recorded.
+    pub fn failed_checks(&self) -> Vec<String> {
+        let mut titles: Vec<String> = Vec::new();
+        for record in &self.records {
+            if let Entry::Check { input, result } = &record.entry {
+                let title = input.title.clone().unwrap_or_default();
+                if result.passed == Some(false) && !titles.contains(&title) {
+                    titles.push(title);
+                }
+            }
+        }
+        titles
+    }
+
     /// The commands recorded after step `after` in cells that did not end, in order: those of
     /// the cell a resumed run stopped in, which its first live cell may find done. A cell's
     /// records come before its `cell` line.

@@ -170,6 +170,12 @@ impl<'a> Report<'a> {
                 "resumed: {} cells answered from this journal, then live; what the earlier run recorded after step {} is superseded by what follows",
                 input.answered, input.after
             ),
+            Entry::Recheck { input } => format!(
+                "re-checks {} (last line {}): the checks that failed there run live, every other step is answered from it: {}",
+                input.journal,
+                input.last.get(..16).unwrap_or("?"),
+                input.checks.join("; ")
+            ),
             Entry::Other { step, input, .. } => {
                 let shown = serde_json::to_string(input).unwrap_or_default();
                 format!("{} {}", one_line(step), shorten(&one_line(&shown), 120))

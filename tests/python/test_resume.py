@@ -1,7 +1,8 @@
-"""`playbook run --resume J`: a run that stopped goes on from where it stopped. The cells J holds
+"""`playbook run --resume J` and `--rerun-failed J`. A run that stopped goes on from where it stopped. The cells J holds
 as ended are answered from it, the rest run live, no command runs twice, and the new steps
 continue J's signed chain; a journal of another notebook, a changed notebook, a forged or a
-foreign journal is refused before anything runs."""
+foreign journal is refused before anything runs. A re-check runs live only the checks that failed
+in J, every other step answered from it."""
 
 from __future__ import annotations
 
@@ -217,3 +218,53 @@ def test_a_forged_or_foreign_journal_is_refused_before_anything_runs(tmp_path):
     proc = run(tmp_path, path, "--resume", str(bobs), "--public-key", str(bobs_key))
     assert proc.returncode == 0, proc.stderr
     assert marker(tmp_path) == ["one", "two", "three"]
+
+
+RECHECKED = (
+    "run echo cmd | tee -a marker.txt",
+    "source m file metrics.prom",
+    'check "fixed": run test -f fixed\ncheck "up": up == 0',
+    'check "passed before": run test ! -f fixed',
+)
+
+
+def up(tmp_path: Path, value: int) -> None:
+    (tmp_path / "metrics.prom").write_text(f'# TYPE up gauge\nup{{job="a"}} {value} {int(time.time())}\n')
+
+
+def test_rerun_failed_runs_only_the_checks_that_failed_live(tmp_path):
+    path = notebook(tmp_path, *RECHECKED)
+    up(tmp_path, 0)
+    journal = tmp_path / "j.jsonl"
+    proc = run(tmp_path, path, "--journal", str(journal))
+    assert proc.returncode == 1 and "checks failed: fixed; up" in proc.stderr, proc.stderr
+    before = journal.read_bytes()
+
+    # Half fixed: the file is there, the metric still says down.
+    (tmp_path / "fixed").touch()
+    recheck = tmp_path / "k.jsonl"
+    proc = playbook_run(str(path), "--rerun-failed", str(journal), "--journal", str(recheck),
+                        "-o", str(tmp_path / "out.ipynb"), cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    assert "re-checking live: fixed; up" in proc.stderr
+    assert "checks failed: up:" in proc.stderr, proc.stderr
+    shown = outputs(tmp_path / "out.ipynb")
+    assert any("PASS fixed" in text for text in shown[2]), "the failed check ran live, and passes now"
+    assert any("PASS passed before" in text for text in shown[3]), \
+        "a check that passed is answered from the journal (live it would fail now)"
+    assert marker(tmp_path) == ["cmd"], "no command but the checks' ran"
+    assert journal.read_bytes() == before, "the re-checked journal is left as it was"
+    timeline = report(recheck)["timeline"]
+    assert timeline[0]["step"] == "recheck" and "j.jsonl" in timeline[0]["summary"], timeline[0]
+
+    # Fixed: the metric is up again.
+    up(tmp_path, 1)
+    proc = playbook_run(str(path), "--rerun-failed", str(journal), "-o", str(tmp_path / "out.ipynb"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert marker(tmp_path) == ["cmd"]
+
+    # A run whose checks all passed has nothing to re-check.
+    fine = notebook(tmp_path, RECHECKED[0], 'check "fine": run true', name="fine.ipynb")
+    assert run(tmp_path, fine, "--journal", str(tmp_path / "fine.jsonl")).returncode == 0
+    proc = playbook_run(str(fine), "--rerun-failed", str(tmp_path / "fine.jsonl"), cwd=tmp_path)
+    assert proc.returncode == 0 and "nothing to re-check" in proc.stderr, proc.stderr

@@ -9,7 +9,8 @@ use super::query::{interruptible, matrix, source_error};
 use super::run;
 use super::run::Run;
 use crate::engine::context::Context;
-use crate::engine::error::{CellError, Span};
+use crate::engine::error::{CellError, ErrorKind, Span};
+use crate::engine::stack::Mode;
 use crate::engine::syntax::{Template, Token, Tokens};
 use crate::journal::entry::Entry;
 use crate::model::{Event, Value};
@@ -84,7 +85,40 @@ pub fn parse(tokens: &mut Tokens) -> Result<Check, CellError> {
 impl Check {
     pub async fn apply(&self, span: Span, cx: &mut Context<'_>) -> Result<Value, CellError> {
         let title = cx.state.resolve(&self.title)?;
-        let (passed, detail) = match &self.condition {
+        // A check that failed in the journal a run re-checks asks the world again, and only it.
+        let answering = cx.ops.rechecks(&title).then(|| cx.ops.mode().clone());
+        if answering.is_some() {
+            reopen(cx, Mode::Live, span).await?;
+        }
+        let judged = self.judge(&title, span, cx).await;
+        if let Some(mode) = answering {
+            reopen(cx, mode, span).await?;
+        }
+        let (passed, detail) = match judged? {
+            Judged::Decided(passed, detail) => (passed, detail),
+            Judged::Undecided(value) => return Ok(value),
+        };
+        let outcome = CheckOutcome {
+            title,
+            passed,
+            detail,
+            at: cx.ops.stamp(),
+        };
+        cx.ops
+            .note(Entry::check(&outcome, self.condition.kind()))
+            .await;
+        cx.state.record(Event::Check(outcome.clone()));
+        Ok(Value::Check(outcome))
+    }
+
+    /// Whether the condition holds, and what was seen.
+    async fn judge(
+        &self,
+        title: &str,
+        span: Span,
+        cx: &mut Context<'_>,
+    ) -> Result<Judged, CellError> {
+        Ok(match &self.condition {
             Condition::PromQL { source, expr, span } => {
                 let text = cx.state.resolve(expr)?;
                 let range = cx.state.window.resolve(cx.ops.clock.now());
@@ -99,13 +133,13 @@ impl Check {
                     .cloned()
                     .collect();
                 cx.out
-                    .display(render::query::check(&title, &text, &fired), None);
+                    .display(render::query::check(title, &text, &fired), None);
                 let detail = if fired.is_empty() {
                     format!("`{text}` returned nothing in the window")
                 } else {
                     format!("`{text}` fired for {} series", fired.len())
                 };
-                (fired.is_empty(), detail)
+                Judged::Decided(fired.is_empty(), detail)
             }
             Condition::Run(run) => {
                 let Value::Command(result) = run.apply(span, cx).await? else {
@@ -113,32 +147,36 @@ impl Check {
                 };
                 if result.exit == Exit::NotRun {
                     // A dry run decides nothing: the check is neither passed nor failed.
-                    return Ok(Value::Command(result));
+                    return Ok(Judged::Undecided(Value::Command(result)));
                 }
                 let passed = result.succeeded();
                 let detail = format!("`{}`: {}", result.command, render::exit_text(result.exit));
                 cx.out
-                    .display(render::check_line(&title, passed, &detail), None);
-                (passed, detail)
+                    .display(render::check_line(title, passed, &detail), None);
+                Judged::Decided(passed, detail)
             }
             Condition::Probe(probe) => {
                 let result = probe.send(span, cx).await?;
                 let detail = format!("GET {}: {}", result.url, result.reason);
                 cx.out
-                    .display(render::check_line(&title, result.passed, &detail), None);
-                (result.passed, detail)
+                    .display(render::check_line(title, result.passed, &detail), None);
+                Judged::Decided(result.passed, detail)
             }
-        };
-        let outcome = CheckOutcome {
-            title,
-            passed,
-            detail,
-            at: cx.ops.stamp(),
-        };
-        cx.ops
-            .note(Entry::check(&outcome, self.condition.kind()))
-            .await;
-        cx.state.record(Event::Check(outcome.clone()));
-        Ok(Value::Check(outcome))
+        })
     }
+}
+
+enum Judged {
+    Decided(bool, String),
+    /// A dry run's: neither passed nor failed.
+    Undecided(Value),
+}
+
+/// Switches the session's ops to `mode`, its sources opened again in it.
+async fn reopen(cx: &mut Context<'_>, mode: Mode, span: Span) -> Result<(), CellError> {
+    cx.ops.switch(mode);
+    cx.state
+        .reopen_sources(cx.ops)
+        .await
+        .map_err(|e| CellError::new(ErrorKind::SourceError, e.to_string(), span))
 }
