@@ -504,6 +504,51 @@ fn every_kind() -> Vec<(Entry, Value, Value)> {
             json!({}),
         ),
         (
+            Entry::Cell {
+                input: CellInput {
+                    number: 3,
+                    sha256: "ab".repeat(32),
+                    ok: true,
+                    skipped: None,
+                },
+            },
+            json!({"number": 3, "sha256": "ab".repeat(32), "ok": true}),
+            json!({}),
+        ),
+        (
+            Entry::Cell {
+                input: CellInput {
+                    number: 2,
+                    sha256: "cd".repeat(32),
+                    ok: false,
+                    skipped: Some("skipped: tagged slow (--skip-tags)".into()),
+                },
+            },
+            json!({"number": 2, "sha256": "cd".repeat(32), "ok": false, "skipped": "skipped: tagged slow (--skip-tags)"}),
+            json!({}),
+        ),
+        (
+            Entry::Resume {
+                input: ResumeInput {
+                    after: 12,
+                    answered: 4,
+                },
+            },
+            json!({"after": 12, "answered": 4}),
+            json!({}),
+        ),
+        (
+            Entry::Recheck {
+                input: RecheckInput {
+                    journal: "j.jsonl".into(),
+                    last: "ef".repeat(32),
+                    checks: vec!["error rate".into()],
+                },
+            },
+            json!({"journal": "j.jsonl", "last": "ef".repeat(32), "checks": ["error rate"]}),
+            json!({}),
+        ),
+        (
             Entry::Other {
                 step: "teleport".into(),
                 input: json!({"to": "mars"}),
@@ -519,7 +564,7 @@ fn every_kind() -> Vec<(Entry, Value, Value)> {
 fn every_kind_writes_the_json_and_the_key_it_always_had() {
     let kinds = every_kind();
     let steps: std::collections::BTreeSet<&str> = kinds.iter().map(|(e, _, _)| e.step()).collect();
-    assert_eq!(steps.len(), 13, "{steps:?}");
+    assert_eq!(steps.len(), 16, "{steps:?}");
     for (entry, input, result) in &kinds {
         let (written_input, written_result) = entry.to_json();
         assert_eq!(&written_input, input, "{}", entry.step());
