@@ -150,25 +150,11 @@ pub async fn run(
     };
     // Where a resumed run goes live: at `--from`, else at the first cell the journal lacks.
     let from = settings.selection.from_number(&cells)?;
-    let answered = |number: u64| -> Option<u64> {
-        let resumption = resumption.as_ref()?;
-        match from {
-            Some(from) if number >= from as u64 => None,
-            _ => resumption.ended(number),
-        }
-    };
     if let (Some(resumption), Some(from)) = (&resumption, from) {
-        let runs = |n: u64| plan[n as usize - 1].is_none();
-        let unended = (1..from as u64).find(|&n| runs(n) && resumption.ended(n).is_none());
-        if let Some(cell) = unended {
-            return Err(ResumeError::NotBeforeFrom {
-                journal: resumption.recording.path().to_owned(),
-                from: settings.selection.from.clone().unwrap_or_default(),
-                cell,
-            }
-            .into());
-        }
+        let from_as_given = settings.selection.from.as_deref().unwrap_or_default();
+        resumption.answers_all_before(from, from_as_given, |n| plan[n - 1].is_none())?;
     }
+    let answered = |number: u64| resumption.as_ref()?.answers(number, from);
     let recheck = match (&settings.rerun_failed, &resumption) {
         (Some(path), Some(resumption)) => {
             let failed = resumption.recording.failed_checks();

@@ -101,9 +101,30 @@ impl Resumption {
         Ok(Resumption { recording, ended })
     }
 
-    /// The step of the record of cell `number`, when the journal holds it as ended without an
-    /// error: such a cell is answered from the journal.
-    pub fn ended(&self, number: u64) -> Option<u64> {
-        self.ended.get(&number).copied()
+    /// The step of the record of cell `number`, when the journal answers it: it ended there
+    /// without an error, and comes before `--from`, if given.
+    pub fn answers(&self, number: u64, from: Option<usize>) -> Option<u64> {
+        match from {
+            Some(from) if number >= from as u64 => None,
+            _ => self.ended.get(&number).copied(),
+        }
+    }
+
+    /// Refuses `--from` when a cell before it that `runs` (by number) did not end in the journal.
+    pub fn answers_all_before(
+        &self,
+        from: usize,
+        from_as_given: &str,
+        runs: impl Fn(usize) -> bool,
+    ) -> Result<(), ResumeError> {
+        let unended = (1..from).find(|&n| runs(n) && !self.ended.contains_key(&(n as u64)));
+        match unended {
+            Some(cell) => Err(ResumeError::NotBeforeFrom {
+                journal: self.recording.path().to_owned(),
+                from: from_as_given.to_owned(),
+                cell: cell as u64,
+            }),
+            None => Ok(()),
+        }
     }
 }
