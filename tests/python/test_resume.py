@@ -268,3 +268,20 @@ def test_rerun_failed_runs_only_the_checks_that_failed_live(tmp_path):
     assert run(tmp_path, fine, "--journal", str(tmp_path / "fine.jsonl")).returncode == 0
     proc = playbook_run(str(fine), "--rerun-failed", str(tmp_path / "fine.jsonl"), cwd=tmp_path)
     assert proc.returncode == 0 and "nothing to re-check" in proc.stderr, proc.stderr
+
+
+def test_a_secret_read_in_an_answered_cell_reaches_the_live_cells_and_stays_masked(tmp_path):
+    cells = ("secret token from env:RESUME_TOKEN", "source m file metrics.prom",
+             "run printf %s {{token}} | wc -c\nrun echo {{token}}")
+    path = notebook(tmp_path, *cells)
+    env = dict(os.environ, RESUME_TOKEN="s3cr3t-resume-value")
+    journal = tmp_path / "j.jsonl"
+    assert run(tmp_path, path, "--journal", str(journal), env=env).returncode == 2
+    metrics(tmp_path)
+    proc = run(tmp_path, path, "--resume", str(journal), env=env)
+    assert proc.returncode == 0, proc.stderr
+    shown = outputs(tmp_path / "out.ipynb")
+    assert any(text.strip() == "19" for text in shown[2]), f"the live cell had the secret's value: {shown[2]}"
+    assert "s3cr3t" not in proc.stdout + proc.stderr
+    assert "s3cr3t" not in (tmp_path / "out.ipynb").read_text()
+    assert b"s3cr3t" not in journal.read_bytes()
