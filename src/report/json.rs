@@ -35,7 +35,7 @@ fn value(r: &Report) -> Value {
             "step_seconds": w.result.step_seconds,
         }))).collect::<Vec<_>>(),
         "sources": r.sources.iter().map(|s| with(&s.place, json!({
-            "name": s.input.name, "kind": s.kind(), "url": s.url(),
+            "name": s.input.name, "kind": s.kind(), "url": s.url(), "location": s.location(),
         }))).collect::<Vec<_>>(),
         "findings": r.findings.iter().map(|f| with(&f.place, json!({
             "severity": f.input.severity, "text": f.input.text, "evidence": f.input.evidence,

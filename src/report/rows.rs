@@ -83,7 +83,16 @@ impl SourceRow<'_> {
         Some(kind.to_owned())
     }
 
-    /// A Prometheus source's URL; a file has none.
+    /// Where the source reads: a server's URL, or its files as written.
+    pub(super) fn location(&self) -> Option<String> {
+        match self.input.backend.as_ref()? {
+            Backend::File { path } => Some(path.clone()),
+            Backend::Logs { paths, .. } => Some(paths.join(" ")),
+            _ => self.url(),
+        }
+    }
+
+    /// A server's URL; files have none.
     pub(super) fn url(&self) -> Option<String> {
         match &self.input.backend {
             Some(
@@ -100,7 +109,7 @@ impl Line for SourceRow<'_> {
             "source {}: {} {}",
             or_unknown(&self.input.name),
             or_unknown(&self.kind()),
-            or_unknown(&self.url())
+            or_unknown(&self.location())
         )
     }
 }

@@ -44,10 +44,10 @@ pub(super) fn write<M: Markup>(out: &mut String, r: &Report) {
         M::heading(out, "Sources");
         // Unlike the other sections, sources have no time column, which `table` would add.
         let rows = r.sources.iter().map(|s| {
-            let cells = [&s.input.name, &s.kind(), &s.url()];
+            let cells = [&s.input.name, &s.kind(), &s.location()];
             cells.map(|cell| M::text(or_unknown(cell))).into()
         });
-        M::table(out, &["Name", "Kind", "URL"], rows.collect());
+        M::table(out, &["Name", "Kind", "URL or files"], rows.collect());
     }
 
     M::heading(out, "Findings");

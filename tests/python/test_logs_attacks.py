@@ -214,7 +214,8 @@ def test_the_report_flags_the_forged_logs_record_where_it_shows_it(recorded, tmp
     journal = tmp_path / "forged.jsonl"
     journal.write_text(recorded.with_logs_record(inflated(recorded.records)[logs_at(recorded.records)]))
     shown = report(journal, recorded.env)
-    assert shown.returncode == 1 and "broken at line 5" in shown.stdout, shown.stdout
+    line = logs_at(recorded.records) + 1
+    assert shown.returncode == 1 and f"broken at line {line}" in shown.stdout, shown.stdout
     rows = [row for row in shown.stdout.splitlines() if forged_figure_in(row)]
     assert rows and all("✗" in row or "changed" in row for row in rows), rows
 
@@ -245,7 +246,8 @@ def test_in_a_kernel_replaying_the_forged_journal_fails_naming_its_line_and_the_
     with started_kernel(env=recorded.env, cwd=tmp_path) as (_, kc):
         reply, outputs = execute(kc, f"replay {journal}")
         [err] = errors(outputs)
-        assert reply["content"]["status"] == "error" and "broken at line 5" in err["evalue"], err
+        line = logs_at(recorded.records) + 1
+        assert reply["content"]["status"] == "error" and f"broken at line {line}" in err["evalue"], err
         shown = plain(run_ok(kc, CELLS[0] + "\n" + CELLS[1]))
         assert not forged_figure_in(shown) and "180 lines" in shown, "the next cell reads the file, not the forgery"
 

@@ -215,9 +215,9 @@ def test_rust_cells_are_journaled_and_replayed_without_evaluating(tmp_path):
     recorded = playbook_run(str(nb), "--journal", str(journal), "-o", str(tmp_path / "live.ipynb"), cwd=REPO, timeout=FIRST_CELL_TIMEOUT)
     assert recorded.returncode == 0, recorded.stderr
     steps = [json.loads(line)["step"] for line in journal.read_text().splitlines()]
-    # The finding from Rust is stamped by the session's clock, journaled just before it; the
-    # session's end record closes the journal.
-    assert steps == ["run", "rust", "clock", "finding", "end"], steps
+    # The finding from Rust is stamped by the session's clock, journaled just before it; a `cell`
+    # line follows each cell; the session's end record closes the journal.
+    assert steps == ["run", "cell", "rust", "clock", "finding", "cell", "cell", "end"], steps
     # Replay where Rust cannot run at all: the cell's outputs come from the journal.
     env = {**os.environ, "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
     replayed = playbook_run(str(nb), "--replay", str(journal), "-o", str(tmp_path / "replay.ipynb"), cwd=tmp_path, env=env)
