@@ -102,7 +102,7 @@ impl Recording {
     /// The commands recorded after step `after` in cells that did not end, in order: those of
     /// the cell a resumed run stopped in, which its first live cell may find done. A cell's
     /// records come before its `cell` line.
-    pub fn runs_after(&self, after: u64) -> VecDeque<usize> {
+    fn runs_after(&self, after: u64) -> VecDeque<usize> {
         let mut unfinished = VecDeque::new();
         let mut cell = Vec::new();
         for (i, record) in self
