@@ -7,6 +7,7 @@ use crate::ops::finding::Finding;
 use crate::ops::logs::LogSelection;
 use crate::ops::metrics::{QueryResult, Range};
 use crate::ops::probe::ProbeResult;
+use crate::ops::slo::{Report, Slo};
 
 /// What stands in a masked secret's place in every output.
 pub const MASK: &str = "••••••";
@@ -27,6 +28,15 @@ pub struct LogsValue {
     pub selection: LogSelection,
 }
 
+/// An SLO as declared, with what it looked like over the window when it was declared.
+#[derive(Debug, Clone)]
+pub struct SloValue {
+    pub slo: Slo,
+    /// The source it was declared on, when it named one.
+    pub source: Option<String>,
+    pub report: Report,
+}
+
 /// A step's result, as bound to a name.
 #[derive(Debug, Clone)]
 pub enum Value {
@@ -38,6 +48,7 @@ pub enum Value {
     Logs(LogsValue),
     Check(CheckOutcome),
     Probe(ProbeResult),
+    Slo(Box<SloValue>),
     /// Inserted by `{{NAME}}` like text, and masked wherever it would be shown.
     Secret {
         value: String,
@@ -57,7 +68,8 @@ impl Value {
             | Value::Query(_)
             | Value::Logs(_)
             | Value::Check(_)
-            | Value::Probe(_) => None,
+            | Value::Probe(_)
+            | Value::Slo(_) => None,
         }
     }
 
@@ -89,6 +101,7 @@ impl Value {
             Value::Check(_) => "check result",
             Value::Secret { .. } => "secret",
             Value::Probe(_) => "probe result",
+            Value::Slo(_) => "SLO",
         }
     }
 }

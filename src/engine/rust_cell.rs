@@ -61,7 +61,8 @@ fn series(labels: &crate::ops::metrics::Labels, points: &[(f64, f64)]) -> bridge
 
 fn to_bridge(value: &Value) -> Option<bridge::Bound> {
     Some(match value {
-        Value::Secret { .. } => return None,
+        // Neither is offered to Rust yet: a secret never is, an SLO has no bridge type.
+        Value::Secret { .. } | Value::Slo(_) => return None,
         Value::Text(text) => bridge::Bound::Text {
             value: text.clone(),
         },

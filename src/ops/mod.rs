@@ -15,6 +15,7 @@ pub mod probe;
 pub mod regular_file;
 pub mod rust;
 pub mod secret;
+pub mod slo;
 pub mod victoria_logs;
 
 /// How many bytes at the end start a UTF-8 character whose other bytes are not there (not

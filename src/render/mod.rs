@@ -11,6 +11,7 @@ pub(crate) mod format;
 pub mod logs;
 pub mod probe;
 pub mod query;
+pub mod slo;
 mod summary;
 mod svg;
 mod table;
@@ -279,6 +280,7 @@ pub fn value(value: &Value) -> Bundle {
         }
         Value::Finding(finding) => finding_card(finding),
         Value::Probe(result) => probe::probe(result),
+        Value::Slo(value) => slo::summary(&value.slo, &value.report),
         // Shown again as its table, the lines themselves.
         Value::Logs(logs) => logs::lines(
             &logs.query,

@@ -55,11 +55,12 @@ def unix(rfc3339: str) -> float:
     return datetime.strptime(rfc3339, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
 
 
-def build_blocks(dest: Path) -> Path:
-    """TSDB blocks of the fixture in `dest` (created), made by promtool."""
+def build_blocks(dest: Path, data: Path = INCIDENT_OM) -> Path:
+    """TSDB blocks of `data` (OpenMetrics, the incident fixture unless told) in `dest`
+    (created), made by promtool."""
     proc = subprocess.run(
         [binary("promtool", "PROMTOOL_BIN"), "tsdb", "create-blocks-from", "openmetrics",
-         str(INCIDENT_OM), str(dest)],
+         str(data), str(dest)],
         capture_output=True,
         text=True,
         timeout=120,

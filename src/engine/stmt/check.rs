@@ -1,4 +1,5 @@
-//! `check "TITLE": [@SOURCE] PROMQL`, `check "TITLE": run COMMAND`, `check "TITLE": probe URL ...`
+//! `check "TITLE": [@SOURCE] PROMQL`, `check "TITLE": run COMMAND`, `check "TITLE": probe URL ...`,
+//! `check "TITLE": slo NAME`
 //! (over a log source, the expression is a LogQL metric query).
 //!
 //! A check is a result, not an error: a failing check shows what failed, joins the findings, and
@@ -8,6 +9,7 @@ use super::probe::{self, Probe};
 use super::query::{interruptible, matrix, source_error};
 use super::run;
 use super::run::Run;
+use super::slo;
 use crate::engine::context::Context;
 use crate::engine::error::{CellError, ErrorKind, Span};
 use crate::engine::stack::Mode;
@@ -17,6 +19,7 @@ use crate::model::{Event, Value};
 use crate::ops::check::CheckOutcome;
 use crate::ops::command::Exit;
 use crate::ops::metrics::Series;
+use crate::ops::slo::Report;
 use crate::render;
 
 #[derive(Debug, Clone)]
@@ -31,6 +34,8 @@ pub enum Condition {
     Run(Run),
     /// Fails when the probe misses its expectation.
     Probe(Probe),
+    /// Fails when a page condition of the SLO bound to the name fires in the window.
+    Slo { name: String, span: Span },
 }
 
 impl Condition {
@@ -40,6 +45,7 @@ impl Condition {
             Condition::PromQL { .. } => "promql",
             Condition::Run(_) => "run",
             Condition::Probe(_) => "probe",
+            Condition::Slo { .. } => "slo",
         }
     }
 }
@@ -57,6 +63,11 @@ pub fn parse(tokens: &mut Tokens) -> Result<Check, CellError> {
     let condition = match tokens.token()? {
         Some((Token::Word(w), _)) if w == "run" => Condition::Run(run::parse(tokens)?),
         Some((Token::Word(w), _)) if w == "probe" => Condition::Probe(probe::parse(tokens)?),
+        Some((Token::Word(w), _)) if w == "slo" => {
+            let (name, span) = tokens.word("the name of an SLO declared with `slo NAME ...`")?;
+            tokens.finish()?;
+            Condition::Slo { name, span }
+        }
         Some((Token::Word(w), span)) if w.len() > 1 && w.starts_with('@') => {
             let (start, end) = tokens.rest();
             if start >= end {
@@ -77,7 +88,11 @@ pub fn parse(tokens: &mut Tokens) -> Result<Check, CellError> {
                 span: tokens.line.span(start, end),
             }
         }
-        None => return Err(tokens.missing("a PromQL expression, `run COMMAND` or `probe URL`")),
+        None => {
+            return Err(
+                tokens.missing("a PromQL expression, `run COMMAND`, `probe URL` or `slo NAME`")
+            )
+        }
     };
     Ok(Check { title, condition })
 }
@@ -155,6 +170,31 @@ impl Check {
                     .display(render::check_line(title, passed, &detail), None);
                 Judged::Decided(passed, detail)
             }
+            Condition::Slo { name, span } => {
+                let declared = match cx.state.get(name) {
+                    Some(Value::Slo(declared)) => declared.clone(),
+                    Some(other) => {
+                        return Err(CellError::new(
+                            ErrorKind::UnknownName,
+                            format!("`{name}` is a {}, not an SLO: declare one with `slo {name} objective ...`", other.kind()),
+                            *span,
+                        ))
+                    }
+                    None => {
+                        return Err(CellError::new(
+                            ErrorKind::UnknownName,
+                            format!("no SLO named `{name}` in this session: declare it first with `slo {name} objective ...`"),
+                            *span,
+                        ))
+                    }
+                };
+                let source = declared.source.as_deref().map(|n| (n, *span));
+                let report = slo::assess(&declared.slo, source, *span, cx).await?;
+                let (passed, detail) = slo_verdict(name, &report);
+                cx.out
+                    .display(render::check_line(title, passed, &detail), None);
+                Judged::Decided(passed, detail)
+            }
             Condition::Probe(probe) => {
                 let result = probe.send(span, cx).await?;
                 let detail = format!("GET {}: {}", result.url, result.reason);
@@ -164,6 +204,31 @@ impl Check {
             }
         })
     }
+}
+
+/// Failed when a page condition fired in the window, or could not be told: a gate that cannot
+/// see does not pass.
+fn slo_verdict(name: &str, report: &Report) -> (bool, String) {
+    let (fired, unknown) = report.pages();
+    if let Some((rule, at)) = fired.first() {
+        let detail = format!(
+            "SLO {name}: {} fired in the window, first at {}",
+            rule.describe(),
+            render::format::rfc3339(*at)
+        );
+        return (false, detail);
+    }
+    if let Some(rule) = unknown.first() {
+        let detail = format!(
+            "SLO {name}: {} cannot be told: the source holds too little history for its windows",
+            rule.describe()
+        );
+        return (false, detail);
+    }
+    (
+        true,
+        format!("SLO {name}: no page condition fired in the window"),
+    )
 }
 
 enum Judged {

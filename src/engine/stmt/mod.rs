@@ -14,6 +14,7 @@ pub mod query;
 pub mod replay;
 pub mod run;
 pub mod secret;
+pub mod slo;
 pub mod source;
 pub mod window;
 
@@ -45,6 +46,7 @@ pub enum Statement {
     Check(check::Check),
     Secret(secret::Secret),
     Probe(probe::Probe),
+    Slo(slo::NewSlo),
     DryRun(bool),
     /// A line holding only a name shows its value again.
     Show(String),
@@ -132,9 +134,16 @@ pub const STATEMENTS: &[Keyword] = &[
         parse: |t| Ok(Statement::Probe(probe::parse(t)?)),
     },
     Keyword {
+        name: "slo",
+        syntax: "slo NAME [@SOURCE] objective P% good SELECTOR total SELECTOR [period D]\nslo NAME [@SOURCE] objective P% latency HISTOGRAM le BOUND [period D]",
+        help: "A service level objective over two counters (good events and all events), or over a histogram (the good events are those in the bucket at `le`). Shows the SLI over the window against the objective, the error budget left over the period (30d by default) and when it runs out at the last hour's burn, the burn rate over 5m, 30m, 1h, 2h, 6h, 1d and 3d, and the SRE workbook's page and ticket conditions (1h and 5m above 14.4, 6h and 30m above 6, 1d and 2h above 3, 3d and 6h above 1) with when each first fired in the window. A burn window that reaches back before the source's data is reported as too short, not computed on less. Binds NAME, for `check \"T\": slo NAME` and `finding ... evidence NAME`.",
+        binds: false,
+        parse: |t| Ok(Statement::Slo(slo::parse(t)?)),
+    },
+    Keyword {
         name: "check",
-        syntax: "check \"TITLE\": [@SOURCE] PROMQL\ncheck \"TITLE\": run COMMAND\ncheck \"TITLE\": probe URL ...",
-        help: "A condition that must hold: fails when the PromQL returns a sample in the window, the command exits non-zero, or the probe misses its expectation. Checks join the findings.",
+        syntax: "check \"TITLE\": [@SOURCE] PROMQL\ncheck \"TITLE\": run COMMAND\ncheck \"TITLE\": probe URL ...\ncheck \"TITLE\": slo NAME",
+        help: "A condition that must hold: fails when the PromQL returns a sample in the window, the command exits non-zero, the probe misses its expectation, or a page condition of the SLO fires in the window (or cannot be told for lack of history). Checks join the findings.",
         binds: true,
         parse: |t| Ok(Statement::Check(check::parse(t)?)),
     },
@@ -215,6 +224,10 @@ impl Statement {
             Statement::Probe(probe) => Some(probe.apply(span, cx).await?),
             Statement::Secret(secret) => {
                 secret.apply(span, cx).await?;
+                None
+            }
+            Statement::Slo(new) => {
+                new.apply(span, cx).await?;
                 None
             }
             Statement::DryRun(on) => {

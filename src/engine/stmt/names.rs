@@ -4,6 +4,7 @@
 use super::check::Condition;
 use super::probe::Probe;
 use super::run::Run;
+use super::slo::Events;
 use super::source::SourceKind;
 use super::{parse_cell, Statement, Step};
 use crate::engine::rust_cell;
@@ -63,6 +64,7 @@ impl CellNames {
                     }
                     Condition::Run(run) => self.run(run),
                     Condition::Probe(probe) => self.probe(probe),
+                    Condition::Slo { name, .. } => self.read(name),
                 }
             }
             Statement::Finding(finding) => {
@@ -72,6 +74,17 @@ impl CellNames {
                 }
             }
             Statement::Probe(probe) => self.probe(probe),
+            Statement::Slo(new) => {
+                self.source(&new.source);
+                match &new.events {
+                    Events::Counters { good, total } => {
+                        self.template(&good.0);
+                        self.template(&total.0);
+                    }
+                    Events::Latency { histogram, .. } => self.template(&histogram.0),
+                }
+                self.bind(&new.name);
+            }
             Statement::Show(name) => self.read(name),
             Statement::Findings
             | Statement::Window(_)

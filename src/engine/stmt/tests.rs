@@ -266,16 +266,12 @@ fn metrics_statements() {
             r#"check "up": probe http://localhost:8080/ expect 200"#,
             "probe",
         ),
+        (r#"check "budget": slo checkout"#, "slo"),
     ] {
         let Statement::Check(c) = one(cell).statement else {
             panic!("{cell}")
         };
-        let kind = match c.condition {
-            check::Condition::PromQL { .. } => "promql",
-            check::Condition::Run(_) => "run",
-            check::Condition::Probe(_) => "probe",
-        };
-        assert_eq!(kind, expected, "{cell}");
+        assert_eq!(c.condition.kind(), expected, "{cell}");
     }
     let Statement::Probe(p) = one(
         "probe https://example.test/health expect 200 within 2s header X-Probe={{id}} insecure",
