@@ -432,4 +432,71 @@ mod tests {
         burns[4].seen = Seen::TooShort { needs_from: -1.0 };
         assert_eq!(alert_state(&RULES[1], &burns, &range), AlertState::Unknown);
     }
+
+    const VALUES: [f64; 10] = [
+        0.0,
+        1.0,
+        14.4,
+        14.5,
+        -3.0,
+        f64::NAN,
+        f64::INFINITY,
+        -f64::INFINITY,
+        1e300,
+        -1e-300,
+    ];
+
+    fn points(rng: &mut fastrand::Rng) -> Vec<(f64, f64)> {
+        (0..rng.usize(0..60))
+            .map(|i| (60.0 * i as f64, VALUES[rng.usize(..VALUES.len())]))
+            .collect()
+    }
+
+    /// Whatever a source answers (NaN, infinities, nothing, absurd periods), the report and its
+    /// summary are made without a panic.
+    #[test]
+    fn random_answers_make_a_report() {
+        let mut rng = fastrand::Rng::with_seed(0x5105);
+        for _ in 0..2_000 {
+            let range = Range {
+                start: 0.0,
+                end: 60.0 * rng.u32(0..50) as f64,
+                step: 60.0,
+            };
+            let burns: Vec<Burn> = (0..7)
+                .map(|w| Burn {
+                    window: &BURN_WINDOWS[w],
+                    expr: String::new(),
+                    seen: if rng.bool() {
+                        Seen::Figure(points(&mut rng))
+                    } else {
+                        Seen::TooShort { needs_from: -1e18 }
+                    },
+                })
+                .collect();
+            let mut slo = slo();
+            slo.period.1 = [3600.0, 1e15, f64::MAX][rng.usize(..3)];
+            let report = Report {
+                range,
+                sli_expr: String::new(),
+                sli: points(&mut rng),
+                alerts: RULES
+                    .iter()
+                    .map(|rule| Alert {
+                        rule,
+                        state: alert_state(rule, &burns, &range),
+                    })
+                    .collect(),
+                burns,
+                budget: Budget {
+                    expr: String::new(),
+                    seen: Seen::Figure(Some(VALUES[rng.usize(..VALUES.len())])),
+                },
+            };
+            let _ = report.exhaustion(&slo);
+            let _ = report.pages();
+            let shown = crate::render::slo::report(&slo, &report);
+            assert!(!shown.is_empty());
+        }
+    }
 }

@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
+import os
 import re
 from datetime import datetime, timezone
 
@@ -44,10 +45,10 @@ def four_digits(v: float) -> str:
     return f"{rounded:g}" if rounded != int(rounded) else str(int(rounded))
 
 
-def run(tmp_path, *cells, args=(), name="slo.ipynb"):
-    path = notebook(tmp_path, *cells, name=name)
+def run(tmp_path, *cells, args=(), name="slo.ipynb", tags=None, env=None):
+    path = notebook(tmp_path, *cells, name=name, tags=tags)
     out = tmp_path / f"{name}.out.ipynb"
-    proc = playbook_run(str(path), "-o", str(out), *args, cwd=tmp_path, timeout=120)
+    proc = playbook_run(str(path), "-o", str(out), *args, cwd=tmp_path, timeout=120, env=env)
     executed = nbformat.read(out, as_version=4) if out.exists() else None
     return proc, executed
 
@@ -178,6 +179,8 @@ def test_a_quiet_window_passes_the_gate(tmp_path):
         ("slo x objective 99.9% good a total", "ParseError", "line 1"),
         ("slo x objective 101% good a total b", "ParseError", "line 1, column 17"),
         ('check "t": slo nothing', "UnknownName", "line 1, column 16"),
+        ('slo x objective 99% latency h{le="0.5"} le 0.3', "PromQLError", "line 1, column 29"),
+        ('slo x objective 99% latency h{a="1" or b="2"} le 0.3', "PromQLError", "line 1, column 29"),
     ],
 )
 def test_a_wrong_declaration_is_an_error_that_says_where(tmp_path, cell, kind, where):
@@ -202,6 +205,49 @@ def test_an_slo_replays_from_its_journal_with_the_same_outputs_without_its_data(
     proc, replayed = run(tmp_path, *cells, args=("--replay", str(journal)), name="replayed.ipynb")
     assert proc.returncode == 1, proc.stderr
     assert texts(replayed) == texts(live)
+
+
+def test_a_secret_in_an_slo_selector_reaches_no_output_and_no_journal(tmp_path):
+    secret = "tenant7f3a9c51"
+    journal = tmp_path / "j.jsonl"
+    proc, executed = run(
+        tmp_path,
+        f"source s file {FIXTURE}\n{INCIDENT_WINDOW}\nsecret tenant from env:SLO_TENANT",
+        'slo t objective 99.9% good slo_requests_total{code="200",tenant!="{{tenant}}"} total slo_requests_total{tenant!="{{tenant}}"} period 7d',
+        'check "no page": slo t',
+        "t",
+        args=("--journal", str(journal)),
+        env=dict(os.environ, SLO_TENANT=secret),
+    )
+    assert proc.returncode == 1, proc.stderr
+    # The selectors matched what they should (tenant!= matches every series).
+    assert_closed_form(summaries(executed)[0], unix("2026-11-20T12:00:00Z"), unix("2026-11-20T09:00:00Z"))
+    assert "••••••" in summaries(executed)[0]
+    for where, text in [
+        ("the notebook", (tmp_path / "slo.ipynb.out.ipynb").read_text()),
+        ("the journal", journal.read_text()),
+        ("stdout", proc.stdout),
+        ("stderr", proc.stderr),
+    ]:
+        assert secret not in text, where
+
+
+def test_a_parameter_cannot_turn_a_selector_into_another_query(tmp_path):
+    journal = tmp_path / "j.jsonl"
+    injected = 'code=200"} or vector(1) or slo_requests_total{code="x'
+    proc, executed = run(
+        tmp_path,
+        'param code = "200"',
+        f"source s file {FIXTURE}\n{INCIDENT_WINDOW}",
+        'slo t objective 99.9% good slo_requests_total{code="{{code}}"} total slo_requests_total',
+        tags={0: ["parameters"]},
+        args=("--journal", str(journal), "-p", injected),
+    )
+    assert proc.returncode == 2, proc.stderr
+    error = [o for o in executed.cells[2].outputs if o["output_type"] == "error"][0]
+    assert error["ename"] == "PromQLError" and "not a plain selector" in error["evalue"], error
+    steps = [json.loads(line) for line in journal.read_text().splitlines()]
+    assert not [s for s in steps if s["step"] == "query"], "nothing was asked of the source"
 
 
 # --- against a real Prometheus ------------------------------------------------------------------

@@ -169,6 +169,14 @@ mod tests {
     }
 
     #[test]
+    fn an_slo_binds_its_name_and_its_check_reads_it() {
+        let cell = "slo api @prom objective 99% latency h{job=\"{{job}}\"} le 0.3\n\
+                    check \"budget\": slo api\n\
+                    check \"other\": slo elsewhere";
+        assert_eq!(names(cell), (vec!["api"], vec!["prom", "job", "elsewhere"]));
+    }
+
+    #[test]
     fn a_binding_that_reads_its_own_name_reads_the_one_before() {
         assert_eq!(names("x = run echo {{x}}"), (vec!["x"], vec!["x"]));
     }

@@ -12,7 +12,7 @@ use crate::engine::syntax::{Template, Tokens};
 use crate::model::{SloValue, Value};
 use crate::ops::slo::{self, Report, Slo};
 use crate::render;
-use promql_parser::parser::{self as promql, Expr};
+use promql_parser::parser::{self as promql, Expr, VectorSelector};
 
 /// The period a budget is counted over unless `period` says otherwise: the workbook's.
 const DEFAULT_PERIOD: &str = "30d";
@@ -282,11 +282,21 @@ fn latency(
     cx: &Context<'_>,
 ) -> Result<(String, String), CellError> {
     let text = cx.state.resolve(template)?;
-    let name = selector(
+    let histogram = selector(
         &text,
         *span,
         "a histogram's name with its matchers, e.g. http_request_duration_seconds{job=\"api\"}",
     )?;
+    // `le` is added to the matchers below: it must be the only one, in the only group.
+    let matchers = &histogram.matchers;
+    if !matchers.or_matchers.is_empty() || matchers.matchers.iter().any(|m| m.name == "le") {
+        return Err(CellError::new(
+            ErrorKind::PromQLError,
+            format!("`{text}`: the histogram's matchers may hold neither `le` (the statement's `le {le}` sets it) nor `or`"),
+            *span,
+        ));
+    }
+    let name = histogram.name.unwrap_or_default();
     let base = name.strip_suffix("_bucket").unwrap_or(&name);
     let matchers = match (text.find('{'), text.rfind('}')) {
         (Some(open), Some(close)) if open < close => text[open + 1..close]
@@ -305,15 +315,22 @@ fn latency(
     Ok((good, total))
 }
 
-/// The metric name of `text`, which must be a plain vector selector: no range, offset or `@`,
-/// since the statement adds its own range to it.
-fn selector(text: &str, span: Span, what: &str) -> Result<String, CellError> {
+/// `text` as a plain vector selector with a metric name: no range, offset or `@`, since the
+/// statement adds its own range to it.
+fn selector(text: &str, span: Span, what: &str) -> Result<VectorSelector, CellError> {
     let refuse = |why: String| CellError::new(ErrorKind::PromQLError, why, span);
     match promql::parse(text) {
-        Ok(Expr::VectorSelector(selector)) if selector.offset.is_none() && selector.at.is_none() => {
-            selector.name.ok_or_else(|| refuse(format!("`{text}` names no metric; write {what}")))
+        Ok(Expr::VectorSelector(selector))
+            if selector.offset.is_none() && selector.at.is_none() =>
+        {
+            if selector.name.is_none() {
+                return Err(refuse(format!("`{text}` names no metric; write {what}")));
+            }
+            Ok(selector)
         }
-        Ok(_) => Err(refuse(format!("`{text}` is not a plain selector; write {what}, and the SLO takes its rate over each window"))),
+        Ok(_) => Err(refuse(format!(
+            "`{text}` is not a plain selector; write {what}, and the SLO takes its rate over each window"
+        ))),
         Err(why) => Err(refuse(format!("`{text}`: {why}"))),
     }
 }
@@ -399,9 +416,76 @@ mod tests {
             column: 1,
             len: 1,
         };
-        assert_eq!(selector("a_total{x=\"1\"}", span, "").unwrap(), "a_total");
+        assert_eq!(
+            selector("a_total{x=\"1\"}", span, "")
+                .unwrap()
+                .name
+                .unwrap(),
+            "a_total"
+        );
         for refused in ["rate(a[5m])", "a offset 1h", "a[5m]", "{x=\"1\"}", "a +"] {
             assert!(selector(refused, span, "").is_err(), "{refused}");
+        }
+    }
+
+    /// Statements of words a hurried or hostile author might write: parsing never panics, and
+    /// every error points inside the line.
+    #[test]
+    fn random_statements_parse_or_fail_in_place() {
+        const WORDS: &[&str] = &[
+            "objective",
+            "99.9%",
+            "100%",
+            "0%",
+            "-5%",
+            "nan%",
+            "inf%",
+            "1e2%",
+            "99.99999999999999999999%",
+            "%",
+            "good",
+            "total",
+            "latency",
+            "le",
+            "0.3",
+            "+Inf",
+            "period",
+            "30d",
+            "0d",
+            "99999999999999999w",
+            "period",
+            "@prom",
+            "@",
+            "x_total",
+            "x{a=\"b\"}",
+            "{{p}}",
+            "{{",
+            "}}",
+            "rate(x[5m])",
+            "é",
+            "−",
+            "\"",
+            "total{le=\"1\"}",
+            "x offset 1h",
+        ];
+        let mut rng = fastrand::Rng::with_seed(0x510);
+        for _ in 0..20_000 {
+            let count = rng.usize(0..9);
+            let words: Vec<&str> = (0..count)
+                .map(|_| WORDS[rng.usize(..WORDS.len())])
+                .collect();
+            let text = format!("slo s {}", words.join(" "));
+            match parsed(&text) {
+                Ok(slo) => assert!(slo.objective.1 > 0.0 && slo.objective.1 < 1.0, "{text}"),
+                Err(error) => {
+                    if let Some(span) = error.span {
+                        assert!(
+                            span.column + span.len <= text.chars().count() + 2,
+                            "{text}: {error}"
+                        );
+                    }
+                }
+            }
         }
     }
 }
