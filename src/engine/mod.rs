@@ -299,10 +299,47 @@ impl Engine {
         interrupt: &CancellationToken,
     ) -> Result<(), CellError> {
         let mut cx = self.context(out, interrupt);
-        let value = step.statement.apply(step.span, &mut cx).await?;
+        let value = match step.statement.apply(step.span, &mut cx).await {
+            Err(missing) if self.leaves_journal(step, &missing) => {
+                self.go_on_live(step.span, out).await?;
+                let mut cx = self.context(out, interrupt);
+                step.statement.apply(step.span, &mut cx).await?
+            }
+            other => other?,
+        };
         if let (Some(name), Some(value)) = (&step.binding, value) {
             self.session.state.bind(name, value);
         }
+        Ok(())
+    }
+
+    /// Whether `error` is a step the journal of a kernel's `resume` does not hold: that step
+    /// is where the session goes live. (A `replay` or `resume` that fails stays an error.)
+    fn leaves_journal(&self, step: &Step, error: &CellError) -> bool {
+        error.kind == ErrorKind::NotRecorded
+            && matches!(self.session.ops.mode(), Mode::Following(_))
+            && !matches!(
+                step.statement,
+                stmt::Statement::Replay(_) | stmt::Statement::Resume(_)
+            )
+    }
+
+    /// Leaves the journal of a `resume`: live from this step on, the sources opened again.
+    async fn go_on_live(&mut self, span: Span, out: &dyn OutputSink) -> Result<(), CellError> {
+        let Session { state, ops, .. } = &mut self.session;
+        let Mode::Following(recording) = ops.mode() else {
+            return Ok(());
+        };
+        let path = recording.path().display().to_string();
+        ops.switch(Mode::Live);
+        state
+            .reopen_sources(ops)
+            .await
+            .map_err(|e| CellError::new(ErrorKind::SourceError, e.to_string(), span))?;
+        out.display(
+            Bundle::plain(format!("{path} holds no more of this: live from here on")),
+            None,
+        );
         Ok(())
     }
 

@@ -46,6 +46,10 @@ pub enum Mode {
         recording: Rc<Recording>,
         recheck: Rc<Vec<String>>,
     },
+    /// The kernel's `resume`: steps answered from the journal while it holds them, secrets
+    /// read; the first step it does not hold sends the session live ([`crate::engine::Engine`]
+    /// runs that step again, live).
+    Following(Rc<Recording>),
     /// Live, once a resumed run has gone live: the commands the journal's unfinished cell
     /// completed after step `after` are answered from it, so that none runs twice.
     Resumed {
@@ -301,7 +305,9 @@ impl Ops {
                 )),
                 ..world.clone()
             },
-            Mode::Replay(recording) | Mode::Answering { recording, .. } => World {
+            Mode::Replay(recording)
+            | Mode::Answering { recording, .. }
+            | Mode::Following(recording) => World {
                 commands: Rc::new(ReplayCommands(recording.clone())),
                 prober: Rc::new(ReplayProber(recording.clone())),
                 clock: Rc::new(ReplayClock::new(recording.clone())),
@@ -420,7 +426,9 @@ impl Ops {
         recorded: fn(RecordedSource<S>) -> Box<S>,
     ) -> Result<Opened<S>, OpenError> {
         let opened = match &self.mode {
-            Mode::Replay(recording) | Mode::Answering { recording, .. } => Opened {
+            Mode::Replay(recording)
+            | Mode::Answering { recording, .. }
+            | Mode::Following(recording) => Opened {
                 source: stand_in(ReplaySource {
                     name: name.to_owned(),
                     recording: recording.clone(),

@@ -285,3 +285,55 @@ def test_a_secret_read_in_an_answered_cell_reaches_the_live_cells_and_stays_mask
     assert "s3cr3t" not in proc.stdout + proc.stderr
     assert "s3cr3t" not in (tmp_path / "out.ipynb").read_text()
     assert b"s3cr3t" not in journal.read_bytes()
+
+
+# --- the kernel's `resume` statement ----------------------------------------------------------
+
+
+def test_the_kernels_resume_answers_what_the_journal_holds_and_goes_live_at_the_first_step_it_lacks(tmp_path):
+    from kernel_client import get_reply, iopub_until_idle, plain, run_error, run_ok, started_kernel, stream_text
+
+    path, journal = stopped_run(tmp_path)
+    metrics(tmp_path)
+    with started_kernel(cwd=tmp_path) as (_, kc):
+        shown = plain(run_ok(kc, f"resume {journal}"))
+        assert "resuming" in shown and "signed and intact" in shown, shown
+        # Answered: the output is the recorded one, nothing ran, and nothing asked for consent
+        # (stdin is not allowed: a question would be a ConsentRequired error).
+        assert stream_text(run_ok(kc, CELLS[0], allow_stdin=False)) == "one\n"
+        run_ok(kc, CELLS[1], allow_stdin=False)
+        assert stream_text(run_ok(kc, CELLS[2], allow_stdin=False)) == "two\n"
+        assert marker(tmp_path) == ["one", "two"]
+        # The journal holds no `echo three`: from it on, the session is live, and a command that
+        # changes things asks first.
+        msg_id = kc.execute(CELLS[3], allow_stdin=True)
+        request = kc.get_stdin_msg(timeout=10)
+        assert request["msg_type"] == "input_request" and "tee" in request["content"]["prompt"], request
+        assert marker(tmp_path) == ["one", "two"], "nothing runs before the answer"
+        kc.input("yes")
+        assert get_reply(kc, msg_id, timeout=15)["content"]["status"] == "ok"
+        outputs = iopub_until_idle(kc, msg_id, timeout=15)
+        assert "holds no more of this: live from here on" in plain(outputs)
+        assert stream_text(outputs) == "three\n"
+        assert marker(tmp_path) == ["one", "two", "three"]
+        assert '{job="a"}: min 1' in plain(outputs), plain(outputs)
+        # Live stays live: the first cell runs again now (asking first, as it is live).
+        msg_id = kc.execute(CELLS[0], allow_stdin=True)
+        kc.get_stdin_msg(timeout=10)
+        kc.input("yes")
+        iopub_until_idle(kc, msg_id, timeout=15)
+        assert marker(tmp_path) == ["one", "two", "three", "one"]
+
+        # A forged journal or one signed by a key the user does not trust resumes nothing.
+        forged = tmp_path / "forged.jsonl"
+        forged.write_bytes(journal.read_bytes().replace(b'"number":3,"ok":false', b'"number":3,"ok":true'))
+        err = run_error(kc, f"resume {forged}")
+        assert err["ename"] == "NotRecorded" and "was changed after it was recorded" in err["evalue"], err
+    bob = {k: v for k, v in os.environ.items() if not k.startswith("PLAYBOOK_JOURNAL")}
+    bob["XDG_CONFIG_HOME"] = str(tmp_path / "bob")
+    bobs = tmp_path / "bob.jsonl"
+    playbook_run(str(path), "--yes", "-o", str(tmp_path / "bob.ipynb"), "--journal", str(bobs), cwd=tmp_path, env=bob)
+    with started_kernel(cwd=tmp_path) as (_, kc):
+        err = run_error(kc, f"resume {bobs}")
+        assert "signed by an unknown key" in err["evalue"] and "must be signed by a key you trust" in err["evalue"], err
+        assert marker(tmp_path)[-1] == "three", "bob's run ran its cells; the refused resume ran nothing"

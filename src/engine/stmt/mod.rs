@@ -52,6 +52,8 @@ pub enum Statement {
     Show(String),
     /// Answer steps from a recorded journal from here on.
     Replay(String),
+    /// Answer steps from a recorded journal while it holds them, live after.
+    Resume(String),
     /// Show where this session's journal is.
     Journal,
 }
@@ -172,6 +174,13 @@ pub const STATEMENTS: &[Keyword] = &[
         parse: |t| Ok(Statement::Replay(replay::parse(t)?)),
     },
     Keyword {
+        name: "resume",
+        syntax: "resume JOURNAL",
+        help: "Goes on from a recorded journal (signed by a key you trust): the steps that follow are answered from it, by their input, in order, as on replay, with secrets read; the first step it does not hold runs live, and every step after it. A command it holds does not run again.",
+        binds: false,
+        parse: |t| Ok(Statement::Resume(replay::parse(t)?)),
+    },
+    Keyword {
         name: "journal",
         syntax: "journal",
         help: "Shows where this session's steps are recorded (JSON Lines, one step a line, hash-chained).",
@@ -237,6 +246,10 @@ impl Statement {
             Statement::Check(check) => Some(check.apply(span, cx).await?),
             Statement::Replay(path) => {
                 replay::apply(path, span, cx).await?;
+                None
+            }
+            Statement::Resume(path) => {
+                replay::resume(path, span, cx).await?;
                 None
             }
             Statement::Journal => {

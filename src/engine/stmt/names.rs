@@ -90,6 +90,7 @@ impl CellNames {
             | Statement::Window(_)
             | Statement::DryRun(_)
             | Statement::Replay(_)
+            | Statement::Resume(_)
             | Statement::Journal => {}
         }
         if let Some(name) = &step.binding {

@@ -290,6 +290,10 @@ fn metrics_statements() {
         one("replay .playbook/journal/2026-11-26.jsonl").statement,
         Statement::Replay(ref path) if path == ".playbook/journal/2026-11-26.jsonl"
     ));
+    assert!(matches!(
+        one("resume j.jsonl").statement,
+        Statement::Resume(ref path) if path == "j.jsonl"
+    ));
     assert!(matches!(one("journal").statement, Statement::Journal));
     error_at(
         "source prom prometheus localhost:9090",
