@@ -276,7 +276,21 @@ impl Engine {
         interrupt: &CancellationToken,
     ) -> Result<(), CellError> {
         if let Some(marker) = rust_cell::marker(cell) {
-            return rust_cell::run(cell, marker, &mut self.context(out, interrupt)).await;
+            let ran = rust_cell::run(cell, marker, &mut self.context(out, interrupt)).await;
+            return match ran {
+                Err(missing) if self.leaves_journal(None, &missing) => {
+                    // A source that fails to open live is placed at the cell's marker.
+                    let marker_line = Span {
+                        line: 1,
+                        column: 1,
+                        len: 1,
+                    };
+                    self.go_on_live(missing.span.unwrap_or(marker_line), out)
+                        .await?;
+                    rust_cell::run(cell, marker, &mut self.context(out, interrupt)).await
+                }
+                other => other,
+            };
         }
         let steps = stmt::parse_cell(cell)?;
         for step in &steps {
@@ -300,7 +314,7 @@ impl Engine {
     ) -> Result<(), CellError> {
         let mut cx = self.context(out, interrupt);
         let value = match step.statement.apply(step.span, &mut cx).await {
-            Err(missing) if self.leaves_journal(step, &missing) => {
+            Err(missing) if self.leaves_journal(Some(step), &missing) => {
                 self.go_on_live(step.span, out).await?;
                 let mut cx = self.context(out, interrupt);
                 step.statement.apply(step.span, &mut cx).await?
@@ -313,15 +327,18 @@ impl Engine {
         Ok(())
     }
 
-    /// Whether `error` is a step the journal of a kernel's `resume` does not hold: that step
-    /// is where the session goes live. (A `replay` or `resume` that fails stays an error.)
-    fn leaves_journal(&self, step: &Step, error: &CellError) -> bool {
+    /// Whether `error` is a step (or a Rust cell, `None`) the journal of a kernel's `resume`
+    /// does not hold: that step is where the session goes live. (A `replay` or `resume` that
+    /// fails stays an error.)
+    fn leaves_journal(&self, step: Option<&Step>, error: &CellError) -> bool {
         error.kind == ErrorKind::NotRecorded
             && matches!(self.session.ops.mode(), Mode::Following(_))
-            && !matches!(
-                step.statement,
-                stmt::Statement::Replay(_) | stmt::Statement::Resume(_)
-            )
+            && !step.is_some_and(|step| {
+                matches!(
+                    step.statement,
+                    stmt::Statement::Replay(_) | stmt::Statement::Resume(_)
+                )
+            })
     }
 
     /// Leaves the journal of a `resume`: live from this step on, the sources opened again.

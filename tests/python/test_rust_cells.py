@@ -229,3 +229,23 @@ def test_rust_cells_are_journaled_and_replayed_without_evaluating(tmp_path):
 
     assert rust_outputs(live) == rust_outputs(again) == [("stream", "42\n"), ("display_data", None)]
     assert "the answer is 42" in json.dumps(again.cells[2].outputs)
+
+
+def test_a_kernels_resume_answers_a_recorded_rust_cell_and_runs_a_new_one_live(tmp_path):
+    journal = tmp_path / "journal.jsonl"
+    rust = "%%rust\nprintln!(\"{}\", 6 * 7);"
+    nb = notebook(tmp_path, rust)
+    recorded = playbook_run(str(nb), "--journal", str(journal), "-o", str(tmp_path / "live.ipynb"), cwd=REPO, timeout=FIRST_CELL_TIMEOUT)
+    assert recorded.returncode == 0, recorded.stderr
+    # Where Rust cannot run: the recorded cell is answered; a new one goes live, and so meets
+    # the missing toolchain rather than the journal.
+    env = {**os.environ, "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    env.pop("CARGO_HOME", None)
+    # The same user's key, which lives under the real home's config.
+    env.setdefault("XDG_CONFIG_HOME", os.path.expanduser("~/.config"))
+    with started_kernel(env=env, cwd=tmp_path) as (_, kc):
+        run_ok(kc, f"resume {journal}")
+        assert stream_text(run_ok(kc, rust)) == "42\n"
+        err = run_error(kc, "%%rust\nprintln!(\"new\");", timeout=30)
+        assert err["ename"] == "RustUnavailable", err
+        assert stream_text(run_ok(kc, "run echo live")) == "live\n"
