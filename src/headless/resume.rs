@@ -4,7 +4,6 @@
 use crate::journal::entry::CellInput;
 use crate::journal::replay::Recording;
 use crate::journal::sha256_hex;
-use crate::journal::verdict::Verdict;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::rc::Rc;
@@ -61,7 +60,7 @@ impl Resumption {
     pub fn of(recording: Rc<Recording>, codes: &[&str]) -> Result<Resumption, ResumeError> {
         let journal = || recording.path().to_owned();
         // A journal cut off by a kill is what a resumed run is for; its signatures are trusted.
-        if let Verdict::Unsigned | Verdict::UnknownKey { .. } = recording.verdict() {
+        if !recording.verdict().vouched_for() {
             return Err(ResumeError::Untrusted {
                 journal: journal(),
                 verdict: recording.verdict().to_string(),

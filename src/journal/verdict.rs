@@ -58,6 +58,12 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// Whether a trusted key signed what was read, so that what it holds may be taken as done
+    /// (resume): intact, or cut off by a kill with its signatures checked.
+    pub fn vouched_for(&self) -> bool {
+        matches!(self, Verdict::Intact { .. } | Verdict::Truncated { .. })
+    }
+
     /// `playbook report`'s exit status: 2 is taken by a journal that cannot be read at all.
     pub fn exit_code(&self) -> u8 {
         match self {

@@ -103,11 +103,11 @@ impl Check {
         // A check that failed in the journal a run re-checks asks the world again, and only it.
         let answering = cx.ops.rechecks(&title).then(|| cx.ops.mode().clone());
         if answering.is_some() {
-            reopen(cx, Mode::Live, span).await?;
+            super::switch_mode(cx, Mode::Live, ErrorKind::SourceError, span).await?;
         }
         let judged = self.judge(&title, span, cx).await;
         if let Some(mode) = answering {
-            reopen(cx, mode, span).await?;
+            super::switch_mode(cx, mode, ErrorKind::SourceError, span).await?;
         }
         let (passed, detail) = match judged? {
             Judged::Decided(passed, detail) => (passed, detail),
@@ -235,13 +235,4 @@ enum Judged {
     Decided(bool, String),
     /// A dry run's: neither passed nor failed.
     Undecided(Value),
-}
-
-/// Switches the session's ops to `mode`, its sources opened again in it.
-async fn reopen(cx: &mut Context<'_>, mode: Mode, span: Span) -> Result<(), CellError> {
-    cx.ops.switch(mode);
-    cx.state
-        .reopen_sources(cx.ops)
-        .await
-        .map_err(|e| CellError::new(ErrorKind::SourceError, e.to_string(), span))
 }

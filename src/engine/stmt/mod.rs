@@ -260,6 +260,21 @@ impl Statement {
     }
 }
 
+/// Switches the session's ops to `mode`, the sources already declared opened again in it under
+/// the same names; a source that cannot be is an error of `kind`.
+pub(crate) async fn switch_mode(
+    cx: &mut Context<'_>,
+    mode: crate::engine::stack::Mode,
+    kind: ErrorKind,
+    span: Span,
+) -> Result<(), CellError> {
+    cx.ops.switch(mode);
+    cx.state
+        .reopen_sources(cx.ops)
+        .await
+        .map_err(|e| CellError::new(kind, e.to_string(), span))
+}
+
 pub(crate) fn unknown_name(name: &str, span: Span) -> CellError {
     CellError::new(
         ErrorKind::UnknownName,

@@ -8,7 +8,7 @@ use crate::engine::stack::Mode;
 use crate::engine::syntax::Tokens;
 use crate::journal::read;
 use crate::journal::replay::Recording;
-use crate::journal::verdict::{Trust, Verdict};
+use crate::journal::verdict::Trust;
 use crate::render::Bundle;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -28,7 +28,7 @@ pub fn parse(tokens: &mut Tokens) -> Result<String, CellError> {
 pub async fn apply(path: &str, span: Span, cx: &mut Context<'_>) -> Result<(), CellError> {
     let recording = load(path, span, cx).await?;
     let verdict = recording.verdict().to_string();
-    switch(Mode::Replay(recording), span, cx).await?;
+    super::switch_mode(cx, Mode::Replay(recording), ErrorKind::NotRecorded, span).await?;
     cx.out.display(
         Bundle::plain(format!(
             "replaying {path}: steps are answered from the journal, nothing reaches the world, and no command runs\njournal: {verdict}"
@@ -44,7 +44,7 @@ pub async fn resume(path: &str, span: Span, cx: &mut Context<'_>) -> Result<(), 
     let recording = load(path, span, cx).await?;
     // What it answers is taken as done (a command it holds does not run again), so only a
     // journal whose signer is trusted will do.
-    if let Verdict::Unsigned | Verdict::UnknownKey { .. } = recording.verdict() {
+    if !recording.verdict().vouched_for() {
         return Err(CellError::new(
             ErrorKind::NotRecorded,
             format!(
@@ -55,7 +55,7 @@ pub async fn resume(path: &str, span: Span, cx: &mut Context<'_>) -> Result<(), 
         ));
     }
     let verdict = recording.verdict().to_string();
-    switch(Mode::Following(recording), span, cx).await?;
+    super::switch_mode(cx, Mode::Following(recording), ErrorKind::NotRecorded, span).await?;
     cx.out.display(
         Bundle::plain(format!(
             "resuming {path}: the steps that follow are answered from it while it holds them; the first it does not hold runs live, and everything after it\njournal: {verdict}"
@@ -79,16 +79,6 @@ async fn load(path: &str, span: Span, cx: &Context<'_>) -> Result<Rc<Recording>,
         .map_err(|why| not_replayed(why.to_string()))?;
     recording.mask_with(cx.state.secrets.mask_fn());
     Ok(recording)
-}
-
-/// Switches the session to `mode`, the sources already declared opened again in it, under the
-/// same names.
-async fn switch(mode: Mode, span: Span, cx: &mut Context<'_>) -> Result<(), CellError> {
-    cx.ops.switch(mode);
-    cx.state
-        .reopen_sources(cx.ops)
-        .await
-        .map_err(|e| CellError::new(ErrorKind::NotRecorded, e.to_string(), span))
 }
 
 pub fn show_journal(cx: &mut Context<'_>) {
