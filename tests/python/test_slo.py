@@ -191,6 +191,23 @@ def test_a_wrong_declaration_is_an_error_that_says_where(tmp_path, cell, kind, w
     assert where in proc.stderr, proc.stderr
 
 
+def test_an_unreachable_source_is_an_error_on_the_statement_and_loses_nothing(tmp_path):
+    journal = tmp_path / "j.jsonl"
+    proc, executed = run(
+        tmp_path,
+        f"source s prometheus http://127.0.0.1:1\n{INCIDENT_WINDOW}",
+        "run echo before",
+        DECLARE,
+        args=("--journal", str(journal)),
+    )
+    assert proc.returncode == 2, proc.stderr
+    error = [o for o in executed.cells[2].outputs if o["output_type"] == "error"][0]
+    assert error["ename"] == "SourceUnreachable", error
+    assert "line 1, column" in proc.stderr, proc.stderr
+    steps = [json.loads(line)["step"] for line in journal.read_text().splitlines()]
+    assert "run" in steps and steps[-1] == "end", steps
+
+
 def test_an_slo_replays_from_its_journal_with_the_same_outputs_without_its_data(tmp_path):
     data = tmp_path / "copy.om"
     data.write_bytes(FIXTURE.read_bytes())

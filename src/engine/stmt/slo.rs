@@ -10,6 +10,7 @@ use crate::engine::duration;
 use crate::engine::error::{CellError, ErrorKind, Span};
 use crate::engine::syntax::{Template, Tokens};
 use crate::model::{SloValue, Value};
+use crate::ops::metrics::SourceError;
 use crate::ops::slo::{self, Report, Slo};
 use crate::render;
 use promql_parser::parser::{self as promql, Expr, VectorSelector};
@@ -257,7 +258,18 @@ pub async fn assess(
     let metrics = cx.state.source(source, span)?;
     let report = interruptible(cx, span, slo::evaluate(slo, metrics, &range))
         .await?
-        .map_err(|e| source_error(e, &Template { parts: vec![] }, span, "the SLO"))?;
+        .map_err(|e| {
+            // The expressions are the statement's, not the cell's text: a position in one
+            // points nowhere in the cell, so the error is placed on the statement.
+            let e = match e {
+                SourceError::PromQL { message, .. } => SourceError::PromQL {
+                    message: format!("the source refused a query of the SLO: {message}"),
+                    position: None,
+                },
+                other => other,
+            };
+            source_error(e, &Template { parts: vec![] }, span, "the SLO")
+        })?;
     for output in render::slo::report(slo, &report) {
         cx.out.display(output, None);
     }
