@@ -20,6 +20,7 @@ mod iopub;
 pub mod kernelspec;
 mod server;
 mod stdin;
+mod usage;
 mod wire;
 
 pub use connection::{ConnectionError, ConnectionInfo};

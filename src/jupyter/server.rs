@@ -12,6 +12,7 @@ use super::history::History;
 use super::interpreter::{Completeness, ErrorReport, Interpreter, Outputs};
 use super::iopub::Iopub;
 use super::stdin::Stdin;
+use super::usage::Usage;
 use super::wire::{Codec, Request, PROTOCOL_VERSION};
 use serde_json::{json, Map, Value};
 use std::collections::VecDeque;
@@ -60,6 +61,7 @@ pub async fn serve(
         kernel_info: Arc::new(kernel_info_content(interpreter.kernel_info())),
         interrupts: Interrupts::default(),
         shutdown: shutdown.clone(),
+        usage: Arc::default(),
     };
     tokio::spawn(echo_heartbeats(heartbeat));
     tokio::spawn(handle_signals(core.clone()));
@@ -134,6 +136,7 @@ struct Core {
     kernel_info: Arc<Value>,
     interrupts: Interrupts,
     shutdown: CancellationToken,
+    usage: Arc<Usage>,
 }
 
 impl Core {
@@ -205,9 +208,13 @@ async fn serve_control(core: Core, mut socket: RouterSocket) {
         };
         let parent = Arc::new(request.header.clone());
         core.iopub.status(&parent, "busy");
-        let content = core
-            .answer_common(&request)
-            .unwrap_or_else(|| unknown(&request));
+        // Usage is asked on control only, as ipykernel answers it.
+        let content = match request.msg_type.as_str() {
+            "usage_request" => core.usage.reply(),
+            _ => core
+                .answer_common(&request)
+                .unwrap_or_else(|| unknown(&request)),
+        };
         core.flush_iopub().await;
         if let Err(e) = socket.send(core.reply(&request, &content)).await {
             log::warn!("control: could not reply to {}: {e}", request.msg_type);

@@ -31,6 +31,7 @@ from kernel_client import (
     execute,
     get_reply,
     iopub_until_idle,
+    kernel_pid,
     sleeps_under,
     still_running,
     stream_text,
@@ -544,3 +545,39 @@ def test_notebook_with_papermill(repo_root, tmp_path):
     nb = nbformat.read(out, as_version=4)
     assert nb.metadata.papermill.exception is not True
     check_first_response(nb)
+
+
+def test_usage_request_counts_the_kernel_and_what_it_started(kernel):
+    """jupyter-resource-usage asks `usage_request` on control, as ipykernel answers it: the
+    kernel's memory and CPU with its children's, and the host's. Checked against psutil."""
+    import psutil
+
+    km, kc = kernel
+    # A child that holds 300 MB and keeps one CPU busy for 4 s.
+    burn = 'import time; x = b"a" * 300_000_000; t = time.time(); exec("while time.time() - t < 4: pass")'
+    msg_id = kc.execute(f"run python3 -c '{burn}'", allow_stdin=True)
+    assert kc.get_stdin_msg(timeout=10)["msg_type"] == "input_request"  # python3 -c asks first
+    kc.input("yes")
+
+    def usage() -> dict:
+        request = kc.session.msg("usage_request")
+        kc.control_channel.send(request)
+        reply = get_reply(kc, request["header"]["msg_id"], timeout=2.0, channel="control")
+        assert reply["msg_type"] == "usage_reply", reply
+        return reply["content"]
+
+    time.sleep(1.0)
+    usage()  # the first sets where CPU time is counted from, as psutil's cpu_percent(None)
+    time.sleep(1.0)
+    content = usage()
+    kernel = psutil.Process(kernel_pid(km))
+    assert content["pid"] == kernel.pid
+    ours = sum(p.memory_info().rss for p in [kernel, *kernel.children(recursive=True)])
+    assert content["kernel_memory"] >= 300_000_000, content
+    assert abs(content["kernel_memory"] - ours) < 0.2 * ours, (content["kernel_memory"], ours)
+    assert 50 <= content["kernel_cpu"] <= 250, content
+    assert content["cpu_count"] == psutil.cpu_count(logical=True)
+    memory = content["host_virtual_memory"]
+    assert memory["total"] == psutil.virtual_memory().total
+    assert 0 < memory["percent"] < 100
+    assert get_reply(kc, msg_id, timeout=15)["content"]["status"] == "ok"
