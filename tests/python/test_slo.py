@@ -156,6 +156,20 @@ def test_a_window_reaching_before_the_data_is_said_to_be_too_short_and_the_gate_
     assert verdict.startswith("✗ FAIL") and "cannot be told" in verdict, verdict
 
 
+def test_a_misspelt_metric_is_named_rather_than_taken_for_missing_history(tmp_path):
+    proc, executed = run(
+        tmp_path,
+        f"source s file {FIXTURE}\n{INCIDENT_WINDOW}",
+        'slo t objective 99.9% good slo_request_total{code="200"} total slo_request_total',
+        'check "no page": slo t',
+    )
+    assert proc.returncode == 1, proc.stderr
+    hints = [t for t in texts(executed) if t.startswith("no traffic in the window")]
+    assert hints and "the source knows no metric named slo_request_total" in hints[0], texts(executed)
+    verdict = [t for t in texts(executed) if "no page" in t][-1]
+    assert verdict.startswith("✗ FAIL") and "cannot be told" in verdict, verdict
+
+
 def test_a_quiet_window_passes_the_gate(tmp_path):
     proc, executed = run(
         tmp_path,

@@ -235,7 +235,11 @@ async fn baseline(
 
 /// Why a query may have come back empty: a metric name the source does not know is the usual
 /// reason; otherwise the window.
-async fn no_data_hint(source: &dyn MetricsSource, expr: &str, ever: &Interval) -> String {
+pub(super) async fn no_data_hint(
+    source: &dyn MetricsSource,
+    expr: &str,
+    ever: &Interval,
+) -> String {
     let unknown: Vec<String> = match source.label_values("__name__", ever).await {
         Ok(known) => metric_names_in(expr)
             .into_iter()

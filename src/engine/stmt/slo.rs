@@ -4,13 +4,13 @@
 //! Declares an SLO, shows it over the window, and binds NAME to it: `check "T": slo NAME`
 //! judges it again over the window of then, and a finding can name it as evidence.
 
-use super::query::{interruptible, source_error};
+use super::query::{interruptible, no_data_hint, source_error};
 use crate::engine::context::Context;
 use crate::engine::duration;
 use crate::engine::error::{CellError, ErrorKind, Span};
 use crate::engine::syntax::{Template, Tokens};
 use crate::model::{SloValue, Value};
-use crate::ops::metrics::SourceError;
+use crate::ops::metrics::{Interval, SourceError};
 use crate::ops::slo::{self, Report, Slo};
 use crate::render;
 use promql_parser::parser::{self as promql, Expr, VectorSelector};
@@ -272,6 +272,15 @@ pub async fn assess(
         })?;
     for output in render::slo::report(slo, &report) {
         cx.out.display(output, None);
+    }
+    if report.sli.is_empty() {
+        // Most often a misspelt metric, which would otherwise read only as missing history.
+        let ever = Interval::until(range.end);
+        let hint = no_data_hint(metrics, &report.sli_expr, &ever).await;
+        cx.out.display(
+            render::Bundle::plain(format!("no traffic in the window: {hint}")),
+            None,
+        );
     }
     Ok(report)
 }
