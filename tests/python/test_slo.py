@@ -152,7 +152,12 @@ def test_a_window_reaching_before_the_data_is_said_to_be_too_short_and_the_gate_
         assert shown[window].startswith("not enough history (no data at "), shown
     assert "error budget over 30d: not enough history (no data at 2026-10-13T15:00:00Z)" in summary
     assert "page: 6h and 30m above 6: fires now: unknown; in the window: not enough history" in summary
-    verdict = [t for t in texts(executed) if "checkout does not page" in t][-1]
+    assert_failed_closed(executed, "checkout does not page")
+
+
+def assert_failed_closed(executed, title: str) -> None:
+    """The check titled `title` failed because the SLO could not be judged, not because it passed."""
+    verdict = [t for t in texts(executed) if title in t][-1]
     assert verdict.startswith("✗ FAIL") and "cannot be told" in verdict, verdict
 
 
@@ -166,8 +171,7 @@ def test_a_misspelt_metric_is_named_rather_than_taken_for_missing_history(tmp_pa
     assert proc.returncode == 1, proc.stderr
     hints = [t for t in texts(executed) if t.startswith("no traffic in the window")]
     assert hints and "the source knows no metric named slo_request_total" in hints[0], texts(executed)
-    verdict = [t for t in texts(executed) if "no page" in t][-1]
-    assert verdict.startswith("✗ FAIL") and "cannot be told" in verdict, verdict
+    assert_failed_closed(executed, "no page")
 
 
 def test_a_quiet_window_passes_the_gate(tmp_path):
