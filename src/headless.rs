@@ -253,11 +253,15 @@ pub async fn run(
     if let Some(signalled) = stopped_by.get() {
         verdict = *signalled;
     }
-    let failed = engine.failed_checks();
+    let state = engine.investigation();
+    let failed: Vec<&str> = (state.checks())
+        .filter(|c| !c.passed)
+        .map(|c| c.title.as_str())
+        .collect();
     if verdict == Verdict::Passed && !failed.is_empty() {
         verdict = Verdict::CheckFailed;
     }
-    let unused = engine.unused_overrides();
+    let unused = state.pending_overrides();
     if !unused.is_empty() {
         progress(&format!(
             "warning: no `param` statement took -p {}",
@@ -266,9 +270,11 @@ pub async fn run(
     }
     notebook::write(output, nb)?;
     if let Some(path) = &settings.junit {
-        std::fs::write(path, junit(input, &engine.checks())).map_err(|why| RunError::Junit {
-            path: path.clone(),
-            why,
+        std::fs::write(path, junit(input, &state.checks().collect::<Vec<_>>())).map_err(|why| {
+            RunError::Junit {
+                path: path.clone(),
+                why,
+            }
         })?;
     }
     let outcome = match verdict {

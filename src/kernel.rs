@@ -76,21 +76,22 @@ impl jupyter::Interpreter for PlaybookKernel {
         })
     }
 
-    async fn execute(&mut self, code: &str, out: &Outputs) -> Result<(), ErrorReport> {
+    async fn execute(&self, code: &str, out: &Outputs) -> Result<(), ErrorReport> {
         self.engine
-            .execute(code, &IopubSink(out), out.interrupted())
+            .execute_from(out.subshell(), code, &IopubSink(out), out.interrupted())
             .await
             .map_err(|e| report(&e))
     }
 
-    fn evaluate(&mut self, expression: &str) -> Result<Value, ErrorReport> {
+    async fn evaluate(&self, expression: &str) -> Result<Value, ErrorReport> {
         self.engine
             .evaluate(expression)
+            .await
             .map(Bundle::into_json)
             .map_err(|e| report(&e))
     }
 
-    async fn complete(&mut self, code: &str, cursor: usize) -> Completion {
+    async fn complete(&self, code: &str, cursor: usize) -> Completion {
         let (matches, start, end) = self.engine.complete(code, cursor).await;
         Completion {
             matches,
@@ -99,14 +100,14 @@ impl jupyter::Interpreter for PlaybookKernel {
         }
     }
 
-    async fn inspect(&mut self, code: &str, cursor: usize) -> Option<Value> {
+    async fn inspect(&self, code: &str, cursor: usize) -> Option<Value> {
         self.engine
             .inspect(code, cursor)
             .await
             .map(Bundle::into_json)
     }
 
-    fn is_complete(&mut self, code: &str) -> Completeness {
+    fn is_complete(&self, code: &str) -> Completeness {
         match self.engine.is_complete(code) {
             engine::Completeness::Complete => Completeness::Complete,
             engine::Completeness::Incomplete => Completeness::Incomplete {

@@ -235,9 +235,9 @@ fn serve_kernel(connection_file: &std::path::Path) -> Result<(), Failure> {
     let info = jupyter::ConnectionInfo::read(connection_file)?;
     contain_leftovers();
     let limits = wire_limits()?;
-    let mut kernel = kernel::PlaybookKernel::in_working_directory();
+    let kernel = kernel::PlaybookKernel::in_working_directory();
     let served = runtime()?.block_on(async {
-        let served = jupyter::serve(&info, limits, &mut kernel).await;
+        let served = jupyter::serve(&info, limits, &kernel).await;
         // Shut down (by request or SIGTERM): nothing a command started outlives the kernel.
         leftovers::stop().await;
         served

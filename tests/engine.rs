@@ -239,7 +239,7 @@ async fn params_fill_templates_and_results_bind_to_names() {
     assert_eq!(commands(&fakes), ["echo checkout is slow"]);
     let (shown, _) = run(&mut engine, "out").await;
     assert_shows(&shown, "checkout is slow");
-    let value = engine.evaluate("out").expect("out is bound");
+    let value = engine.evaluate("out").await.expect("out is bound");
     assert!(value.get("text/plain").unwrap().contains("exit 0"));
 }
 
@@ -258,7 +258,7 @@ async fn overrides_replace_param_defaults_and_unused_ones_are_reported() {
     )
     .await;
     assert_eq!(commands(&fakes), ["echo cart"]);
-    assert_eq!(engine.unused_overrides(), ["typo"]);
+    assert_eq!(engine.investigation().pending_overrides(), ["typo"]);
 }
 
 #[tokio::test]
@@ -368,7 +368,10 @@ async fn a_check_fails_on_its_condition_and_the_engine_remembers_it() {
     assert_shows(&shown, "✗ FAIL checkout 5xx below 1/s");
     assert_shows(&shown, "✓ PASS cart 5xx below 1/s");
     assert_eq!(
-        engine.failed_checks(),
+        (engine.investigation().checks())
+            .filter(|c| !c.passed)
+            .map(|c| c.title.as_str())
+            .collect::<Vec<_>>(),
         [
             "checkout 5xx below 1/s",
             "the shell agrees",
@@ -633,7 +636,7 @@ async fn a_panic_inside_a_step_fails_the_cell_and_the_session_goes_on() {
         "the step after the panic never ran"
     );
     assert!(
-        engine.evaluate("before").is_ok(),
+        engine.evaluate("before").await.is_ok(),
         "the steps before are kept"
     );
     let shown = run_ok(&mut engine, "run echo still serving").await;

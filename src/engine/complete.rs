@@ -6,6 +6,7 @@
 
 use super::error::Span;
 use super::rust_cell;
+use super::session::Session;
 use super::stmt;
 use super::syntax::Template;
 use super::Engine;
@@ -270,9 +271,24 @@ async fn ask(
 impl Engine {
     /// Candidates for the word that ends at `cursor` (a count of Unicode code points), and the
     /// range of code points they replace.
-    pub async fn complete(&mut self, cell: &str, cursor: usize) -> (Vec<String>, usize, usize) {
+    ///
+    /// Completion works on the session itself, not a copy, to keep what it fetched: it holds the
+    /// session while it asks a source, which steps ending meanwhile wait for, within
+    /// [`VOCABULARY_TIMEOUT`].
+    pub async fn complete(&self, cell: &str, cursor: usize) -> (Vec<String>, usize, usize) {
+        self.session.lock().await.complete(cell, cursor).await
+    }
+
+    /// Help for the statement keyword, the bound name, or (in a query) the metric at `cursor`.
+    pub async fn inspect(&self, cell: &str, cursor: usize) -> Option<Bundle> {
+        self.session.lock().await.inspect(cell, cursor).await
+    }
+}
+
+impl Session {
+    async fn complete(&mut self, cell: &str, cursor: usize) -> (Vec<String>, usize, usize) {
         let (matches, start, end) = self.candidates(cell, cursor).await;
-        let secrets = &self.session.state.secrets;
+        let secrets = &self.state.secrets;
         let matches = matches.iter().map(|m| secrets.mask(m)).collect();
         (matches, start, end)
     }
@@ -282,7 +298,6 @@ impl Engine {
             // Jupyter counts characters, evcxr bytes.
             let code = rust_cell::code(cell, marker);
             let found = self
-                .session
                 .ops
                 .rust
                 .complete(&code, byte_offset(&code, cursor))
@@ -333,13 +348,7 @@ impl Engine {
         let start = word_start(&chars, cursor, false);
         let word: String = chars[start..cursor].iter().collect();
         let before: String = chars[line_start..start].iter().collect();
-        let names = || {
-            self.session
-                .state
-                .names()
-                .map(str::to_owned)
-                .collect::<Vec<_>>()
-        };
+        let names = || self.state.names().map(str::to_owned).collect::<Vec<_>>();
         let keywords = || stmt::STATEMENTS.iter().map(|k| k.name.to_string());
         let mut candidates: Vec<String> = if before.trim_end().ends_with("{{") {
             names()
@@ -369,9 +378,9 @@ impl Engine {
         logs: bool,
         slot: &PromqlSlot,
     ) -> Vec<String> {
-        let window = self.session.state.window.clone();
-        let interval = window.resolve(self.session.ops.clock.now()).interval();
-        let Some((words, source)) = self.session.state.words_of(source, logs) else {
+        let window = self.state.window.clone();
+        let interval = window.resolve(self.ops.clock.now()).interval();
+        let Some((words, source)) = self.state.words_of(source, logs) else {
             return Vec::new();
         };
         words.keep_for(window);
@@ -403,12 +412,12 @@ impl Engine {
 
     /// When the word after `before` names a field (see [`field_query`]), the fields of the lines
     /// the query selects from the log source within the window, asked once per query and window
-    /// as [`Engine::vocabulary`] asks names; and whether the source's language is LogsQL. A
+    /// as [`Session::vocabulary`] asks names; and whether the source's language is LogsQL. A
     /// source that fails gives no fields.
     async fn fields(&mut self, source: Option<&str>, before: &str) -> Option<(Vec<String>, bool)> {
-        let window = self.session.state.window.clone();
-        let interval = window.resolve(self.session.ops.clock.now()).interval();
-        let (_, _, logsql) = self.session.state.log_words_of(source)?;
+        let window = self.state.window.clone();
+        let interval = window.resolve(self.ops.clock.now()).interval();
+        let (_, _, logsql) = self.state.log_words_of(source)?;
         // The query as its step would send it, `{{NAME}}` filled in.
         let written = field_query(before, logsql)?;
         let at = Span {
@@ -417,8 +426,8 @@ impl Engine {
             len: 0,
         };
         let template = Template::parse_word(written, at).ok()?;
-        let query = self.session.state.resolve(&template).ok()?;
-        let (words, source, _) = self.session.state.log_words_of(source)?;
+        let query = self.state.resolve(&template).ok()?;
+        let (words, source, _) = self.state.log_words_of(source)?;
         words.keep_for(window);
         if let Some(cached) = words.fields.get(&query) {
             return Some((cached.clone(), logsql));
@@ -432,17 +441,15 @@ impl Engine {
         Some((fetched, logsql))
     }
 
-    /// Help for the statement keyword, the bound name, or (in a query) the metric at `cursor`.
-    pub async fn inspect(&mut self, cell: &str, cursor: usize) -> Option<Bundle> {
+    async fn inspect(&mut self, cell: &str, cursor: usize) -> Option<Bundle> {
         let help = self.help_at(cell, cursor).await?;
-        Some(self.session.state.secrets.mask_bundle(help))
+        Some(self.state.secrets.mask_bundle(help))
     }
 
     async fn help_at(&mut self, cell: &str, cursor: usize) -> Option<Bundle> {
         if let Some(marker) = rust_cell::marker(cell) {
             let code = rust_cell::code(cell, marker);
             let (plain, html) = self
-                .session
                 .ops
                 .rust
                 .inspect(&code, byte_offset(&code, cursor))
@@ -458,7 +465,7 @@ impl Engine {
                 .take_while(|c| is_word_char(**c))
                 .count();
         let word: String = chars[start..end].iter().collect();
-        if let Some(value) = self.session.state.get(&word) {
+        if let Some(value) = self.state.get(&word) {
             return Some(render::value(value));
         }
         if let Some(keyword) = stmt::keyword(&word) {
@@ -470,7 +477,7 @@ impl Engine {
             .map_or(0, |i| i + 1);
         let line: String = chars[line_start..start].iter().collect();
         let (source, promql) = promql_before_cursor(&line)?;
-        let named = self.session.state.named_source(source.as_deref())?;
+        let named = self.state.named_source(source.as_deref())?;
         if slot(promql) == PromqlSlot::Metric {
             let info = tokio::time::timeout(VOCABULARY_TIMEOUT, named.source.metadata(&word)).await;
             if let Ok(Ok(Some(info))) = info {

@@ -49,9 +49,20 @@ pub enum Completeness {
 }
 
 pub struct Engine {
-    session: Session,
+    /// The session as the steps that ended left it. Each step runs on a copy taken as it starts
+    /// and merged back as it ends ([`Session::absorb`]), so the lock is never held while a step
+    /// runs: cells of the kernel's subshells run at once.
+    session: tokio::sync::Mutex<Session>,
+    /// Where steps are recorded, if anywhere.
+    journal: Option<PathBuf>,
     /// The journal a resumed run answers from until it goes live, and then continues.
     resuming: Option<Rc<Recording>>,
+}
+
+/// What runs as one step, on one copy of the session: a statement, or a whole Rust cell.
+enum Work<'a> {
+    Statement(&'a Step),
+    Rust { cell: &'a str, marker: usize },
 }
 
 /// How a cell of a headless run ended, as its journal records it.
@@ -150,14 +161,15 @@ impl Engine {
             .world
             .unwrap_or_else(|| World::real(options.base_dir));
         Ok(Engine {
-            session: Session {
+            journal: journal.as_ref().map(|j| j.path().to_owned()),
+            session: tokio::sync::Mutex::new(Session {
                 state,
-                config: Config {
+                config: Rc::new(Config {
                     approve_all: options.approve_all,
                     policy: options.policy,
-                },
+                }),
                 ops: Ops::new(world, mode, journal),
-            },
+            }),
             // A re-check answers from its journal to the end: it never goes live.
             resuming: options.resume.filter(|_| options.recheck.is_empty()),
         })
@@ -171,11 +183,12 @@ impl Engine {
             return Ok(());
         };
         let key = crate::journal::key::own().map_err(JournalError::from)?;
-        let Session { state, ops, .. } = &mut self.session;
+        let Session { state, ops, .. } = self.session.get_mut();
         let journal = Journal::open(recording.path(), state.secrets.mask_fn(), key)?;
+        self.journal = Some(recording.path().to_owned());
         ops.switch_recording(
             Mode::Resumed { recording, after },
-            SharedJournal::start(journal),
+            Some(SharedJournal::start(journal)),
         );
         let input = ResumeInput { after, answered };
         ops.note(Entry::Resume { input }).await;
@@ -198,7 +211,7 @@ impl Engine {
             last,
             checks: checks.to_vec(),
         };
-        self.session.ops.note(Entry::Recheck { input }).await;
+        self.note(Entry::Recheck { input }).await;
     }
 
     /// Records that code cell `number` (counted from 1 in its notebook) ended, so that a run
@@ -213,46 +226,68 @@ impl Engine {
                 CellEnd::Ended | CellEnd::Failed => None,
             },
         };
-        self.session.ops.note(Entry::Cell { input }).await;
+        self.note(Entry::Cell { input }).await;
+    }
+
+    async fn note(&self, entry: Entry) {
+        let ops = self.session.lock().await.ops.clone();
+        ops.note(entry).await;
     }
 
     /// Where this session's steps are recorded.
     pub fn journal_path(&self) -> Option<PathBuf> {
-        self.session.ops.journal().map(|j| j.path().to_owned())
+        self.journal.clone()
     }
 
-    pub fn checks(&self) -> Vec<&crate::ops::check::CheckOutcome> {
-        self.session.state.checks().collect()
-    }
-
-    /// The titles of the checks that failed in this session so far.
-    pub fn failed_checks(&self) -> Vec<&str> {
-        self.session
-            .state
-            .checks()
-            .filter(|c| !c.passed)
-            .map(|c| c.title.as_str())
-            .collect()
-    }
-
-    /// Overrides that no `param` statement has taken so far.
-    pub fn unused_overrides(&self) -> Vec<&str> {
-        self.session.state.pending_overrides()
+    /// The investigation as the cells run so far left it.
+    pub fn investigation(&mut self) -> &Investigation {
+        &self.session.get_mut().state
     }
 
     /// Runs a cell: parses it whole, then runs its steps in order until one fails. The error, if
-    /// any, has been shown through `out` when this returns.
+    /// any, has been shown through `out` when this returns. Cells may run at once (the kernel's
+    /// subshells): each step sees the session as the steps ended before it left it.
     pub async fn execute(
-        &mut self,
+        &self,
+        cell: &str,
+        out: &dyn OutputSink,
+        interrupt: &CancellationToken,
+    ) -> Result<(), CellError> {
+        self.execute_from(None, cell, out, interrupt).await
+    }
+
+    /// [`Engine::execute`] for a cell sent to a kernel subshell (`None`: the main shell), which
+    /// the journal records with each of its steps.
+    pub async fn execute_from(
+        &self,
+        subshell: Option<&str>,
+        cell: &str,
+        out: &dyn OutputSink,
+        interrupt: &CancellationToken,
+    ) -> Result<(), CellError> {
+        let origin = subshell.map(Rc::from);
+        crate::journal::record::SUBSHELL
+            .scope(origin, self.execute_here(cell, out, interrupt))
+            .await
+    }
+
+    async fn execute_here(
+        &self,
         cell: &str,
         out: &dyn OutputSink,
         interrupt: &CancellationToken,
     ) -> Result<(), CellError> {
         // Every output of the cell, its error included, passes the secrets' mask.
-        let secrets = self.session.state.secrets.clone();
+        let (secrets, journal) = {
+            let session = self.session.lock().await;
+            (
+                session.state.secrets.clone(),
+                session.ops.journal().cloned(),
+            )
+        };
         let masked = Scrubbed::new(out, secrets.clone());
-        // The last line of defence: a bug that panics fails this cell, not the kernel. Nothing
-        // is left half-borrowed, since unwinding drops every guard the step held.
+        // The last line of defence: a bug that panics fails this cell, not the kernel. The step
+        // that panicked worked on a copy of the session, which is dropped unmerged.
         let result = AssertUnwindSafe(self.run_cell(cell, &masked, interrupt))
             .catch_unwind()
             .await
@@ -263,34 +298,22 @@ impl Engine {
         }
         masked.flush();
         // A cell is over once its steps are on disk: a clock reading is queued, not waited for.
-        if let Some(journal) = self.session.ops.journal() {
+        if let Some(journal) = journal {
             journal.settled().await;
         }
         result
     }
 
     async fn run_cell(
-        &mut self,
+        &self,
         cell: &str,
         out: &dyn OutputSink,
         interrupt: &CancellationToken,
     ) -> Result<(), CellError> {
         if let Some(marker) = rust_cell::marker(cell) {
-            let ran = rust_cell::run(cell, marker, &mut self.context(out, interrupt)).await;
-            return match ran {
-                Err(missing) if self.leaves_journal(None, &missing) => {
-                    // A source that fails to open live is placed at the cell's marker.
-                    let marker_line = Span {
-                        line: 1,
-                        column: 1,
-                        len: 1,
-                    };
-                    self.go_on_live(missing.span.unwrap_or(marker_line), out)
-                        .await?;
-                    rust_cell::run(cell, marker, &mut self.context(out, interrupt)).await
-                }
-                other => other,
-            };
+            return self
+                .run_step(Work::Rust { cell, marker }, out, interrupt)
+                .await;
         }
         let steps = stmt::parse_cell(cell)?;
         for step in &steps {
@@ -301,100 +324,38 @@ impl Engine {
                     step.span,
                 ));
             }
-            self.run_step(step, out, interrupt).await?;
+            self.run_step(Work::Statement(step), out, interrupt).await?;
         }
         Ok(())
     }
 
+    /// Runs one step on a copy of the session, and merges what it changed back, failed or not.
     async fn run_step(
-        &mut self,
-        step: &Step,
+        &self,
+        work: Work<'_>,
         out: &dyn OutputSink,
         interrupt: &CancellationToken,
     ) -> Result<(), CellError> {
-        let mut cx = self.context(out, interrupt);
-        let value = match step.statement.apply(step.span, &mut cx).await {
-            Err(missing) if self.leaves_journal(Some(step), &missing) => {
-                self.go_on_live(step.span, out).await?;
-                let mut cx = self.context(out, interrupt);
-                step.statement.apply(step.span, &mut cx).await?
-            }
-            other => other?,
-        };
-        if let (Some(name), Some(value)) = (&step.binding, value) {
-            self.session.state.bind(name, value);
-        }
-        Ok(())
-    }
-
-    /// Whether `error` is a step (or a Rust cell, `None`) the journal of a kernel's `resume`
-    /// does not hold: that step is where the session goes live. (A `replay` or `resume` that
-    /// fails stays an error.)
-    fn leaves_journal(&self, step: Option<&Step>, error: &CellError) -> bool {
-        error.kind == ErrorKind::NotRecorded
-            && matches!(self.session.ops.mode(), Mode::Following(_))
-            && !step.is_some_and(|step| {
-                matches!(
-                    step.statement,
-                    stmt::Statement::Replay(_) | stmt::Statement::Resume(_)
-                )
-            })
-    }
-
-    /// Leaves the journal of a `resume`: live from this step on, the sources opened again.
-    async fn go_on_live(&mut self, span: Span, out: &dyn OutputSink) -> Result<(), CellError> {
-        let Session { state, ops, .. } = &mut self.session;
-        let Mode::Following(recording) = ops.mode() else {
-            return Ok(());
-        };
-        let path = recording.path().display().to_string();
-        ops.switch(Mode::Live);
-        state
-            .reopen_sources(ops)
-            .await
-            .map_err(|e| CellError::new(ErrorKind::SourceError, e.to_string(), span))?;
-        out.display(
-            Bundle::plain(format!("{path} holds no more of this: live from here on")),
-            None,
-        );
-        Ok(())
-    }
-
-    fn context<'a>(
-        &'a mut self,
-        out: &'a dyn OutputSink,
-        interrupt: &'a CancellationToken,
-    ) -> Context<'a> {
-        let Session { state, config, ops } = &mut self.session;
-        Context {
-            state,
-            config,
-            ops,
-            out,
-            interrupt,
-        }
+        let base = self.session.lock().await.clone();
+        let mut session = base.clone();
+        let result = apply(&mut session, &work, out, interrupt).await;
+        self.session.lock().await.absorb(&base, session);
+        result
     }
 
     /// A bound value as a bundle, for user_expressions; masked, as every output.
-    pub fn evaluate(&self, expression: &str) -> Result<Bundle, CellError> {
-        let secrets = &self.session.state.secrets;
-        self.value_of(expression)
-            .map(|bundle| secrets.mask_bundle(bundle))
-            .map_err(|e| secrets.mask_error(&e))
-    }
-
-    fn value_of(&self, expression: &str) -> Result<Bundle, CellError> {
+    pub async fn evaluate(&self, expression: &str) -> Result<Bundle, CellError> {
+        let session = self.session.lock().await;
+        let secrets = &session.state.secrets;
         let name = expression.trim();
         let span = Span {
             line: 1,
             column: 1,
             len: name.chars().count().max(1),
         };
-        self.session
-            .state
-            .get(name)
-            .map(render::value)
-            .ok_or_else(|| stmt::unknown_name(name, span).in_cell(expression))
+        (session.state.get(name))
+            .map(|value| secrets.mask_bundle(render::value(value)))
+            .ok_or_else(|| secrets.mask_error(&stmt::unknown_name(name, span).in_cell(expression)))
     }
 
     pub fn is_complete(&self, cell: &str) -> Completeness {
@@ -414,6 +375,95 @@ impl Engine {
             Completeness::Invalid
         }
     }
+}
+
+/// Runs `work` on `session`. A step the journal of a kernel's `resume` does not hold is where the
+/// session goes live: it runs again, live.
+async fn apply(
+    session: &mut Session,
+    work: &Work<'_>,
+    out: &dyn OutputSink,
+    interrupt: &CancellationToken,
+) -> Result<(), CellError> {
+    let value = match apply_once(session, work, out, interrupt).await {
+        Err(missing) if leaves_journal(session, work, &missing) => {
+            // A source that fails to open live is placed at the step, or a Rust cell's marker.
+            let span = match work {
+                Work::Statement(step) => step.span,
+                Work::Rust { .. } => missing.span.unwrap_or(Span {
+                    line: 1,
+                    column: 1,
+                    len: 1,
+                }),
+            };
+            go_on_live(session, span, out).await?;
+            apply_once(session, work, out, interrupt).await?
+        }
+        other => other?,
+    };
+    if let (Work::Statement(step), Some(value)) = (work, value) {
+        if let Some(name) = &step.binding {
+            session.state.bind(name, value);
+        }
+    }
+    Ok(())
+}
+
+async fn apply_once(
+    session: &mut Session,
+    work: &Work<'_>,
+    out: &dyn OutputSink,
+    interrupt: &CancellationToken,
+) -> Result<Option<crate::model::Value>, CellError> {
+    let Session { state, config, ops } = session;
+    let mut cx = Context {
+        state,
+        config,
+        ops,
+        out,
+        interrupt,
+    };
+    match work {
+        Work::Statement(step) => step.statement.apply(step.span, &mut cx).await,
+        Work::Rust { cell, marker } => rust_cell::run(cell, *marker, &mut cx).await.map(|()| None),
+    }
+}
+
+/// Whether `error` is a step the journal of a kernel's `resume` does not hold: that step is
+/// where the session goes live. (A `replay` or `resume` that fails stays an error.)
+fn leaves_journal(session: &Session, work: &Work<'_>, error: &CellError) -> bool {
+    error.kind == ErrorKind::NotRecorded
+        && matches!(session.ops.mode(), Mode::Following(_))
+        && !matches!(
+            work,
+            Work::Statement(Step {
+                statement: stmt::Statement::Replay(_) | stmt::Statement::Resume(_),
+                ..
+            })
+        )
+}
+
+/// Leaves the journal of a `resume`: live from this step on, the sources opened again.
+async fn go_on_live(
+    session: &mut Session,
+    span: Span,
+    out: &dyn OutputSink,
+) -> Result<(), CellError> {
+    let Session { state, ops, .. } = session;
+    let Mode::Following(recording) = ops.mode() else {
+        return Ok(());
+    };
+    let path = recording.path().display().to_string();
+    ops.switch(Mode::Live);
+    state
+        .reopen_sources(ops)
+        .await
+        .map_err(|e| CellError::new(ErrorKind::SourceError, e.to_string(), span))?;
+    out.display(
+        Bundle::plain(format!("{path} holds no more of this: live from here on")),
+        None,
+    );
+    Ok(())
 }
 
 /// What a caught panic tells the user: that the fault is playbook's, what it said, and that the

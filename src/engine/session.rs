@@ -12,6 +12,7 @@ use crate::ops::logs::LogSource;
 use crate::ops::metrics::MetricsSource;
 use crate::ops::policy::{Policy, PolicyError};
 use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
 
 fn keep_all(secrets: &Secrets, credentials: &[String]) -> Result<(), OpenError> {
     for credential in credentials {
@@ -21,10 +22,11 @@ fn keep_all(secrets: &Secrets, credentials: &[String]) -> Result<(), OpenError> 
 }
 
 /// A declared metrics source, with what completion has learned of it so far.
+#[derive(Clone)]
 pub struct NamedSource {
     pub name: String,
     pub spec: SourceSpec,
-    pub source: Box<dyn MetricsSource>,
+    pub source: Rc<dyn MetricsSource>,
     pub vocabulary: Vocabulary,
 }
 
@@ -33,26 +35,27 @@ impl NamedSource {
         NamedSource {
             name: name.to_owned(),
             spec,
-            source,
+            source: source.into(),
             vocabulary: Vocabulary::default(),
         }
     }
 }
 
 /// Declared log files.
+#[derive(Clone)]
 pub struct NamedLogs {
     pub name: String,
     pub spec: LogSpec,
-    pub source: Box<dyn LogSource>,
+    pub source: Rc<dyn LogSource>,
     /// The same source's metric queries, when it answers them; also what completion asks for
     /// label names and values.
-    pub metrics: Option<Box<dyn MetricsSource>>,
+    pub metrics: Option<Rc<dyn MetricsSource>>,
     pub vocabulary: Vocabulary,
 }
 
 /// Metric names, label names and label values of one source within one window, fetched once
 /// for completion.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Vocabulary {
     /// The window as declared: a relative one (`last 1h`) keeps its names as time passes.
     pub window: Option<Window>,
@@ -79,9 +82,14 @@ impl Vocabulary {
 
 /// What the investigation has learned so far: bound results, findings, checks, the sources and
 /// the window, and the secrets to mask.
-#[derive(Default)]
+///
+/// A step works on a copy of it, taken as the step starts and merged back as it ends
+/// ([`Investigation::absorb`]): steps of cells running at once (the kernel's subshells) then
+/// never wait for each other, nor see each other half done. Copies are cheap: values and sources
+/// are shared, and the secrets are one set for every copy.
+#[derive(Default, Clone)]
 pub struct Investigation {
-    bindings: BTreeMap<String, Value>,
+    bindings: BTreeMap<String, Rc<Value>>,
     /// Findings and checks, in the order they happened.
     timeline: Vec<Event>,
     /// Parameter values given from outside (`playbook run -p`), and whether a `param` took each.
@@ -95,6 +103,7 @@ pub struct Investigation {
 }
 
 /// How the session was set up, fixed for its life.
+#[derive(Debug)]
 pub struct Config {
     /// Consent was given in advance for every command that needs it (`playbook run --yes`).
     pub approve_all: bool,
@@ -102,11 +111,25 @@ pub struct Config {
     pub policy: Result<Policy, PolicyError>,
 }
 
-/// A session: its investigation, how it was set up, and the ops its steps reach.
+/// A session: its investigation, how it was set up, and the ops its steps reach. A step runs on
+/// a copy (see [`Investigation`]).
+#[derive(Clone)]
 pub struct Session {
     pub state: Investigation,
-    pub config: Config,
+    pub config: Rc<Config>,
     pub ops: Ops,
+}
+
+impl Session {
+    /// Takes in what a step changed, working on a copy of `base`, while other steps may have
+    /// ended and changed this session since: see [`Investigation::absorb`]. A mode switched by
+    /// the step (replay, dry run) becomes the session's.
+    pub fn absorb(&mut self, base: &Session, done: Session) {
+        if done.ops.switches() != base.ops.switches() {
+            self.ops = done.ops;
+        }
+        self.state.absorb(&base.state, done.state);
+    }
 }
 
 impl Investigation {
@@ -132,11 +155,47 @@ impl Investigation {
     }
 
     pub fn bind(&mut self, name: &str, value: Value) {
-        self.bindings.insert(name.to_owned(), value);
+        self.bindings.insert(name.to_owned(), Rc::new(value));
     }
 
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.bindings.get(name)
+        self.bindings.get(name).map(Rc::as_ref)
+    }
+
+    /// Takes in what a step changed, working on a copy of `base`: the names it bound, the
+    /// findings and checks it added (after those added meanwhile: the timeline is in the order
+    /// steps ended), the parameters it took, the sources it declared or opened again, the window
+    /// it set. What other steps changed meanwhile stays, unless this step changed it too.
+    pub fn absorb(&mut self, base: &Investigation, done: Investigation) {
+        for (name, value) in done.bindings {
+            let same = (base.bindings.get(&name)).is_some_and(|before| Rc::ptr_eq(before, &value));
+            if !same {
+                self.bindings.insert(name, value);
+            }
+        }
+        let added = done.timeline.len().saturating_sub(base.timeline.len());
+        let start = done.timeline.len() - added;
+        self.timeline.extend(done.timeline.into_iter().skip(start));
+        for (name, (_, taken)) in done.overrides {
+            if let (true, Some((_, mine))) = (taken, self.overrides.get_mut(&name)) {
+                *mine = true;
+            }
+        }
+        for named in done.sources {
+            let before = base.sources.iter().find(|s| s.name == named.name);
+            if !before.is_some_and(|b| Rc::ptr_eq(&b.source, &named.source)) {
+                self.add_source(named);
+            }
+        }
+        for named in done.log_sources {
+            let before = base.log_sources.iter().find(|s| s.name == named.name);
+            if !before.is_some_and(|b| Rc::ptr_eq(&b.source, &named.source)) {
+                self.put_logs(named);
+            }
+        }
+        if done.window != base.window {
+            self.window = done.window;
+        }
     }
 
     pub fn names(&self) -> impl Iterator<Item = &str> {
@@ -231,18 +290,22 @@ impl Investigation {
         if self.sources.iter().any(|s| s.name == logs.name) {
             return Err(taken(&logs.name, "a metrics source", span));
         }
-        Ok(
-            match self.log_sources.iter().position(|s| s.name == logs.name) {
-                Some(i) => {
-                    self.log_sources[i] = logs;
-                    i == 0
-                }
-                None => {
-                    self.log_sources.push(logs);
-                    self.log_sources.len() == 1
-                }
-            },
-        )
+        Ok(self.put_logs(logs))
+    }
+
+    /// Declares log files, replacing those of the same name in their place; whether they are the
+    /// default.
+    fn put_logs(&mut self, logs: NamedLogs) -> bool {
+        match self.log_sources.iter().position(|s| s.name == logs.name) {
+            Some(i) => {
+                self.log_sources[i] = logs;
+                i == 0
+            }
+            None => {
+                self.log_sources.push(logs);
+                self.log_sources.len() == 1
+            }
+        }
     }
 
     /// Whether `name` may be given to a metrics source: not while log files have it.
@@ -352,13 +415,13 @@ impl Investigation {
         for named in &mut self.sources {
             let opened = ops.open_source(&named.name, &named.spec).await?;
             keep_all(&self.secrets, &opened.credentials)?;
-            named.source = opened.source;
+            named.source = opened.source.into();
         }
         for named in &mut self.log_sources {
             let opened = ops.open_logs(&named.name, &named.spec).await?;
             keep_all(&self.secrets, &opened.credentials)?;
-            named.source = opened.source;
-            named.metrics = named.source.metrics();
+            named.metrics = opened.source.metrics().map(Rc::from);
+            named.source = opened.source.into();
         }
         Ok(())
     }

@@ -277,11 +277,16 @@ impl World {
     }
 }
 
-/// Every primitive a step can reach, as the current mode and journal compose them.
+/// Every primitive a step can reach, as the current mode and journal compose them. A copy
+/// shares the primitives (and their state: a replay's place in the journal).
+#[derive(Clone)]
 pub struct Ops {
     world: World,
     mode: Mode,
     journal: Option<SharedJournal>,
+    /// How many times the mode was switched: a step that switched it, on its copy of the
+    /// session, hands its mode on (see `Session::absorb`).
+    switches: u64,
     pub commands: Rc<dyn CommandRunner>,
     pub prober: Rc<dyn Prober>,
     pub clock: Rc<dyn Clock>,
@@ -329,6 +334,7 @@ impl Ops {
             world,
             mode,
             journal,
+            switches: 0,
             commands: composed.commands,
             prober: composed.prober,
             clock: composed.clock,
@@ -339,12 +345,18 @@ impl Ops {
     /// The same world and journal, in another mode.
     pub fn switch(&mut self, mode: Mode) {
         let journal = self.journal.take();
-        *self = Ops::new(self.world.clone(), mode, journal);
+        self.switch_recording(mode, journal);
     }
 
     /// The same world, in another mode, recording from now on into `journal`.
-    pub fn switch_recording(&mut self, mode: Mode, journal: SharedJournal) {
-        *self = Ops::new(self.world.clone(), mode, Some(journal));
+    pub fn switch_recording(&mut self, mode: Mode, journal: Option<SharedJournal>) {
+        let switches = self.switches + 1;
+        *self = Ops::new(self.world.clone(), mode, journal);
+        self.switches = switches;
+    }
+
+    pub fn switches(&self) -> u64 {
+        self.switches
     }
 
     /// `dry-run on` and `off`. A replay runs nothing already, and goes on answering.

@@ -59,6 +59,8 @@ pub struct Record {
     pub entry: Entry,
     /// How long the step took.
     pub ms: u64,
+    /// The kernel subshell whose cell ran the step; `None` for the main shell.
+    pub subshell: Option<String>,
 }
 
 /// A line as the file holds it, its fields in this order. Input and result stay JSON here: the
@@ -74,6 +76,9 @@ struct Line {
     input: Value,
     result: Value,
     ms: u64,
+    /// The kernel subshell whose cell ran the step, when not the main shell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    subshell: Option<String>,
     prev: String,
     /// The signing key's public half, as hex.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -121,6 +126,7 @@ impl Line {
             key: self.key,
             entry: Entry::decode(self.step, self.input, self.result),
             ms: self.ms,
+            subshell: self.subshell,
         }
     }
 }

@@ -192,7 +192,7 @@ mod tests {
                     ..RunOutcome::default()
                 },
             };
-            journal.append(entry.clone(), 3).unwrap();
+            journal.append(entry.clone(), 3, None).unwrap();
         }
         let text = std::fs::read_to_string(&path).unwrap();
         (path, text)
@@ -211,7 +211,7 @@ mod tests {
         let finding = Entry::Finding {
             input: FindingInput::default(),
         };
-        again.append(finding.clone(), 0).unwrap();
+        again.append(finding.clone(), 0, None).unwrap();
         let loaded = load(&path).unwrap();
         assert_eq!(loaded.records.len(), 4);
         assert!(loaded.breaks.is_empty());

@@ -20,6 +20,13 @@ use std::rc::Rc;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
+tokio::task_local! {
+    /// The kernel subshell whose cell is running, for the lines its steps write. Steps reach the
+    /// journal through op wrappers that know nothing of cells, and the cells of several
+    /// subshells run at once: each cell's future carries its own.
+    pub static SUBSHELL: Option<Rc<str>>;
+}
+
 /// Masks secret values in a line before it is written.
 pub type Mask = Box<dyn Fn(String) -> String + Send>;
 
@@ -57,8 +64,15 @@ type Build = Box<dyn FnOnce() -> Entry + Send>;
 
 struct Job {
     /// `None` only asks to be told when every line before it is on disk.
-    entry: Option<(Build, u64)>,
+    entry: Option<Queued>,
     done: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+/// A line to write: its entry, how long its step took, and the subshell it came from.
+struct Queued {
+    build: Build,
+    ms: u64,
+    subshell: Option<String>,
 }
 
 impl SharedJournal {
@@ -69,10 +83,15 @@ impl SharedJournal {
             .name("journal".into())
             .spawn(move || {
                 for job in queue {
-                    if let Some((build, ms)) = job.entry {
+                    if let Some(Queued {
+                        build,
+                        ms,
+                        subshell,
+                    }) = job.entry
+                    {
                         // A journal that cannot be written must not stop the investigation: it
                         // is said, loudly.
-                        if let Err(problem) = journal.append(build(), ms) {
+                        if let Err(problem) = journal.append(build(), ms, subshell.as_deref()) {
                             log::error!("{problem}");
                         }
                     }
@@ -97,7 +116,7 @@ impl SharedJournal {
     /// Queues a step's line; the next [`SharedJournal::append`] or [`SharedJournal::settled`]
     /// waits for it too.
     pub fn append_later(&self, entry: Entry, ms: u64) {
-        self.send(Some((Box::new(move || entry), ms)), None);
+        self.send(Some(Box::new(move || entry)), ms, None);
         self.0.unsettled.set(true);
     }
 
@@ -109,7 +128,7 @@ impl SharedJournal {
     /// [`SharedJournal::append`] with an entry that `build` makes on the journal's thread.
     pub async fn append_built(&self, build: impl FnOnce() -> Entry + Send + 'static, ms: u64) {
         let (done, written) = tokio::sync::oneshot::channel();
-        self.send(Some((Box::new(build), ms)), Some(done));
+        self.send(Some(Box::new(build)), ms, Some(done));
         self.0.unsettled.set(false);
         let _ = written.await;
     }
@@ -120,11 +139,17 @@ impl SharedJournal {
             return;
         }
         let (done, written) = tokio::sync::oneshot::channel();
-        self.send(None, Some(done));
+        self.send(None, 0, Some(done));
         let _ = written.await;
     }
 
-    fn send(&self, entry: Option<(Build, u64)>, done: Option<tokio::sync::oneshot::Sender<()>>) {
+    fn send(&self, build: Option<Build>, ms: u64, done: Option<tokio::sync::oneshot::Sender<()>>) {
+        let subshell = SUBSHELL.try_with(|s| s.as_deref().map(str::to_owned));
+        let entry = build.map(|build| Queued {
+            build,
+            ms,
+            subshell: subshell.ok().flatten(),
+        });
         if let Some(jobs) = &self.0.jobs {
             // The thread ends only when `jobs` is dropped, so a send cannot fail but for a panic
             // there, which has been reported already.
@@ -210,7 +235,12 @@ impl Journal {
     }
 
     /// Appends one step and syncs it to the disk.
-    pub fn append(&mut self, entry: Entry, ms: u64) -> Result<(), JournalError> {
+    pub fn append(
+        &mut self,
+        entry: Entry,
+        ms: u64,
+        subshell: Option<&str>,
+    ) -> Result<(), JournalError> {
         let step = entry.step().to_owned();
         let (input, result) = entry.to_json();
         // A command's output may be 10 MiB: each copy of it is let go before the next is made.
@@ -218,7 +248,7 @@ impl Journal {
         // Secrets are masked before the key is computed, so that the key never depends on them.
         let input = mask_json(&self.mask, input);
         let result = mask_json(&self.mask, result);
-        self.write(&step, input, result, ms)?;
+        self.write(&step, input, result, ms, subshell)?;
         self.written += 1;
         Ok(())
     }
@@ -229,6 +259,7 @@ impl Journal {
         input: Value,
         result: Value,
         ms: u64,
+        subshell: Option<&str>,
     ) -> Result<(), JournalError> {
         self.seq += 1;
         let record = Line {
@@ -240,6 +271,7 @@ impl Journal {
             input,
             result,
             ms,
+            subshell: subshell.map(str::to_owned),
             prev: self.prev.clone(),
             signer: Some(self.signer.clone()),
             sig: None,
@@ -268,7 +300,7 @@ impl Drop for Journal {
             last: self.prev.clone(),
         };
         let empty = Value::Object(Default::default());
-        if let Err(problem) = self.write(END, json(&end), empty, 0) {
+        if let Err(problem) = self.write(END, json(&end), empty, 0, None) {
             log::error!("{problem}");
         }
     }

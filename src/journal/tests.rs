@@ -624,7 +624,7 @@ fn every_kind_comes_back_through_a_journal_line() {
     let kinds = every_kind();
     let mut journal = Journal::open(&path, Box::new(|s: String| s), key()).unwrap();
     for (entry, _, _) in &kinds {
-        journal.append(entry.clone(), 7).unwrap();
+        journal.append(entry.clone(), 7, None).unwrap();
     }
     let loaded = load(&path).unwrap();
     assert!(loaded.breaks.is_empty(), "{:?}", loaded.breaks);
@@ -902,7 +902,7 @@ fn signed_session(path: &std::path::Path, key: SigningKey, steps: usize) -> Vec<
                 evidence: vec![],
             },
         };
-        journal.append(entry.clone(), 1).unwrap();
+        journal.append(entry.clone(), 1, None).unwrap();
     }
     drop(journal);
     lines(path)
@@ -1083,6 +1083,7 @@ fn sessions_end_one_by_one_and_a_killed_one_shows() {
                 input: FindingInput::default(),
             },
             0,
+            None,
         )
         .unwrap();
     let after = signed_session(&killed, key(), 1);

@@ -35,7 +35,9 @@ pub enum Completeness {
     Invalid,
 }
 
-/// The language side of a kernel. Methods run on the shell task, one request at a time.
+/// The language side of a kernel. Methods run on the shell task; requests of different
+/// subshells run at once, so each method takes `&self`, and what they share is the language's
+/// to keep consistent.
 #[async_trait::async_trait(?Send)]
 pub trait Interpreter {
     /// `implementation`, `implementation_version`, `language_info`, `banner` and `help_links`
@@ -44,17 +46,17 @@ pub trait Interpreter {
 
     /// Runs one cell. Outputs, the error output included, go through `out`; the returned error
     /// becomes the execute_reply's content.
-    async fn execute(&mut self, code: &str, out: &Outputs) -> Result<(), ErrorReport>;
+    async fn execute(&self, code: &str, out: &Outputs) -> Result<(), ErrorReport>;
 
     /// Evaluates one of the request's `user_expressions` into a MIME bundle.
-    fn evaluate(&mut self, expression: &str) -> Result<Value, ErrorReport>;
+    async fn evaluate(&self, expression: &str) -> Result<Value, ErrorReport>;
 
-    async fn complete(&mut self, code: &str, cursor: usize) -> Completion;
+    async fn complete(&self, code: &str, cursor: usize) -> Completion;
 
     /// A MIME bundle explaining what stands at the cursor, if anything.
-    async fn inspect(&mut self, code: &str, cursor: usize) -> Option<Value>;
+    async fn inspect(&self, code: &str, cursor: usize) -> Option<Value>;
 
-    fn is_complete(&mut self, code: &str) -> Completeness;
+    fn is_complete(&self, code: &str) -> Completeness;
 }
 
 /// Where one execute request's outputs go: IOPub with that request as parent, and, when the
@@ -66,6 +68,7 @@ pub struct Outputs {
     execution_count: u64,
     stdin: Option<(Stdin, Vec<Bytes>)>,
     interrupted: CancellationToken,
+    subshell: Option<String>,
     /// The text/plain of execute results, kept for the history's output.
     results: Mutex<Vec<String>>,
 }
@@ -78,6 +81,7 @@ impl Outputs {
         execution_count: u64,
         stdin: Option<(Stdin, Vec<Bytes>)>,
         interrupted: CancellationToken,
+        subshell: Option<String>,
     ) -> Self {
         Outputs {
             iopub,
@@ -86,6 +90,7 @@ impl Outputs {
             execution_count,
             stdin,
             interrupted,
+            subshell,
             results: Mutex::default(),
         }
     }
@@ -135,6 +140,11 @@ impl Outputs {
             "error",
             json!({ "ename": error.ename, "evalue": error.evalue, "traceback": error.traceback }),
         );
+    }
+
+    /// The subshell this request runs in; `None` for the main shell.
+    pub fn subshell(&self) -> Option<&str> {
+        self.subshell.as_deref()
     }
 
     /// Cancelled when the user interrupts this request.

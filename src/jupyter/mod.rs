@@ -1,4 +1,4 @@
-//! The Jupyter messaging protocol (5.3) and the kernel server.
+//! The Jupyter messaging protocol (5.5) and the kernel server.
 //!
 //! This layer knows sockets, signatures and message JSON, and nothing of playbooks: a language
 //! plugs in through [`Interpreter`]. Layout:
@@ -8,6 +8,7 @@
 //! - [`wire`]: framing, signing and verifying messages;
 //! - [`server`]: the sockets, the request routing and the per-request bookkeeping;
 //! - [`iopub`]: the one publisher, which batches stream output;
+//! - [`subshell`]: the queues of kernel subshells, served at once;
 //! - [`stdin`]: input requests to the frontend;
 //! - [`history`]: the inputs of this kernel process, for history requests;
 //! - [`kernelspec`]: writing the kernelspec where Jupyter finds it.
@@ -20,6 +21,7 @@ mod iopub;
 pub mod kernelspec;
 mod server;
 mod stdin;
+mod subshell;
 mod usage;
 mod wire;
 

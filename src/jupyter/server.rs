@@ -1,10 +1,11 @@
 //! The kernel server: binds the five sockets and routes each request to its handler.
 //!
-//! Tasks: one reads shell requests into a queue, one serves control (so that an interrupt or a
-//! kernel_info gets through while a cell runs), one owns IOPub, one echoes heartbeats, one turns
-//! signals into interrupts. The shell queue is handled on the caller's task, one request at a
-//! time, because the interpreter is not shared. Run on a runtime with worker threads, the other
-//! tasks keep answering while a step holds the caller's thread.
+//! Tasks: one reads shell requests into the queue of their subshell, one serves control (so that
+//! an interrupt, a kernel_info or a new subshell gets through while a cell runs), one owns IOPub,
+//! one echoes heartbeats, one turns signals into interrupts. The shell queues are served on the
+//! caller's task, because the interpreter is not `Send`: each queue one request at a time, the
+//! queues at once ([`super::subshell`]). Run on a runtime with worker threads, the other tasks
+//! keep answering while a step holds the caller's thread.
 
 use super::connection::ConnectionInfo;
 use super::guard::{BindError, Guard, WireLimits};
@@ -12,10 +13,14 @@ use super::history::History;
 use super::interpreter::{Completeness, ErrorReport, Interpreter, Outputs};
 use super::iopub::Iopub;
 use super::stdin::Stdin;
+use super::subshell::{subshell_of, Lane, Subshells, UnknownSubshell};
 use super::usage::Usage;
 use super::wire::{Codec, Request, PROTOCOL_VERSION};
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use futures_util::FutureExt;
 use serde_json::{json, Map, Value};
-use std::collections::VecDeque;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -32,7 +37,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 pub async fn serve(
     info: &ConnectionInfo,
     limits: WireLimits,
-    interpreter: &mut dyn Interpreter,
+    interpreter: &dyn Interpreter,
 ) -> Result<(), BindError> {
     let codec = Codec::new(&info.key);
     let mut shell = RouterSocket::new();
@@ -54,6 +59,7 @@ pub async fn serve(
     let iopub = Iopub::spawn(iopub, codec.clone());
     let guard = Arc::new(guard);
     let shutdown = CancellationToken::new();
+    let (subshells, main, created) = Subshells::new();
     let core = Core {
         codec: codec.clone(),
         iopub: iopub.clone(),
@@ -62,25 +68,24 @@ pub async fn serve(
         interrupts: Interrupts::default(),
         shutdown: shutdown.clone(),
         usage: Arc::default(),
+        subshells,
     };
     tokio::spawn(echo_heartbeats(heartbeat));
     tokio::spawn(handle_signals(core.clone()));
     tokio::spawn(serve_control(core.clone(), control));
 
     let (replies, incoming) = shell.split();
-    let (queue_tx, queue) = mpsc::unbounded_channel();
-    tokio::spawn(read_requests(incoming, codec.clone(), queue_tx));
+    let replies = Arc::new(tokio::sync::Mutex::new(replies));
+    tokio::spawn(read_requests(incoming, core.clone(), replies.clone()));
 
-    let mut shell = Shell {
+    let shell = Shell {
         core,
         replies,
         stdin: Stdin::new(stdin, codec),
-        history: History::default(),
-        execution_count: 0,
-        queue,
-        deferred: VecDeque::new(),
+        history: RefCell::default(),
+        execution_count: Cell::new(0),
     };
-    let serving = shell.serve(interpreter);
+    let serving = shell.serve(interpreter, main, created);
     tokio::pin!(serving);
     tokio::select! {
         _ = &mut serving => {}
@@ -107,23 +112,32 @@ fn kernel_info_content(language: Value) -> Value {
     content.insert("status".into(), json!("ok"));
     content.insert("protocol_version".into(), json!(PROTOCOL_VERSION));
     content.insert("debugger".into(), json!(false));
+    content.insert("supported_features".into(), json!(["kernel subshells"]));
     Value::Object(content)
 }
 
-/// The interrupt of whatever runs now: each execution gets a fresh token, and an interrupt
-/// cancels the current one.
+/// The interrupt of what runs now in each subshell (`None`: the main shell): each execution
+/// gets a fresh token; an interrupt request cancels them all, as the user means "stop".
 #[derive(Clone, Default)]
-struct Interrupts(Arc<Mutex<CancellationToken>>);
+struct Interrupts(Arc<Mutex<HashMap<Option<String>, CancellationToken>>>);
 
 impl Interrupts {
-    fn fresh(&self) -> CancellationToken {
+    fn fresh(&self, subshell: Option<&str>) -> CancellationToken {
         let token = CancellationToken::new();
-        *self.0.lock().unwrap() = token.clone();
+        let key = subshell.map(str::to_owned);
+        self.0.lock().unwrap().insert(key, token.clone());
         token
     }
 
     fn interrupt(&self) {
-        self.0.lock().unwrap().cancel();
+        self.0.lock().unwrap().values().for_each(|t| t.cancel());
+    }
+
+    /// Stops what runs in a subshell that was deleted.
+    fn interrupt_one(&self, subshell: &str) {
+        if let Some(token) = self.0.lock().unwrap().remove(&Some(subshell.to_owned())) {
+            token.cancel();
+        }
     }
 }
 
@@ -137,6 +151,7 @@ struct Core {
     interrupts: Interrupts,
     shutdown: CancellationToken,
     usage: Arc<Usage>,
+    subshells: Subshells,
 }
 
 impl Core {
@@ -208,11 +223,19 @@ async fn serve_control(core: Core, mut socket: RouterSocket) {
         };
         let parent = Arc::new(request.header.clone());
         core.iopub.status(&parent, "busy");
-        // Usage is asked on control only, as ipykernel answers it.
+        // Usage and subshells are asked on control only, as ipykernel answers them.
         let content = match request.msg_type.as_str() {
             "usage_request" => core.usage.reply(),
-            _ => core
-                .answer_common(&request)
+            "delete_subshell_request" => {
+                let answer = core.subshells.answer(&request);
+                // What the deleted subshell runs stops; what it had queued is refused.
+                if let Some(id) = request.content["subshell_id"].as_str() {
+                    core.interrupts.interrupt_one(id);
+                }
+                answer.unwrap_or_else(|| unknown(&request))
+            }
+            _ => (core.subshells.answer(&request))
+                .or_else(|| core.answer_common(&request))
                 .unwrap_or_else(|| unknown(&request)),
         };
         core.flush_iopub().await;
@@ -223,22 +246,42 @@ async fn serve_control(core: Core, mut socket: RouterSocket) {
     }
 }
 
-async fn read_requests(
-    mut socket: zeromq::RouterRecvHalf,
-    codec: Codec,
-    queue: mpsc::UnboundedSender<Request>,
-) {
+/// The shell's replies: every lane, and the reader (for requests to no subshell), answer on them.
+type Replies = Arc<tokio::sync::Mutex<zeromq::RouterSendHalf>>;
+
+/// Reads shell requests into the queue of the subshell each names; a request for a subshell
+/// that does not exist is answered here, at once.
+async fn read_requests(mut socket: zeromq::RouterRecvHalf, core: Core, replies: Replies) {
     loop {
         match socket.recv().await {
             Ok(message) => {
-                if let Some(request) = accept(&codec, "shell", message) {
-                    if queue.send(request).is_err() {
-                        return;
-                    }
+                let Some(request) = accept(&core.codec, "shell", message) else {
+                    continue;
+                };
+                if let Err(unknown) = core.subshells.route(request.clone()) {
+                    refuse(&core, &replies, &request, &unknown).await;
                 }
             }
             Err(e) => log::debug!("shell: {e}"),
         }
+    }
+}
+
+/// Answers a request for a subshell that is not there, with the busy and idle a client waits on.
+async fn refuse(core: &Core, replies: &Replies, request: &Request, unknown: &UnknownSubshell) {
+    log::warn!("shell: {} refused: {unknown:?}", request.msg_type);
+    let parent = Arc::new(request.header.clone());
+    core.iopub.status(&parent, "busy");
+    send_reply(core, replies, request, &unknown.reply()).await;
+    core.iopub.status(&parent, "idle");
+}
+
+async fn send_reply(core: &Core, replies: &Replies, request: &Request, content: &Value) {
+    // Outputs batched on IOPub must reach the frontend before the reply that ends them.
+    core.flush_iopub().await;
+    let reply = core.reply(request, content);
+    if let Err(e) = replies.lock().await.send(reply).await {
+        log::warn!("shell: could not reply to {}: {e}", request.msg_type);
     }
 }
 
@@ -289,39 +332,71 @@ async fn handle_signals(core: Core) {
     }
 }
 
+/// What the shell's lanes share: replies, stdin, the history and the execution count, which
+/// are the kernel's, not a subshell's (as in ipykernel).
 struct Shell {
     core: Core,
-    replies: zeromq::RouterSendHalf,
+    replies: Replies,
     stdin: Stdin,
-    history: History,
-    execution_count: u64,
-    queue: mpsc::UnboundedReceiver<Request>,
-    /// Requests taken off the queue while aborting executions after an error, to serve next.
-    deferred: VecDeque<Request>,
+    history: RefCell<History>,
+    execution_count: Cell<u64>,
 }
 
 impl Shell {
-    async fn serve(&mut self, interpreter: &mut dyn Interpreter) {
-        let shutdown = self.core.shutdown.clone();
+    /// Serves the main shell's lane and every subshell's, each in order and all at once, until
+    /// shutdown.
+    async fn serve(
+        &self,
+        interpreter: &dyn Interpreter,
+        main: Lane,
+        mut created: mpsc::UnboundedReceiver<Lane>,
+    ) {
+        let mut lanes = FuturesUnordered::new();
+        lanes.push(self.serve_lane(main, interpreter).boxed_local());
         loop {
-            let request = match self.deferred.pop_front() {
-                Some(request) => request,
-                None => tokio::select! {
-                    request = self.queue.recv() => match request {
-                        Some(request) => request,
-                        None => return,
-                    },
-                    _ = shutdown.cancelled() => return,
+            tokio::select! {
+                Some(lane) = created.recv() => {
+                    lanes.push(self.serve_lane(lane, interpreter).boxed_local());
+                }
+                ended = lanes.next() => match ended {
+                    // A deleted subshell's lane.
+                    Some(Some(_)) => {}
+                    // The main lane returns only at shutdown.
+                    Some(None) | None => return,
                 },
-            };
-            self.handle(request, interpreter).await;
-            if shutdown.is_cancelled() {
-                return;
             }
         }
     }
 
-    async fn handle(&mut self, request: Request, interpreter: &mut dyn Interpreter) {
+    /// Serves one lane until its subshell is deleted (and its queue drained) or the kernel
+    /// shuts down; its id.
+    async fn serve_lane(&self, mut lane: Lane, interpreter: &dyn Interpreter) -> Option<String> {
+        let shutdown = self.core.shutdown.clone();
+        loop {
+            let request = match lane.deferred.pop_front() {
+                Some(request) => request,
+                None => tokio::select! {
+                    request = lane.queue.recv() => match request {
+                        Some(request) => request,
+                        None if lane.id.is_some() => return lane.id,
+                        None => std::future::pending().await,
+                    },
+                    _ = shutdown.cancelled() => return lane.id,
+                },
+            };
+            if !self.core.subshells.exists(lane.id.as_deref()) {
+                let id = lane.id.clone().unwrap_or_default();
+                refuse(&self.core, &self.replies, &request, &UnknownSubshell(id)).await;
+                continue;
+            }
+            self.handle(request, &mut lane, interpreter).await;
+            if shutdown.is_cancelled() {
+                return lane.id;
+            }
+        }
+    }
+
+    async fn handle(&self, request: Request, lane: &mut Lane, interpreter: &dyn Interpreter) {
         let parent = Arc::new(request.header.clone());
         self.core.iopub.status(&parent, "busy");
         let mut abort_queue = false;
@@ -336,7 +411,7 @@ impl Shell {
             "is_complete_request" => Some(is_complete(&request.content, interpreter)),
             "history_request" => Some(json!({
                 "status": "ok",
-                "history": self.history.answer(&request.content),
+                "history": self.history.borrow().answer(&request.content),
             })),
             "comm_info_request" => Some(json!({ "status": "ok", "comms": {} })),
             "comm_open" => {
@@ -354,44 +429,38 @@ impl Shell {
             ),
         };
         if let Some(content) = content {
-            self.send_reply(&request, &content).await;
+            send_reply(&self.core, &self.replies, &request, &content).await;
         }
         self.core.iopub.status(&parent, "idle");
         if abort_queue {
-            self.abort_queued().await;
+            self.abort_queued(lane).await;
         }
     }
 
-    async fn send_reply(&mut self, request: &Request, content: &Value) {
-        // Outputs batched on IOPub must reach the frontend before the reply that ends them.
-        self.core.flush_iopub().await;
-        if let Err(e) = self.replies.send(self.core.reply(request, content)).await {
-            log::warn!("shell: could not reply to {}: {e}", request.msg_type);
-        }
-    }
-
-    /// After a failed execution with stop_on_error, the executions already queued are answered
-    /// "aborted" instead of run: they were written expecting the failed one to succeed.
-    async fn abort_queued(&mut self) {
-        while let Ok(request) = self.queue.try_recv() {
+    /// After a failed execution with stop_on_error, the executions already queued in its lane
+    /// are answered "aborted" instead of run: they were written expecting the failed one to
+    /// succeed.
+    async fn abort_queued(&self, lane: &mut Lane) {
+        while let Ok(request) = lane.queue.try_recv() {
             if request.msg_type != "execute_request" {
-                self.deferred.push_back(request);
+                lane.deferred.push_back(request);
                 continue;
             }
             let parent = Arc::new(request.header.clone());
             self.core.iopub.status(&parent, "busy");
-            let content = json!({ "status": "aborted", "execution_count": self.execution_count });
-            self.send_reply(&request, &content).await;
+            let count = self.execution_count.get();
+            let content = json!({ "status": "aborted", "execution_count": count });
+            send_reply(&self.core, &self.replies, &request, &content).await;
             self.core.iopub.status(&parent, "idle");
         }
     }
 
     /// Runs one execute_request; the reply's content, and whether the execution failed.
     async fn execute(
-        &mut self,
+        &self,
         request: &Request,
         parent: &Arc<Value>,
-        interpreter: &mut dyn Interpreter,
+        interpreter: &dyn Interpreter,
     ) -> (Value, bool) {
         let content = &request.content;
         let code = content["code"].as_str().unwrap_or_default();
@@ -399,30 +468,32 @@ impl Shell {
         let store_history = !silent && content["store_history"].as_bool().unwrap_or(true);
         let allow_stdin = content["allow_stdin"].as_bool().unwrap_or(false);
         if store_history {
-            self.execution_count += 1;
+            self.execution_count.set(self.execution_count.get() + 1);
         }
-        let count = self.execution_count;
+        let count = self.execution_count.get();
         if !silent {
             let input = json!({ "code": code, "execution_count": count });
             self.core.iopub.publish(parent, "execute_input", input);
         }
         let stdin = allow_stdin.then(|| (self.stdin.clone(), request.identities.clone()));
+        let subshell = subshell_of(request);
         let outputs = Outputs::new(
             self.core.iopub.clone(),
             parent.clone(),
             silent,
             count,
             stdin,
-            self.core.interrupts.fresh(),
+            self.core.interrupts.fresh(subshell.as_deref()),
+            subshell,
         );
         let result = interpreter.execute(code, &outputs).await;
         let results = outputs.into_results();
         if store_history {
-            self.history.record(count, code, results);
+            self.history.borrow_mut().record(count, code, results);
         }
         match result {
             Ok(()) => {
-                let expressions = user_expressions(&content["user_expressions"], interpreter);
+                let expressions = user_expressions(&content["user_expressions"], interpreter).await;
                 let reply = json!({
                     "status": "ok",
                     "execution_count": count,
@@ -447,14 +518,14 @@ impl Shell {
     }
 }
 
-fn user_expressions(expressions: &Value, interpreter: &mut dyn Interpreter) -> Value {
+async fn user_expressions(expressions: &Value, interpreter: &dyn Interpreter) -> Value {
     let Some(expressions) = expressions.as_object() else {
         return json!({});
     };
     let mut answers = Map::new();
     for (name, expression) in expressions {
         let expression = expression.as_str().unwrap_or_default();
-        let answer = match interpreter.evaluate(expression) {
+        let answer = match interpreter.evaluate(expression).await {
             Ok(data) => json!({ "status": "ok", "data": data, "metadata": {} }),
             Err(ErrorReport {
                 ename,
@@ -478,7 +549,7 @@ fn code_and_cursor(content: &Value) -> (&str, usize) {
     (code, cursor)
 }
 
-async fn complete(content: &Value, interpreter: &mut dyn Interpreter) -> Value {
+async fn complete(content: &Value, interpreter: &dyn Interpreter) -> Value {
     let (code, cursor) = code_and_cursor(content);
     let completion = interpreter.complete(code, cursor).await;
     json!({
@@ -490,7 +561,7 @@ async fn complete(content: &Value, interpreter: &mut dyn Interpreter) -> Value {
     })
 }
 
-async fn inspect(content: &Value, interpreter: &mut dyn Interpreter) -> Value {
+async fn inspect(content: &Value, interpreter: &dyn Interpreter) -> Value {
     let (code, cursor) = code_and_cursor(content);
     match interpreter.inspect(code, cursor).await {
         Some(data) => json!({ "status": "ok", "found": true, "data": data, "metadata": {} }),
@@ -498,7 +569,7 @@ async fn inspect(content: &Value, interpreter: &mut dyn Interpreter) -> Value {
     }
 }
 
-fn is_complete(content: &Value, interpreter: &mut dyn Interpreter) -> Value {
+fn is_complete(content: &Value, interpreter: &dyn Interpreter) -> Value {
     let code = content["code"].as_str().unwrap_or_default();
     match interpreter.is_complete(code) {
         Completeness::Complete => json!({ "status": "complete" }),

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use zeromq::ZmqMessage;
 
 pub const DELIMITER: &[u8] = b"<IDS|MSG>";
-pub const PROTOCOL_VERSION: &str = "5.3";
+pub const PROTOCOL_VERSION: &str = "5.5";
 
 /// A request as received. The header stays a raw JSON value so that a reply can echo it as its
 /// `parent_header` verbatim, unknown keys included.
@@ -248,7 +248,7 @@ mod tests {
             a.header["msg_id"], b.header["msg_id"],
             "every message gets a fresh msg_id"
         );
-        assert_eq!(a.header["version"], "5.3");
+        assert_eq!(a.header["version"], "5.5");
         assert_eq!(a.header["username"], "kernel");
         let date = a.header["date"].as_str().unwrap();
         let fraction = date.split('.').nth(1).unwrap().trim_end_matches('Z');

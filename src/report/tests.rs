@@ -183,7 +183,7 @@ fn journal() -> (std::path::PathBuf, Loaded) {
     )
     .unwrap();
     for (entry, ms) in &steps {
-        j.append(entry.clone(), *ms).unwrap();
+        j.append(entry.clone(), *ms, None).unwrap();
     }
     drop(j);
     let loaded = load(&path).unwrap();

@@ -28,7 +28,7 @@ impl Interpreter for FakeLanguage {
         })
     }
 
-    async fn execute(&mut self, code: &str, out: &Outputs) -> Result<(), ErrorReport> {
+    async fn execute(&self, code: &str, out: &Outputs) -> Result<(), ErrorReport> {
         if let Some(text) = code.strip_prefix("echo ") {
             out.stdout(format!("{text}\n"));
             out.execute_result(json!({ "text/plain": text }));
@@ -55,19 +55,19 @@ impl Interpreter for FakeLanguage {
         }
     }
 
-    fn evaluate(&mut self, expression: &str) -> Result<Value, ErrorReport> {
+    async fn evaluate(&self, expression: &str) -> Result<Value, ErrorReport> {
         Ok(json!({ "text/plain": expression }))
     }
 
-    async fn complete(&mut self, _code: &str, _cursor: usize) -> Completion {
+    async fn complete(&self, _code: &str, _cursor: usize) -> Completion {
         Completion::default()
     }
 
-    async fn inspect(&mut self, _code: &str, _cursor: usize) -> Option<Value> {
+    async fn inspect(&self, _code: &str, _cursor: usize) -> Option<Value> {
         None
     }
 
-    fn is_complete(&mut self, _code: &str) -> Completeness {
+    fn is_complete(&self, _code: &str) -> Completeness {
         Completeness::Complete
     }
 }

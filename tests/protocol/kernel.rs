@@ -37,8 +37,8 @@ impl Kernel {
                 .enable_all()
                 .build()
                 .expect("a runtime for the kernel");
-            let mut language = FakeLanguage;
-            let serving = serve(&info, WireLimits::default(), &mut language);
+            let language = FakeLanguage;
+            let serving = serve(&info, WireLimits::default(), &language);
             let _ = done.send(runtime.block_on(serving));
         });
         Kernel {

@@ -66,10 +66,10 @@ class PlaybookKernelTests(jupyter_kernel_test.KernelTests):
         validate_message(reply, "kernel_info_reply", msg_id)
         content = reply["content"]
         self.assertEqual(content["status"], "ok")
-        self.assertEqual(content["protocol_version"], "5.3")
+        self.assertEqual(content["protocol_version"], "5.5")
         self.assertEqual(content["implementation"], "playbook")
         self.assertEqual(content["language_info"]["name"], "playbook")
-        self.assertEqual(reply["header"]["version"], "5.3")
+        self.assertEqual(reply["header"]["version"], "5.5")
 
     def test_completion_cursor_range(self) -> None:
         """A completion on a later line replaces exactly the partial word before the cursor."""

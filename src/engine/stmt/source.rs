@@ -405,8 +405,8 @@ impl NewSource {
         let named = NamedLogs {
             name: self.name.clone(),
             spec,
-            metrics: opened.source.metrics(),
-            source: opened.source,
+            metrics: opened.source.metrics().map(Into::into),
+            source: opened.source.into(),
             vocabulary: Default::default(),
         };
         let is_default = cx.state.add_log_source(named, span)?;
