@@ -426,7 +426,7 @@ impl Session {
             len: 0,
         };
         let template = Template::parse_word(written, at).ok()?;
-        let query = self.state.resolve(&template).ok()?;
+        let query = self.state.resolve_query(&template).ok()?;
         let (words, source, _) = self.state.log_words_of(source)?;
         words.keep_for(window);
         if let Some(cached) = words.fields.get(&query) {

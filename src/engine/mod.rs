@@ -12,6 +12,7 @@ pub mod complete;
 pub mod context;
 pub mod duration;
 pub mod error;
+pub mod quote;
 pub mod rust_cell;
 pub mod scrub;
 pub mod session;

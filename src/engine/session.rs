@@ -436,6 +436,12 @@ impl Investigation {
         self.resolve_with(template, |_, value, _| Ok(value.to_owned()))
     }
 
+    /// A query's text (PromQL, LogQL, LogsQL) with its `{{NAME}}` filled in, each value as exactly
+    /// that text ([`super::quote`]).
+    pub fn resolve_query(&self, template: &Template) -> Result<String, CellError> {
+        self.resolve_with(template, super::quote::insert)
+    }
+
     /// As [`Investigation::resolve`], each value written by `insert` (given the text before it,
     /// and whether the value is a secret); an error of `insert` is a parse error at the reference.
     pub fn resolve_with(

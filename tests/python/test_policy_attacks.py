@@ -8,6 +8,7 @@ forms that hide a command are denied even with `--yes`.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -159,6 +160,35 @@ def test_a_parameter_is_one_word(tmp_path):
     for cell in executed.cells[1:]:
         printed = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
         assert printed == value + "\n", printed
+
+
+def test_a_parameter_adds_no_query_syntax(tmp_path):
+    """`{{name}}` in a query: inside a label value's quotes, a value that closes them and appends
+    `or vector(1)` selects a service of that odd name (none) instead; outside quotes, a value
+    that is not one word is refused, with its place in the cell."""
+    incident = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "incident.om"
+    value = 'checkout"} or vector(1) or x{a="'
+    path = notebook(
+        tmp_path,
+        'param service = "checkout"\nparam range = "5m"',
+        f"source m file {incident}\nwindow 2026-11-20T10:00:00Z .. 2026-11-20T11:00:00Z",
+        'errors = query sum(rate(http_requests_total{service="{{service}}"}[{{range}}]))',
+    )
+    journal = tmp_path / "j.jsonl"
+    out = tmp_path / "out.ipynb"
+    proc = playbook_run(str(path), "-p", f"service={value}", "--journal", str(journal), "-o", str(out), cwd=tmp_path, env=env())
+    assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    queries = [json.loads(line) for line in journal.read_text().splitlines()]
+    queries = [line for line in queries if line["step"] == "query"]
+    assert [q["input"]["expr"] for q in queries] == [
+        'sum(rate(http_requests_total{service="checkout\\"} or vector(1) or x{a=\\""}[5m]))'
+    ]
+    assert queries[0]["result"]["result"] == [], "vector(1) was not added"
+
+    proc = playbook_run(str(path), "-p", "range=5m]) or vector(1) #", "-o", str(out), cwd=tmp_path, env=env())
+    assert proc.returncode == 2, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    said = proc.stdout + proc.stderr
+    assert "must be one word" in said and "line 1, column 68" in said, said
 
 
 @pytest.mark.parametrize("kind", ["dangling-link", "directory"])

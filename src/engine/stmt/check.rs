@@ -135,7 +135,7 @@ impl Check {
     ) -> Result<Judged, CellError> {
         Ok(match &self.condition {
             Condition::PromQL { source, expr, span } => {
-                let text = cx.state.resolve(expr)?;
+                let text = cx.state.resolve_query(expr)?;
                 let range = cx.state.window.resolve(cx.ops.clock.now());
                 let named = source.as_ref().map(|(n, s)| (n.as_str(), *s));
                 let source = cx.state.source(named, *span)?;

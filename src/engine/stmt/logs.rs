@@ -156,7 +156,7 @@ pub fn parse(tokens: &mut Tokens) -> Result<Logs, CellError> {
 
 impl Logs {
     pub async fn apply(&self, cx: &mut Context<'_>) -> Result<Value, CellError> {
-        let query = cx.state.resolve(&self.query)?;
+        let query = cx.state.resolve_query(&self.query)?;
         let range = cx.state.window.resolve(cx.ops.clock.now());
         let name = self.source.as_ref().map(|(n, s)| (n.as_str(), *s));
         let (_, source) = cx.state.log_source(name, self.query_span)?;

@@ -142,7 +142,7 @@ pub async fn interruptible<T>(
 
 impl Query {
     pub async fn apply(&self, cx: &mut Context<'_>) -> Result<Value, CellError> {
-        let expr = cx.state.resolve(&self.expr)?;
+        let expr = cx.state.resolve_query(&self.expr)?;
         let source_name = self.source.as_ref().map(|(n, s)| (n.as_str(), *s));
         let range = cx.state.window.resolve(cx.ops.clock.now());
         let source = cx.state.source(source_name, self.expr_span)?;

@@ -287,7 +287,7 @@ pub async fn assess(
 
 /// A counter's selector, checked: the statement takes its rate over each window itself.
 fn counter((template, span): &(Template, Span), cx: &Context<'_>) -> Result<String, CellError> {
-    let text = cx.state.resolve(template)?;
+    let text = cx.state.resolve_query(template)?;
     selector(
         &text,
         *span,
@@ -302,7 +302,7 @@ fn latency(
     le: &str,
     cx: &Context<'_>,
 ) -> Result<(String, String), CellError> {
-    let text = cx.state.resolve(template)?;
+    let text = cx.state.resolve_query(template)?;
     let histogram = selector(
         &text,
         *span,
