@@ -106,6 +106,8 @@ struct Screen {
     asked: RefCell<Vec<String>>,
     /// `None` once empty: nobody can answer (as in a headless run).
     answers: RefCell<VecDeque<String>>,
+    /// The user answers only once this is notified, when given.
+    slow: Option<Rc<tokio::sync::Notify>>,
 }
 
 impl Screen {
@@ -148,6 +150,9 @@ impl OutputSink for Screen {
     }
     async fn ask(&self, prompt: &str) -> Option<String> {
         self.asked.borrow_mut().push(prompt.to_owned());
+        if let Some(slow) = &self.slow {
+            slow.notified().await;
+        }
         self.answers.borrow_mut().pop_front()
     }
 }
@@ -641,4 +646,58 @@ async fn a_panic_inside_a_step_fails_the_cell_and_the_session_goes_on() {
     );
     let shown = run_ok(&mut engine, "run echo still serving").await;
     assert_shows(&shown, "still serving");
+}
+
+/// Cells of two kernel subshells at once: a step that waits (here, for consent) holds up neither
+/// the other cell nor the session; each step sees what the steps ended before it left, and the
+/// timeline is in the order steps ended.
+#[tokio::test]
+async fn cells_run_at_once_share_one_session() {
+    let (mut engine, fakes) = engine();
+    let answered = Rc::new(tokio::sync::Notify::new());
+    let slow = Screen {
+        slow: Some(answered.clone()),
+        ..Screen::answering(&["yes"])
+    };
+    let quick = Screen::default();
+    let token = CancellationToken::new();
+    let held = engine.execute(
+        "param service = \"checkout\"\nheld = run --confirm echo {{service}}\nfinding info \"held ended\"\nafter = run echo {{seen}}",
+        &slow,
+        &token,
+    );
+    let meanwhile = async {
+        // The first cell is waiting for its answer: its `param` is in, its `held` is not.
+        tokio::task::yield_now().await;
+        let result = engine
+            .execute(
+                "quick = run echo {{service}} meanwhile\nparam seen = \"by the later step\"\nfinding info \"seen meanwhile\"",
+                &quick,
+                &token,
+            )
+            .await;
+        answered.notify_one();
+        result
+    };
+    let (held, meanwhile) = tokio::join!(held, meanwhile);
+    assert!(held.is_ok(), "{held:?}: {}", slow.text());
+    assert!(meanwhile.is_ok(), "{meanwhile:?}");
+    assert_eq!(
+        commands(&fakes),
+        [
+            "echo checkout meanwhile",
+            "echo checkout",
+            "echo 'by the later step'"
+        ]
+    );
+    let findings: Vec<String> = (engine.investigation().timeline().iter())
+        .filter_map(|event| match event {
+            playbook::model::Event::Finding(finding) => Some(finding.text.clone()),
+            playbook::model::Event::Check(_) => None,
+        })
+        .collect();
+    assert_eq!(findings, ["seen meanwhile", "held ended"]);
+    for name in ["held", "quick", "after"] {
+        assert!(engine.evaluate(name).await.is_ok(), "{name} is bound");
+    }
 }
