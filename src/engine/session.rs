@@ -190,7 +190,7 @@ impl Investigation {
         for named in done.log_sources {
             let before = base.log_sources.iter().find(|s| s.name == named.name);
             if !before.is_some_and(|b| Rc::ptr_eq(&b.source, &named.source)) {
-                self.put_logs(named);
+                put_named(&mut self.log_sources, named, |s| &s.name);
             }
         }
         if done.window != base.window {
@@ -231,16 +231,7 @@ impl Investigation {
     /// Declares a source, replacing one of the same name in its place; whether it is the
     /// default (the first declared).
     pub fn add_source(&mut self, source: NamedSource) -> bool {
-        match self.sources.iter().position(|s| s.name == source.name) {
-            Some(i) => {
-                self.sources[i] = source;
-                i == 0
-            }
-            None => {
-                self.sources.push(source);
-                self.sources.len() == 1
-            }
-        }
+        put_named(&mut self.sources, source, |s| &s.name)
     }
 
     /// The source by name, or the default one.
@@ -290,22 +281,7 @@ impl Investigation {
         if self.sources.iter().any(|s| s.name == logs.name) {
             return Err(taken(&logs.name, "a metrics source", span));
         }
-        Ok(self.put_logs(logs))
-    }
-
-    /// Declares log files, replacing those of the same name in their place; whether they are the
-    /// default.
-    fn put_logs(&mut self, logs: NamedLogs) -> bool {
-        match self.log_sources.iter().position(|s| s.name == logs.name) {
-            Some(i) => {
-                self.log_sources[i] = logs;
-                i == 0
-            }
-            None => {
-                self.log_sources.push(logs);
-                self.log_sources.len() == 1
-            }
-        }
+        Ok(put_named(&mut self.log_sources, logs, |s| &s.name))
     }
 
     /// Whether `name` may be given to a metrics source: not while log files have it.
@@ -493,6 +469,21 @@ impl Investigation {
             }
         }
         Ok(text)
+    }
+}
+
+/// Puts `item` in place of the one of the same name, or last; whether it is the first, which is
+/// the default.
+fn put_named<T>(list: &mut Vec<T>, item: T, name: impl Fn(&T) -> &String) -> bool {
+    match list.iter().position(|old| name(old) == name(&item)) {
+        Some(i) => {
+            list[i] = item;
+            i == 0
+        }
+        None => {
+            list.push(item);
+            list.len() == 1
+        }
     }
 }
 

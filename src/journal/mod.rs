@@ -59,8 +59,6 @@ pub struct Record {
     pub entry: Entry,
     /// How long the step took.
     pub ms: u64,
-    /// The kernel subshell whose cell ran the step; `None` for the main shell.
-    pub subshell: Option<String>,
 }
 
 /// A line as the file holds it, its fields in this order. Input and result stay JSON here: the
@@ -126,7 +124,6 @@ impl Line {
             key: self.key,
             entry: Entry::decode(self.step, self.input, self.result),
             ms: self.ms,
-            subshell: self.subshell,
         }
     }
 }

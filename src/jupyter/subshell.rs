@@ -119,7 +119,12 @@ impl Subshells {
     }
 }
 
-/// The subshell a request's header names; `None` (or `null`) is the main shell.
+/// The subshell a request's header names; `None` (or `null`) is the main shell. An id that is
+/// not a string names no subshell there is, and is refused, not taken for the main shell.
 pub fn subshell_of(request: &Request) -> Option<String> {
-    request.header["subshell_id"].as_str().map(str::to_owned)
+    match &request.header["subshell_id"] {
+        Value::Null => None,
+        Value::String(id) => Some(id.clone()),
+        other => Some(other.to_string()),
+    }
 }

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
 import subprocess
 import threading
 import time
@@ -113,7 +114,8 @@ class Replies:
 
 @pytest.fixture
 def kernel(tmp_path):
-    with started_kernel(cwd=tmp_path) as (km, kc):
+    env = {**os.environ, "SUBSHELL_SECRET": "hunter2-in-a-subshell"}
+    with started_kernel(cwd=tmp_path, env=env) as (km, kc):
         yield km, kc, tmp_path
 
 
@@ -155,12 +157,14 @@ def test_subshells_are_created_listed_and_deleted(kernel):
 
     # A request for a subshell that is not there is answered with an error, busy and idle
     # around it, as a client waits for.
-    for gone in (first, "no-such-subshell", ""):
+    # An id of another JSON type names no subshell either: it is not taken for the main shell.
+    for gone in (first, "no-such-subshell", "", 42, {"id": second}, [second]):
         msg_id = send(kc, "run echo never", subshell=gone)
         reply = get_reply(kc, msg_id, timeout=5)
         assert reply["content"]["status"] == "error", reply
         assert reply["content"]["ename"] == "UnknownSubshellError", reply
         assert iopub_until_idle(kc, msg_id, timeout=5) == []
+    assert listed(kc) == [second]
     # The kernel goes on serving, in the main shell and in the subshell left.
     for subshell in (None, second):
         msg_id = send(kc, "run echo still here", subshell=subshell)
@@ -274,6 +278,36 @@ def test_deleting_a_busy_subshell_stops_what_it_runs_and_refuses_what_it_queued(
     assert replies.wait(main, 5)["content"]["status"] == "error"
 
 
+def test_a_subshell_masks_the_sessions_secrets_and_asks_consent_as_the_main_shell_does(kernel):
+    km, kc, workdir = kernel
+    replies = Replies(kc)
+    declared = send(kc, "secret token from env:SUBSHELL_SECRET")
+    assert replies.wait(declared, 5)["content"]["status"] == "ok"
+    long = send(kc, "run sleep 10")
+    wait_for(lambda: sleeping(km, 10), timeout=5)
+    sub = create(kc)
+    # A secret the main shell read, printed whole, then in two halves written apart in time
+    # (two reads of the pipe that join into the whole), in a subshell.
+    shown = send(
+        kc,
+        "run echo {{token}}; printf %s {{token}} | cut -c1-8 | tr -d '\\n'; sleep 0.3; printf %s {{token}} | cut -c9-",
+        subshell=sub,
+    )
+    assert replies.wait(shown, 10)["content"]["status"] == "ok"
+    outputs = iopub_until_idle(kc, shown)
+    text = json.dumps([o["content"] for o in outputs])
+    assert "hunter2" not in text and "in-a-subshell" not in text, text
+    assert stream_text(outputs).count("••••••") == 2, stream_text(outputs)
+    # A command that needs consent, where nobody can answer (no stdin): it does not run.
+    marker = workdir / "consented"
+    refused = send(kc, f"run --confirm touch {marker}", subshell=sub)
+    content = replies.wait(refused, 10)["content"]
+    assert content["status"] == "error" and content["ename"] == "ConsentRequired", content
+    assert not marker.exists()
+    control(kc, "interrupt_request")
+    replies.wait(long, 5)
+
+
 def test_the_journal_records_each_step_with_its_subshell_in_the_order_steps_ended(kernel, web):
     km, kc, workdir = kernel
     replies = Replies(kc)
@@ -310,3 +344,22 @@ def test_the_journal_records_each_step_with_its_subshell_in_the_order_steps_ende
         cwd=workdir,
     )
     assert report.returncode == 0, report.stdout + report.stderr
+
+    # The subshell is part of the signed line: changing or removing it breaks the journal there.
+    original = journals[0].read_text()
+    probe_line = next(i for i, line in enumerate(lines) if line.get("subshell"))
+    for forged in (
+        original.replace(f'"subshell":"{sub}"', '"subshell":"main"', 1),
+        original.replace(f',"subshell":"{sub}"', "", 1),
+    ):
+        assert forged != original
+        journals[0].write_text(forged)
+        broken = subprocess.run(
+            [str(playbook_bin()), "report", str(journals[0])],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            cwd=workdir,
+        )
+        assert broken.returncode == 1, broken.stdout + broken.stderr
+        assert f"line {probe_line + 1}" in broken.stdout + broken.stderr, broken.stdout
